@@ -1,0 +1,111 @@
+"""Service configuration: one ``Settings`` read from ``RPM_*`` environment variables.
+
+Nested sections use a double underscore: ``RPM_DATABASE__URL``, ``RPM_MQTT__URL``.
+Every default runs ``monitoring demo`` on a fresh machine: with no database or
+broker URL the service starts embedded ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from devices.contract import DEFAULT_TOPIC_ROOT
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host:5432/db; "
+        "empty starts an embedded PostgreSQL under data_dir.",
+    )
+    pool_size: int = Field(default=10, ge=1, le=200)
+    statement_timeout_ms: int = Field(default=30_000, ge=100)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value and not value.startswith("postgresql"):
+            raise ValueError("only PostgreSQL is supported (postgresql+asyncpg://...)")
+        if value and value.startswith("postgresql://"):
+            value = "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        return value
+
+
+class MqttSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="mqtt://user:password@host:port; empty starts an embedded broker.",
+    )
+    client_id: str = Field(default="rpm-ingest", min_length=1, max_length=64)
+    topic_root: str = Field(default=DEFAULT_TOPIC_ROOT, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    protocol: Literal["5", "3.1.1"] = "5"
+    # How many unacknowledged messages the broker may push to ingestion (MQTT v5 Receive Maximum).
+    receive_maximum: int = Field(default=20_000, ge=1, le=65_535)
+    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    keepalive_s: int = Field(default=30, ge=5, le=600)
+    shared_group: str | None = Field(
+        default=None, description="Join a shared subscription group to share load between workers."
+    )
+
+    def endpoint(self) -> tuple[str, int, str | None, str | None]:
+        """(host, port, username, password) of the configured broker."""
+        if not self.url:
+            raise ValueError("no broker URL configured")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("mqtt", "tcp"):
+            raise ValueError(f"unsupported broker scheme {parts.scheme!r}")
+        return parts.hostname or "127.0.0.1", parts.port or 1883, parts.username, parts.password
+
+
+class IngestSettings(BaseModel):
+    max_batch: int = Field(default=2000, ge=1, le=50_000, description="Messages per write batch.")
+    flush_ms: int = Field(default=20, ge=0, le=5000, description="Longest wait to fill a batch.")
+    retry_max_s: float = Field(default=10.0, gt=0, description="Back-off ceiling on store failure.")
+    device_cache_s: float = Field(default=30.0, ge=0)
+
+
+class DetectionSettings(BaseModel):
+    replay_hours: float = Field(
+        default=6.0, ge=0, description="Readings replayed into detectors at start-up."
+    )
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65_535)
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    max_page_size: int = Field(default=1000, ge=1, le=10_000)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RPM_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(
+        default=Path(".rpm-data"), description="Where embedded services keep their files."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database: DatabaseSettings = DatabaseSettings()
+    mqtt: MqttSettings = MqttSettings()
+    ingest: IngestSettings = IngestSettings()
+    detection: DetectionSettings = DetectionSettings()
+    api: ApiSettings = ApiSettings()
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        if self.api.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+            raise ValueError(f"RPM_API__SECRET_KEY must be set when environment={self.environment}")
+        if len(self.api.secret_key.get_secret_value()) < 32:
+            raise ValueError("RPM_API__SECRET_KEY must be at least 32 characters")
+        return self

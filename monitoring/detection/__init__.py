@@ -1,0 +1,1 @@
+"""Detection: online detectors that turn readings into explainable findings."""

@@ -1,0 +1,62 @@
+"""What detectors consume (observations) and produce (findings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from monitoring.catalogue import Series
+from monitoring.domain import Severity
+from monitoring.ingest.records import StandardReading
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A stored reading as the detectors see it."""
+
+    patient_id: UUID
+    series: Series
+    at: datetime
+    value: float
+    device_id: UUID
+    sqi: float | None = None
+
+    @classmethod
+    def of(cls, reading: StandardReading) -> Observation:
+        return cls(
+            patient_id=reading.patient_id,
+            series=reading.series,
+            at=reading.measured_at,
+            value=reading.value,
+            device_id=reading.device_id,
+            sqi=reading.sqi,
+        )
+
+
+class FindingKind(StrEnum):
+    OPEN = "open"  # an episode has begun: raise (or repeat) the alert
+    UPDATE = "update"  # the episode goes on: refresh the alert's evidence
+    CLEAR = "clear"  # the episode has ended
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A detector's statement about one episode of one patient.
+
+    ``episode_started_at`` identifies the episode: replaying the same readings
+    yields the same episode, which is what keeps alerts from being duplicated.
+    """
+
+    patient_id: UUID
+    alert_type: str
+    detector: str
+    kind: FindingKind
+    severity: Severity
+    episode_started_at: datetime
+    at: datetime
+    summary: str
+    explanation: dict[str, Any] = field(default_factory=dict)
+    series: Series | None = None

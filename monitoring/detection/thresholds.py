@@ -1,0 +1,198 @@
+"""Care-plan threshold rule: persistence before alerting, hysteresis before clearing.
+
+>>> from datetime import UTC, datetime, timedelta
+>>> from uuid import uuid4
+>>> from monitoring.catalogue import Series
+>>> from monitoring.detection.base import PatientContext
+>>> from monitoring.detection.findings import Observation
+>>> from monitoring.domain import Severity
+>>> from monitoring.registry.careplans import Threshold
+>>> patient, device = uuid4(), uuid4()
+>>> rule = ThresholdDetector()
+>>> ctx = PatientContext(patient, thresholds={
+...     Series.HEART_RATE: Threshold(Series.HEART_RATE, 40, 120, Severity.HIGH, 3, hysteresis=5)})
+>>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+>>> kinds = []
+>>> for i, hr in enumerate([80, 125, 130, 128, 118, 112, 110, 109]):
+...     obs = Observation(patient, Series.HEART_RATE, t0 + timedelta(minutes=i), hr, device)
+...     kinds += [f.kind.value for f in rule.observe(obs, ctx)]
+>>> kinds
+['open', 'update', 'clear']
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from monitoring.catalogue import SERIES, Series
+from monitoring.detection.base import PatientContext
+from monitoring.detection.findings import Finding, FindingKind, Observation
+from monitoring.registry.careplans import Threshold
+
+Direction = Literal["high", "low"]
+_EVIDENCE = 10  # readings kept as evidence in an explanation
+
+
+class _Run:
+    """A run of consecutive out-of-range readings, and once active, its episode."""
+
+    __slots__ = ("active", "count", "recent", "recovered", "started_at", "worst")
+
+    def __init__(self, started_at: datetime, first: float) -> None:
+        self.started_at = started_at
+        self.active = False
+        self.count = 0
+        self.recovered = 0
+        self.worst = first
+        self.recent: deque[tuple[datetime, float]] = deque(maxlen=_EVIDENCE)
+
+
+def _fmt(value: float) -> str:
+    return f"{round(value, 1):g}"
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at.utcoffset() is not None else at.isoformat()
+
+
+class ThresholdDetector:
+    """Per-patient limits from the care plan, one alert type per series and direction."""
+
+    name = "care_plan_threshold"
+
+    def __init__(self) -> None:
+        self._runs: dict[UUID, dict[tuple[Series, Direction], _Run]] = {}
+
+    def forget(self, patient_id: UUID) -> None:
+        self._runs.pop(patient_id, None)
+
+    def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
+        threshold = context.thresholds.get(observation.series)
+        if threshold is None:
+            context.baseline(observation.series).learn(observation.value)
+            return ()
+        findings: list[Finding] = []
+        for direction, limit in (("high", threshold.high), ("low", threshold.low)):
+            if limit is not None:
+                finding = self._step(direction, limit, threshold, observation, context)
+                if finding is not None:
+                    findings.append(finding)
+        value = observation.value
+        in_range = (threshold.high is None or value <= threshold.high) and (
+            threshold.low is None or value >= threshold.low
+        )
+        if in_range:  # never learn "usual" from the values being flagged
+            context.baseline(observation.series).learn(value)
+        return findings
+
+    def _step(
+        self,
+        direction: Direction,
+        limit: float,
+        threshold: Threshold,
+        obs: Observation,
+        context: PatientContext,
+    ) -> Finding | None:
+        high = direction == "high"
+        clear_at = limit - threshold.hysteresis if high else limit + threshold.hysteresis
+        out = obs.value > limit if high else obs.value < limit
+        recovered = obs.value <= clear_at if high else obs.value >= clear_at
+        runs = self._runs.setdefault(obs.patient_id, {})
+        key = (obs.series, direction)
+        run = runs.get(key)
+        if out:
+            if run is None:
+                run = runs[key] = _Run(obs.at, obs.value)
+            run.count += 1
+            run.recovered = 0
+            run.recent.append((obs.at, obs.value))
+            run.worst = max(run.worst, obs.value) if high else min(run.worst, obs.value)
+            if run.active:
+                return self._finding(FindingKind.UPDATE, direction, limit, clear_at, threshold, obs, run, context)
+            persisted = run.count >= threshold.persist_readings or (
+                threshold.persist_seconds is not None
+                and (obs.at - run.started_at).total_seconds() >= threshold.persist_seconds
+            )
+            if not persisted:
+                return None
+            run.active = True
+            return self._finding(FindingKind.OPEN, direction, limit, clear_at, threshold, obs, run, context)
+        if run is None:
+            return None
+        if not run.active:  # the consecutive run is broken before it persisted
+            del runs[key]
+            return None
+        run.recovered = run.recovered + 1 if recovered else 0
+        if run.recovered < threshold.persist_readings:
+            return None
+        del runs[key]
+        return self._finding(FindingKind.CLEAR, direction, limit, clear_at, threshold, obs, run, context)
+
+    def _finding(
+        self,
+        kind: FindingKind,
+        direction: Direction,
+        limit: float,
+        clear_at: float,
+        threshold: Threshold,
+        obs: Observation,
+        run: _Run,
+        context: PatientContext,
+    ) -> Finding:
+        info = SERIES[obs.series]
+        unit = info.unit
+        baseline = context.baseline(obs.series).describe()
+        word = "above" if direction == "high" else "below"
+        values = ", ".join(_fmt(v) for _, v in run.recent)
+        if kind is FindingKind.CLEAR:
+            back = "at or below" if direction == "high" else "at or above"
+            summary = (
+                f"{info.label} back {back} {_fmt(clear_at)} {unit} for {run.recovered} readings "
+                f"as of {_when(obs.at)}; the episode began {_when(run.started_at)} "
+                f"({'highest' if direction == 'high' else 'lowest'} {_fmt(run.worst)} {unit})."
+            )
+        else:
+            usual = f"; usual {_fmt(baseline['mean'])} {unit}" if baseline else ""
+            summary = (
+                f"{info.label} {word} the care-plan limit of {_fmt(limit)} {unit} for "
+                f"{run.count} consecutive readings ({values} {unit}) from {_when(run.started_at)} "
+                f"to {_when(obs.at)}{usual}. Clears at {_fmt(clear_at)} {unit}."
+            )
+        explanation: dict[str, Any] = {
+            "detector": self.name,
+            "rule": f"{obs.series.key} {'>' if direction == 'high' else '<'} {_fmt(limit)} {unit}",
+            "series": obs.series.key,
+            "loinc": info.loinc,
+            "unit": unit,
+            "threshold": {
+                "direction": direction,
+                "limit": limit,
+                "clear_at": clear_at,
+                "source": "care_plan",
+            },
+            "persistence": {
+                "readings": threshold.persist_readings,
+                "seconds": threshold.persist_seconds,
+            },
+            "observed": [{"at": at.isoformat(), "value": value} for at, value in run.recent],
+            "observed_count": run.count,
+            "worst": run.worst,
+            "window": {"start": run.started_at.isoformat(), "end": obs.at.isoformat()},
+            "baseline": baseline,
+        }
+        return Finding(
+            patient_id=obs.patient_id,
+            alert_type=f"threshold.{obs.series.key}.{direction}",
+            detector=self.name,
+            kind=kind,
+            severity=threshold.severity,
+            episode_started_at=run.started_at,
+            at=obs.at,
+            summary=summary,
+            explanation=explanation,
+            series=obs.series,
+        )

@@ -1,0 +1,34 @@
+"""Domain errors. Each carries its HTTP status; the API maps them in one handler."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class ForbiddenError(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class InvalidRequestError(DomainError):
+    """A well-formed request that asks for something the service will not do (e.g. a too-wide range)."""
+
+    status_code = 400
+    code = "invalid_request"

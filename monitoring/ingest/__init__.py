@@ -1,0 +1,1 @@
+"""Ingestion: MQTT messages in, validated and standardised readings out, nothing lost."""

@@ -1,0 +1,161 @@
+"""The broker side of ingestion: a paho-mqtt client on a persistent session with manual acknowledgement.
+
+paho runs its network thread; each message is appended to a deque and the
+asyncio side is woken at most once per burst, so the hand-over costs little
+more than an append. Messages are acknowledged only when the pipeline says
+they are stored. An acknowledgement is sent only on the connection that
+delivered the message: after a reconnect the broker redelivers whatever was
+not acknowledged, and storage makes the redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from devices.contract import subscription
+from monitoring.config import MqttSettings
+from monitoring.ingest.records import Inbound
+
+log = logging.getLogger(__name__)
+
+
+class MqttSource:
+    """Delivers broker messages in batches and acknowledges them on request."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self.settings = settings
+        self.host, self.port, username, password = settings.endpoint()
+        v5 = settings.protocol == "5"
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        if username:
+            self._client.username_pw_set(username, password)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._pending: deque[Inbound] = deque()
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._wake = asyncio.Event()
+        self._signalled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.connected = False
+        self.received = 0
+
+    def _filters(self) -> list[tuple[str, int]]:
+        root = self.settings.topic_root
+        group = self.settings.shared_group
+        readings = subscription("readings", root)
+        if group:
+            readings = f"$share/{group}/{readings}"
+        # Status is low volume and retained: every worker keeps its own copy.
+        return [(readings, 1), (subscription("status", root), 1)]
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        properties: Properties | None = None
+        kwargs: dict[str, Any] = {}
+        if self.settings.protocol == "5":
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = self.settings.session_expiry_s
+            properties.ReceiveMaximum = self.settings.receive_maximum
+            kwargs["clean_start"] = False
+        self._client.connect_async(
+            self.host, self.port, keepalive=self.settings.keepalive_s, properties=properties, **kwargs
+        )
+        self._client.loop_start()
+
+    async def stop(self) -> None:
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+        self.connected = False
+
+    # -- paho network thread -------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        with self._lock:
+            self._generation += 1
+        self.connected = True
+        client.subscribe(self._filters())
+        log.info(
+            "connected to %s:%d (session present: %s)", self.host, self.port, flags.session_present
+        )
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self.connected = False
+        log.warning("disconnected from broker: %s", reason)
+
+    def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        self._pending.append(
+            Inbound(
+                topic=message.topic,
+                payload=message.payload,
+                received_at=datetime.now(UTC),
+                mid=message.mid,
+                qos=message.qos,
+                generation=self._generation,
+            )
+        )
+        self.received += 1
+        if not self._signalled and self._loop is not None:
+            self._signalled = True
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # -- asyncio side --------------------------------------------------------
+
+    async def next_batch(self, max_size: int, flush_s: float) -> list[Inbound]:
+        """Wait for at least one message, then gather up to ``max_size`` for at most ``flush_s``."""
+        while not self._pending:
+            self._signalled = False
+            self._wake.clear()
+            if self._pending:
+                break
+            await self._wake.wait()
+        if len(self._pending) < max_size and flush_s > 0:
+            await asyncio.sleep(flush_s)
+        batch: list[Inbound] = []
+        while self._pending and len(batch) < max_size:
+            batch.append(self._pending.popleft())
+        return batch
+
+    def acknowledge(self, batch: Sequence[Inbound]) -> None:
+        with self._lock:
+            generation = self._generation
+        for inbound in batch:
+            if inbound.qos > 0 and inbound.generation == generation:
+                self._client.ack(inbound.mid, inbound.qos)

@@ -1,0 +1,1 @@
+"""Readings: the stored vital-sign series, written by ingestion and read by detection and the API."""

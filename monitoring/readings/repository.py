@@ -1,0 +1,123 @@
+"""All SQL on readings.
+
+Writes go through one multi-row ``INSERT ... SELECT unnest(...)`` per batch:
+one round trip, idempotent on the reading's identity (device, series, measured
+time), and returning only the rows that were new, so redelivered messages
+never reach the detectors twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitoring.catalogue import Series
+from monitoring.ingest.records import StandardReading
+from monitoring.storage.models import Reading
+
+_INSERT = text(
+    "INSERT INTO readings (device_id, series, measured_at, patient_id, value, seq, received_at, "
+    "original_value, original_unit, sqi) "
+    "SELECT * FROM unnest(CAST(:device_id AS uuid[]), CAST(:series AS smallint[]), "
+    "CAST(:measured_at AS timestamptz[]), CAST(:patient_id AS uuid[]), CAST(:value AS float8[]), "
+    "CAST(:seq AS bigint[]), CAST(:received_at AS timestamptz[]), CAST(:original_value AS float8[]), "
+    "CAST(:original_unit AS varchar[]), CAST(:sqi AS float8[])) "
+    "ON CONFLICT DO NOTHING RETURNING device_id, series, measured_at"
+)
+
+
+async def insert_new(
+    *, session: AsyncSession, rows: Sequence[StandardReading]
+) -> list[StandardReading]:
+    """Store the rows not stored before; return exactly those."""
+    if not rows:
+        return []
+    params = {
+        "device_id": [r.device_id for r in rows],
+        "series": [int(r.series) for r in rows],
+        "measured_at": [r.measured_at for r in rows],
+        "patient_id": [r.patient_id for r in rows],
+        "value": [r.value for r in rows],
+        "seq": [r.seq for r in rows],
+        "received_at": [r.received_at for r in rows],
+        "original_value": [r.original_value for r in rows],
+        "original_unit": [r.original_unit for r in rows],
+        "sqi": [r.sqi for r in rows],
+    }
+    result = await session.execute(_INSERT, params)
+    inserted = {(row.device_id, row.series, row.measured_at) for row in result}
+    if len(inserted) == len(rows):
+        return list(rows)
+    return [r for r in rows if (r.device_id, int(r.series), r.measured_at) in inserted]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPoint:
+    measured_at: datetime
+    value: float
+    device_id: UUID
+    original_value: float | None
+    original_unit: str | None
+
+
+async def fetch_range(
+    *,
+    session: AsyncSession,
+    patient_id: UUID,
+    series: Series,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[StoredPoint]:
+    """Readings of one series of one patient in [start, end), oldest first."""
+    result = await session.execute(
+        select(
+            Reading.measured_at,
+            Reading.value,
+            Reading.device_id,
+            Reading.original_value,
+            Reading.original_unit,
+        )
+        .where(
+            Reading.patient_id == patient_id,
+            Reading.series == int(series),
+            Reading.measured_at >= start,
+            Reading.measured_at < end,
+        )
+        .order_by(Reading.measured_at)
+        .limit(limit)
+    )
+    return [StoredPoint(*row) for row in result]
+
+
+async def stream_since(
+    *, session: AsyncSession, since: datetime, chunk: int = 5000
+) -> AsyncIterator[list[StandardReading]]:
+    """Every reading measured since ``since``, in measurement order, in chunks."""
+    result = await session.stream(
+        select(Reading)
+        .where(Reading.measured_at >= since)
+        .order_by(Reading.measured_at)
+        .execution_options(yield_per=chunk)
+    )
+    async for partition in result.scalars().partitions(chunk):
+        yield [
+            StandardReading(
+                patient_id=r.patient_id,
+                device_id=r.device_id,
+                series=Series(r.series),
+                measured_at=r.measured_at,
+                value=r.value,
+                seq=r.seq,
+                received_at=r.received_at,
+                original_value=r.original_value,
+                original_unit=r.original_unit,
+                sqi=r.sqi,
+            )
+            for r in partition
+        ]

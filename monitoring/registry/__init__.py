@@ -1,0 +1,1 @@
+"""Registry: sites, patients with their care plans, and the devices assigned to them."""

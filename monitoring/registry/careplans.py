@@ -1,0 +1,123 @@
+"""Care-plan thresholds and their defaults by condition.
+
+A patient's care plan holds one threshold per series. At enrolment the defaults
+of the patient's conditions are merged (the tightest limit wins) and stored, so
+a clinician can then override any of them for that patient.
+Sources: see clinical.md (NEWS2, ACC/AHA 2017, consensus CGM ranges, BTS 2017).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from monitoring.catalogue import Series
+from monitoring.domain import Condition, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """Alert when a series stays outside [low, high]; clear once back inside by ``hysteresis``.
+
+    The value must stay out of range for ``persist_readings`` consecutive
+    readings, or for ``persist_seconds`` when that is set, whichever comes first.
+    """
+
+    series: Series
+    low: float | None
+    high: float | None
+    severity: Severity
+    persist_readings: int = 3
+    persist_seconds: int | None = None
+    hysteresis: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.low is None and self.high is None:
+            raise ValueError("a threshold needs a low or a high limit")
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError("low limit must be below high limit")
+        if self.persist_readings < 1:
+            raise ValueError("persist_readings must be at least 1")
+        if self.hysteresis < 0:
+            raise ValueError("hysteresis cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class CarePlan:
+    """What the care team set for one patient: their conditions and their thresholds."""
+
+    conditions: frozenset[Condition]
+    thresholds: tuple[Threshold, ...]
+
+
+# Limits that apply to everyone monitored, whatever their condition.
+GENERAL: tuple[Threshold, ...] = (
+    Threshold(Series.HEART_RATE, 40, 130, Severity.HIGH, persist_readings=3, hysteresis=5),
+    Threshold(Series.SPO2, 91, None, Severity.HIGH, persist_readings=3, hysteresis=2),
+    Threshold(Series.RESPIRATORY_RATE, 8, 25, Severity.HIGH, persist_readings=3, hysteresis=2),
+    Threshold(Series.BODY_TEMPERATURE, 35.0, 38.0, Severity.MEDIUM, persist_readings=2, hysteresis=0.3),
+    Threshold(Series.BP_SYSTOLIC, 90, 180, Severity.HIGH, persist_readings=2, hysteresis=10),
+    Threshold(Series.BP_DIASTOLIC, None, 120, Severity.HIGH, persist_readings=2, hysteresis=5),
+)
+
+BY_CONDITION: dict[Condition, tuple[Threshold, ...]] = {
+    Condition.HYPERTENSION: (
+        Threshold(Series.BP_SYSTOLIC, 90, 180, Severity.HIGH, persist_readings=2, hysteresis=10),
+    ),
+    Condition.TYPE1_DIABETES: (
+        # Level 1 hypoglycaemia below 70 mg/dL; very high above 250 mg/dL.
+        Threshold(Series.GLUCOSE_CGM, 70, 250, Severity.HIGH, persist_readings=3, hysteresis=10),
+        Threshold(Series.GLUCOSE_METER, 70, 300, Severity.HIGH, persist_readings=1, hysteresis=10),
+    ),
+    Condition.TYPE2_DIABETES: (
+        Threshold(Series.GLUCOSE_METER, 70, 300, Severity.HIGH, persist_readings=1, hysteresis=10),
+        Threshold(Series.GLUCOSE_CGM, 70, 250, Severity.HIGH, persist_readings=3, hysteresis=10),
+    ),
+    Condition.HEART_FAILURE: (
+        Threshold(Series.HEART_RATE, 45, 110, Severity.HIGH, persist_readings=3, hysteresis=5),
+        Threshold(Series.SPO2, 92, None, Severity.HIGH, persist_readings=3, hysteresis=2),
+    ),
+    Condition.COPD: (
+        # Prescribed target 88-92 % (BTS 2017): alert below 88 only.
+        Threshold(Series.SPO2, 88, None, Severity.HIGH, persist_readings=3, hysteresis=2),
+        Threshold(Series.RESPIRATORY_RATE, 8, 24, Severity.HIGH, persist_readings=3, hysteresis=2),
+    ),
+    Condition.ATRIAL_FIBRILLATION: (
+        Threshold(Series.HEART_RATE, 45, 110, Severity.HIGH, persist_readings=3, hysteresis=5),
+    ),
+}
+
+
+def _merge(current: Threshold, other: Threshold) -> Threshold:
+    """Combine two thresholds on one series: tighter limits, higher severity."""
+    low = max((v for v in (current.low, other.low) if v is not None), default=None)
+    high = min((v for v in (current.high, other.high) if v is not None), default=None)
+    return replace(
+        current,
+        low=low,
+        high=high,
+        severity=max(current.severity, other.severity, key=lambda s: s.rank),
+        persist_readings=min(current.persist_readings, other.persist_readings),
+        hysteresis=max(current.hysteresis, other.hysteresis),
+    )
+
+
+def default_thresholds(conditions: Iterable[Condition]) -> dict[Series, Threshold]:
+    """The care-plan thresholds a new patient with these conditions starts with.
+
+    A condition's threshold replaces the general one for that series (a COPD
+    target of 88 % must not be overridden by the general 91 %); thresholds of
+    several conditions on one series are merged.
+    """
+    conditions = set(conditions)
+    by_condition: dict[Series, Threshold] = {}
+    for condition in sorted(conditions):
+        for threshold in BY_CONDITION.get(condition, ()):
+            existing = by_condition.get(threshold.series)
+            by_condition[threshold.series] = threshold if existing is None else _merge(existing, threshold)
+    if Condition.COPD in conditions:
+        # A prescribed SpO2 target (88-92 %) is not tightened by another condition's limit.
+        by_condition[Series.SPO2] = next(t for t in BY_CONDITION[Condition.COPD] if t.series is Series.SPO2)
+    plan = {t.series: t for t in GENERAL}
+    plan.update(by_condition)
+    return plan

@@ -1,0 +1,143 @@
+"""All SQL of the registry: sites, patients, care-plan thresholds, devices."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitoring.catalogue import Series
+from monitoring.domain import Condition, Severity
+from monitoring.ingest.records import DeviceRef
+from monitoring.registry.careplans import CarePlan, Threshold
+from monitoring.storage.models import CarePlanThreshold, Device, Patient, Site
+
+
+async def get_site_by_code(*, session: AsyncSession, code: str) -> Site | None:
+    result = await session.execute(select(Site).where(Site.code == code))
+    return result.scalar_one_or_none()
+
+
+async def list_patients(
+    *, session: AsyncSession, site_id: UUID | None, limit: int, offset: int
+) -> tuple[Sequence[Patient], int]:
+    query = select(Patient)
+    if site_id is not None:
+        query = query.where(Patient.site_id == site_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(
+        query.order_by(Patient.display_name, Patient.id).limit(limit).offset(offset)
+    )
+    return rows.scalars().all(), int(total or 0)
+
+
+async def get_patient(*, session: AsyncSession, patient_id: UUID) -> Patient | None:
+    return await session.get(Patient, patient_id)
+
+
+async def care_plans(
+    *, session: AsyncSession, patient_ids: Collection[UUID]
+) -> dict[UUID, CarePlan]:
+    """The care plans of the given patients that exist."""
+    conditions = {
+        row.id: frozenset(Condition(c) for c in row.conditions)
+        for row in await session.execute(
+            select(Patient.id, Patient.conditions).where(Patient.id.in_(patient_ids))
+        )
+    }
+    result = await session.execute(
+        select(CarePlanThreshold).where(CarePlanThreshold.patient_id.in_(list(conditions)))
+    )
+    thresholds: dict[UUID, list[Threshold]] = {patient_id: [] for patient_id in conditions}
+    for row in result.scalars():
+        thresholds[row.patient_id].append(
+            Threshold(
+                series=Series(row.series),
+                low=row.low,
+                high=row.high,
+                severity=Severity(row.severity),
+                persist_readings=row.persist_readings,
+                persist_seconds=row.persist_seconds,
+                hysteresis=row.hysteresis,
+            )
+        )
+    return {p: CarePlan(conditions[p], tuple(thresholds[p])) for p in conditions}
+
+
+def add_thresholds(*, session: AsyncSession, patient_id: UUID, thresholds: Collection[Threshold]) -> None:
+    session.add_all(
+        CarePlanThreshold(
+            patient_id=patient_id,
+            series=int(t.series),
+            low=t.low,
+            high=t.high,
+            severity=t.severity.value,
+            persist_readings=t.persist_readings,
+            persist_seconds=t.persist_seconds,
+            hysteresis=t.hysteresis,
+        )
+        for t in thresholds
+    )
+
+
+async def devices_by_serial(*, session: AsyncSession, serials: Collection[str]) -> dict[str, DeviceRef]:
+    result = await session.execute(
+        select(Device.id, Device.serial, Device.patient_id, Device.status).where(
+            Device.serial.in_(serials)
+        )
+    )
+    return {
+        row.serial: DeviceRef(id=row.id, serial=row.serial, patient_id=row.patient_id, status=row.status)
+        for row in result
+    }
+
+
+async def devices_of(*, session: AsyncSession, patient_id: UUID) -> Sequence[Device]:
+    result = await session.execute(
+        select(Device).where(Device.patient_id == patient_id).order_by(Device.kind, Device.serial)
+    )
+    return result.scalars().all()
+
+
+async def touch_devices(
+    *, session: AsyncSession, seen: dict[UUID, tuple[datetime, int]]
+) -> None:
+    """Record when each device was last heard from and its highest message sequence."""
+    if not seen:
+        return
+    ids = list(seen)
+    await session.execute(
+        text(
+            "UPDATE devices AS d SET last_seen_at = GREATEST(d.last_seen_at, u.seen_at), "
+            "last_seq = GREATEST(d.last_seq, u.seq) "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:seen AS timestamptz[]), CAST(:seqs AS bigint[])) "
+            "AS u(id, seen_at, seq) WHERE d.id = u.id"
+        ),
+        {"ids": ids, "seen": [seen[i][0] for i in ids], "seqs": [seen[i][1] for i in ids]},
+    )
+
+
+async def record_status(
+    *,
+    session: AsyncSession,
+    device_id: UUID,
+    online: bool,
+    at: datetime,
+    battery: float | None,
+    firmware: str | None,
+) -> None:
+    """Apply a status message unless a newer one has already been applied."""
+    await session.execute(
+        update(Device)
+        .where(Device.id == device_id)
+        .where((Device.status_at.is_(None)) | (Device.status_at <= at))
+        .values(
+            online=online,
+            status_at=at,
+            battery=func.coalesce(battery, Device.battery),
+            firmware=func.coalesce(firmware, Device.firmware),
+        )
+    )

@@ -1,0 +1,79 @@
+"""Enrolment: sites, patients with their care plan, devices and their assignment."""
+
+from __future__ import annotations
+
+import re
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devices.contract import DEVICE_ID_PATTERN
+from monitoring.catalogue import Series
+from monitoring.domain import Condition, DeviceState
+from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
+from monitoring.registry import repository
+from monitoring.registry.careplans import Threshold, default_thresholds
+from monitoring.storage.models import Device, Patient, Site
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolledPatient:
+    patient: Patient
+    thresholds: dict[Series, Threshold]
+
+
+async def ensure_site(*, session: AsyncSession, code: str, name: str) -> Site:
+    site = await repository.get_site_by_code(session=session, code=code)
+    if site is None:
+        site = Site(code=code, name=name)
+        session.add(site)
+        await session.flush()
+    return site
+
+
+async def enrol_patient(
+    *,
+    session: AsyncSession,
+    site: Site,
+    mrn: str,
+    display_name: str,
+    conditions: Iterable[Condition],
+    birth_date: date | None = None,
+    overrides: Mapping[Series, Threshold] | None = None,
+) -> EnrolledPatient:
+    """Create a patient whose care plan starts from the defaults of their conditions."""
+    wanted = sorted(set(conditions))
+    patient = Patient(
+        site_id=site.id,
+        mrn=mrn,
+        display_name=display_name,
+        birth_date=birth_date,
+        conditions=[c.value for c in wanted],
+    )
+    session.add(patient)
+    await session.flush()
+    thresholds = default_thresholds(wanted)
+    thresholds.update(overrides or {})
+    repository.add_thresholds(session=session, patient_id=patient.id, thresholds=thresholds.values())
+    await session.flush()
+    return EnrolledPatient(patient, thresholds)
+
+
+async def register_device(
+    *, session: AsyncSession, serial: str, kind: str, patient_id: UUID | None = None
+) -> Device:
+    if not re.match(DEVICE_ID_PATTERN, serial):
+        raise InvalidRequestError(f"device serial {serial!r} is not a valid MQTT device id")
+    existing = await repository.devices_by_serial(session=session, serials=[serial])
+    if existing:
+        raise ConflictError(f"a device with serial {serial!r} is already registered")
+    if patient_id is not None and await repository.get_patient(session=session, patient_id=patient_id) is None:
+        raise NotFoundError(f"patient {patient_id} does not exist")
+    device = Device(serial=serial, kind=kind, patient_id=patient_id, status=DeviceState.ACTIVE.value)
+    session.add(device)
+    await session.flush()
+    return device

@@ -1,0 +1,1 @@
+"""Storage: PostgreSQL engine and sessions, ORM models, migrations, embedded server."""

@@ -1,0 +1,45 @@
+"""Engine, sessions and the unit of work: the one place that commits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from monitoring.config import DatabaseSettings
+
+
+class Database:
+    """Owns the connection pool; hands out sessions and units of work."""
+
+    def __init__(self, url: str, settings: DatabaseSettings | None = None) -> None:
+        settings = settings or DatabaseSettings()
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_size,
+            pool_pre_ping=True,
+            connect_args={
+                "server_settings": {
+                    "application_name": "rpm-monitoring",
+                    "statement_timeout": str(settings.statement_timeout_ms),
+                }
+            },
+        )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

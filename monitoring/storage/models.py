@@ -1,0 +1,202 @@
+"""ORM models: the tables of the service. The schema itself is built by Alembic migrations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+
+
+class Site(Base):
+    """A hospital site whose patients are monitored."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("site_id", "mrn"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    mrn: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    conditions: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default="{}")
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    enrolled_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class CarePlanThreshold(Base):
+    """A per-patient limit on one series, with persistence and hysteresis."""
+
+    __tablename__ = "care_plan_thresholds"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    series: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    low: Mapped[float | None] = mapped_column(Double)
+    high: Mapped[float | None] = mapped_column(Double)
+    severity: Mapped[str] = mapped_column(String(16))
+    persist_readings: Mapped[int] = mapped_column(Integer)
+    persist_seconds: Mapped[int | None] = mapped_column(Integer)
+    hysteresis: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    online: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    battery: Mapped[float | None] = mapped_column(Double)
+    firmware: Mapped[str | None] = mapped_column(String(64))
+    status_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_seen_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class Reading(Base):
+    """One stored value of one series, in its canonical unit.
+
+    Partitioned by month on ``measured_at``. The primary key is the reading's
+    identity (device, series, measured time): storing it is idempotent.
+    """
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        Index("ix_readings_patient_series_time", "patient_id", "series", "measured_at"),
+        {"postgresql_partition_by": "RANGE (measured_at)"},
+    )
+
+    device_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    series: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    measured_at: Mapped[datetime] = mapped_column(Timestamp, primary_key=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    value: Mapped[float] = mapped_column(Double)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    original_value: Mapped[float | None] = mapped_column(Double)
+    original_unit: Mapped[str | None] = mapped_column(String(16))
+    sqi: Mapped[float | None] = mapped_column(Double)
+
+
+class DeadLetter(Base):
+    """A message or reading that could not be stored, kept with its reason."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    topic: Mapped[str] = mapped_column(String(512))
+    device_serial: Mapped[str | None] = mapped_column(String(64), index=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    reading_index: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_truncated: Mapped[bool] = mapped_column(Boolean)
+
+
+class Alert(Base):
+    """One alert; at most one active (open or acknowledged) per patient and alert type."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_active_patient_type",
+            "patient_id",
+            "alert_type",
+            unique=True,
+            postgresql_where=text("status IN ('open', 'acknowledged')"),
+        ),
+        Index("ix_alerts_status_opened", "status", "opened_at"),
+        Index("ix_alerts_patient_opened", "patient_id", "opened_at"),
+        CheckConstraint("status IN ('open', 'acknowledged', 'resolved', 'dismissed')", name="status"),
+        CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    alert_type: Mapped[str] = mapped_column(String(96))
+    detector: Mapped[str] = mapped_column(String(64))
+    series: Mapped[int | None] = mapped_column(SmallInteger)
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), server_default="open")
+    summary: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    opened_at: Mapped[datetime] = mapped_column(Timestamp)
+    episode_started_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_episode_started_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_triggered_at: Mapped[datetime] = mapped_column(Timestamp)
+    occurrences: Mapped[int] = mapped_column(Integer, server_default="1")
+    cleared_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class AlertEvent(Base):
+    """A recorded change of an alert: who (NULL: the system) did what, when."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
