@@ -72,9 +72,7 @@ METRICS: dict[Metric, MetricSpec] = {
     Metric.HEART_RATE: MetricSpec("/min", frozenset({"/min", "{beats}/min"})),
     Metric.RESPIRATORY_RATE: MetricSpec("/min", frozenset({"/min", "{breaths}/min"})),
     Metric.SPO2: MetricSpec("%", frozenset({"%"})),
-    Metric.BLOOD_PRESSURE: MetricSpec(
-        "mm[Hg]", frozenset({"mm[Hg]"}), components=("systolic", "diastolic")
-    ),
+    Metric.BLOOD_PRESSURE: MetricSpec("mm[Hg]", frozenset({"mm[Hg]"}), components=("systolic", "diastolic")),
     Metric.BODY_TEMPERATURE: MetricSpec("Cel", frozenset({"Cel", "[degF]"})),
     Metric.SKIN_TEMPERATURE: MetricSpec("Cel", frozenset({"Cel", "[degF]"})),
     Metric.BODY_WEIGHT: MetricSpec("kg", frozenset({"kg", "g", "[lb_av]"})),
@@ -313,8 +311,11 @@ def check_reading(reading: Reading, received_at: datetime) -> tuple[ErrorCode, s
         )
     if spec.components:
         if reading.value is not None or reading.systolic is None or reading.diastolic is None:
-            return ErrorCode.VALUE_SHAPE, f"{reading.metric} needs systolic and diastolic and no value"
-        numbers = (reading.systolic, reading.diastolic)
+            return (
+                ErrorCode.VALUE_SHAPE,
+                f"{reading.metric} needs systolic and diastolic and no value",
+            )
+        numbers: tuple[float, ...] = (reading.systolic, reading.diastolic)
     else:
         if reading.value is None or reading.systolic is not None or reading.diastolic is not None:
             return ErrorCode.VALUE_SHAPE, f"{reading.metric} needs a single value"

@@ -90,9 +90,7 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "test", "production"] = "development"
-    data_dir: Path = Field(
-        default=Path(".rpm-data"), description="Where embedded services keep their files."
-    )
+    data_dir: Path = Field(default=Path(".rpm-data"), description="Where embedded services keep their files.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database: DatabaseSettings = DatabaseSettings()
     mqtt: MqttSettings = MqttSettings()

@@ -114,4 +114,3 @@ class Pipeline:
                 await self.detect(chunk)
         log.info("replayed %d readings from the last %.1f h into the detectors", count, hours)
         return count
-

@@ -44,7 +44,7 @@ def _filtered(
     statuses: Collection[AlertStatus] | None,
     patient_id: UUID | None,
     severities: Collection[Severity] | None,
-) -> Select[tuple[Alert]]:
+) -> Select[Alert]:
     query = select(Alert)
     if statuses:
         query = query.where(Alert.status.in_([s.value for s in statuses]))

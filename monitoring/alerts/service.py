@@ -59,8 +59,8 @@ async def apply_findings(
         alert = current.get(key)
         change: str | None
         if finding.kind is FindingKind.OPEN:
-            alert, change = _open(session, alert, finding, now)
-            current[key] = alert
+            opened, change = _open(session, alert, finding, now)
+            current[key] = alert = opened
         elif finding.kind is FindingKind.UPDATE:
             change = _update(alert, finding)
         else:
@@ -74,7 +74,10 @@ async def apply_findings(
                 alert=alert,
                 kind=change,
                 at=now,
-                detail={"episode_started_at": finding.episode_started_at.isoformat(), "at": finding.at.isoformat()},
+                detail={
+                    "episode_started_at": finding.episode_started_at.isoformat(),
+                    "at": finding.at.isoformat(),
+                },
             )
         changes.append(
             AlertChange(alert.id, alert.patient_id, change, Severity(alert.severity), alert.summary)
@@ -85,7 +88,7 @@ async def apply_findings(
 
 def _open(
     session: AsyncSession, alert: Alert | None, finding: Finding, now: datetime
-) -> tuple[Alert | None, str | None]:
+) -> tuple[Alert, str | None]:
     if alert is not None and finding.episode_started_at <= alert.last_episode_started_at:
         # An episode this alert already covers (a replay): refresh evidence if newer.
         return alert, _update(alert, finding)

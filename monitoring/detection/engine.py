@@ -31,9 +31,7 @@ class DetectionEngine:
     def stale_contexts(self, patient_ids: Iterable[UUID]) -> set[UUID]:
         """Patients whose care plan is not loaded, or was loaded too long ago."""
         now = time.monotonic()
-        return {
-            p for p in patient_ids if now - self._loaded_at.get(p, -1e18) > self.context_ttl_s
-        }
+        return {p for p in patient_ids if now - self._loaded_at.get(p, -1e18) > self.context_ttl_s}
 
     def set_care_plan(self, patient_id: UUID, plan: CarePlan) -> None:
         """Install or refresh a patient's care plan, keeping what was learned about them."""

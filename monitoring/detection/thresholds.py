@@ -76,7 +76,11 @@ class ThresholdDetector:
             context.baseline(observation.series).learn(observation.value)
             return ()
         findings: list[Finding] = []
-        for direction, limit in (("high", threshold.high), ("low", threshold.low)):
+        directions: tuple[tuple[Literal["high", "low"], float | None], ...] = (
+            ("high", threshold.high),
+            ("low", threshold.low),
+        )
+        for direction, limit in directions:
             if limit is not None:
                 finding = self._step(direction, limit, threshold, observation, context)
                 if finding is not None:
@@ -112,7 +116,9 @@ class ThresholdDetector:
             run.recent.append((obs.at, obs.value))
             run.worst = max(run.worst, obs.value) if high else min(run.worst, obs.value)
             if run.active:
-                return self._finding(FindingKind.UPDATE, direction, limit, clear_at, threshold, obs, run, context)
+                return self._finding(
+                    FindingKind.UPDATE, direction, limit, clear_at, threshold, obs, run, context
+                )
             persisted = run.count >= threshold.persist_readings or (
                 threshold.persist_seconds is not None
                 and (obs.at - run.started_at).total_seconds() >= threshold.persist_seconds

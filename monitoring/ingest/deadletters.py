@@ -51,7 +51,5 @@ async def list_recent(
     if since is not None:
         query = query.where(DeadLetterRow.received_at >= since)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    result = await session.execute(
-        query.order_by(DeadLetterRow.id.desc()).limit(limit).offset(offset)
-    )
+    result = await session.execute(query.order_by(DeadLetterRow.id.desc()).limit(limit).offset(offset))
     return result.scalars().all(), int(total or 0)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+import msgspec
+
 from devices.contract import (
     ContractError,
     DeviceStatus,
@@ -26,8 +28,6 @@ from devices.contract import (
 from monitoring.domain import DeviceState
 from monitoring.ingest.records import DeadLetter, DeviceRef, Inbound, StandardReading
 from monitoring.ingest.standardise import standardise_message
-
-import msgspec
 
 _reading_encoder = msgspec.json.Encoder()
 
@@ -128,7 +128,8 @@ def attribute(decoded: Sequence[Decoded], devices: Mapping[str, DeviceRef]) -> I
                 DeadLetter.of(item.inbound, *refusal, device_serial=item.serial, seq=item.message.seq)
             )
             continue
-        assert device is not None and device.patient_id is not None
+        assert device is not None
+        assert device.patient_id is not None
         _standardise(intake, item, device, device.patient_id)
     return intake
 
@@ -136,7 +137,11 @@ def attribute(decoded: Sequence[Decoded], devices: Mapping[str, DeviceRef]) -> I
 def _standardise(intake: Intake, item: DecodedReadings, device: DeviceRef, patient_id: UUID) -> None:
     received_at = item.inbound.received_at
     rows, errors = standardise_message(
-        item.message, item.errors, patient_id=patient_id, device_id=device.id, received_at=received_at
+        item.message,
+        item.errors,
+        patient_id=patient_id,
+        device_id=device.id,
+        received_at=received_at,
     )
     intake.readings.extend(rows)
     for error in errors:

@@ -74,12 +74,16 @@ class MqttSource:
         properties: Properties | None = None
         kwargs: dict[str, Any] = {}
         if self.settings.protocol == "5":
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self.settings.session_expiry_s
             properties.ReceiveMaximum = self.settings.receive_maximum
             kwargs["clean_start"] = False
         self._client.connect_async(
-            self.host, self.port, keepalive=self.settings.keepalive_s, properties=properties, **kwargs
+            self.host,
+            self.port,
+            keepalive=self.settings.keepalive_s,
+            properties=properties,
+            **kwargs,
         )
         self._client.loop_start()
 
@@ -105,9 +109,7 @@ class MqttSource:
             self._generation += 1
         self.connected = True
         client.subscribe(self._filters())
-        log.info(
-            "connected to %s:%d (session present: %s)", self.host, self.port, flags.session_present
-        )
+        log.info("connected to %s:%d (session present: %s)", self.host, self.port, flags.session_present)
 
     def _on_disconnect(
         self,
@@ -124,7 +126,7 @@ class MqttSource:
         self._pending.append(
             Inbound(
                 topic=message.topic,
-                payload=message.payload,
+                payload=bytes(message.payload),
                 received_at=datetime.now(UTC),
                 mid=message.mid,
                 qos=message.qos,

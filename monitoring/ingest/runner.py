@@ -112,7 +112,9 @@ class IngestService:
                     continue
                 log.exception("message on %s could not be processed", inbound.topic)
                 letter = DeadLetter.of(
-                    inbound, ErrorCode.PROCESSING_FAILED, f"the service failed on this message: {error!r}"
+                    inbound,
+                    ErrorCode.PROCESSING_FAILED,
+                    f"the service failed on this message: {error!r}",
                 )
                 await self._store_dead_letter(letter, inbound)
 

@@ -14,7 +14,8 @@ from monitoring.ingest.records import StandardReading
 def _values(reading: Reading) -> tuple[float, ...]:
     if reading.value is not None:
         return (reading.value,)
-    assert reading.systolic is not None and reading.diastolic is not None
+    assert reading.systolic is not None
+    assert reading.diastolic is not None
     return (reading.systolic, reading.diastolic)
 
 

@@ -31,9 +31,7 @@ _INSERT = text(
 )
 
 
-async def insert_new(
-    *, session: AsyncSession, rows: Sequence[StandardReading]
-) -> list[StandardReading]:
+async def insert_new(*, session: AsyncSession, rows: Sequence[StandardReading]) -> list[StandardReading]:
     """Store the rows not stored before; return exactly those."""
     if not rows:
         return []

@@ -28,9 +28,7 @@ async def list_patients(
     if site_id is not None:
         query = query.where(Patient.site_id == site_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.execute(
-        query.order_by(Patient.display_name, Patient.id).limit(limit).offset(offset)
-    )
+    rows = await session.execute(query.order_by(Patient.display_name, Patient.id).limit(limit).offset(offset))
     return rows.scalars().all(), int(total or 0)
 
 
@@ -38,9 +36,7 @@ async def get_patient(*, session: AsyncSession, patient_id: UUID) -> Patient | N
     return await session.get(Patient, patient_id)
 
 
-async def care_plans(
-    *, session: AsyncSession, patient_ids: Collection[UUID]
-) -> dict[UUID, CarePlan]:
+async def care_plans(*, session: AsyncSession, patient_ids: Collection[UUID]) -> dict[UUID, CarePlan]:
     """The care plans of the given patients that exist."""
     conditions = {
         row.id: frozenset(Condition(c) for c in row.conditions)
@@ -85,9 +81,7 @@ def add_thresholds(*, session: AsyncSession, patient_id: UUID, thresholds: Colle
 
 async def devices_by_serial(*, session: AsyncSession, serials: Collection[str]) -> dict[str, DeviceRef]:
     result = await session.execute(
-        select(Device.id, Device.serial, Device.patient_id, Device.status).where(
-            Device.serial.in_(serials)
-        )
+        select(Device.id, Device.serial, Device.patient_id, Device.status).where(Device.serial.in_(serials))
     )
     return {
         row.serial: DeviceRef(id=row.id, serial=row.serial, patient_id=row.patient_id, status=row.status)
@@ -102,9 +96,7 @@ async def devices_of(*, session: AsyncSession, patient_id: UUID) -> Sequence[Dev
     return result.scalars().all()
 
 
-async def touch_devices(
-    *, session: AsyncSession, seen: dict[UUID, tuple[datetime, int]]
-) -> None:
+async def touch_devices(*, session: AsyncSession, seen: dict[UUID, tuple[datetime, int]]) -> None:
     """Record when each device was last heard from and its highest message sequence."""
     if not seen:
         return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -71,7 +70,10 @@ async def register_device(
     existing = await repository.devices_by_serial(session=session, serials=[serial])
     if existing:
         raise ConflictError(f"a device with serial {serial!r} is already registered")
-    if patient_id is not None and await repository.get_patient(session=session, patient_id=patient_id) is None:
+    if (
+        patient_id is not None
+        and await repository.get_patient(session=session, patient_id=patient_id) is None
+    ):
         raise NotFoundError(f"patient {patient_id} does not exist")
     device = Device(serial=serial, kind=kind, patient_id=patient_id, status=DeviceState.ACTIVE.value)
     session.add(device)

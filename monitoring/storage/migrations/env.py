@@ -28,9 +28,7 @@ async def _run(url: str) -> None:
 
 
 def main() -> None:
-    url = context.config.attributes.get("database_url") or context.config.get_main_option(
-        "sqlalchemy.url"
-    )
+    url = context.config.attributes.get("database_url") or context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("no database URL given to the migrations")
     if context.is_offline_mode():

@@ -128,9 +128,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("device_id", "series", "measured_at", name="pk_readings"),
         postgresql_partition_by="RANGE (measured_at)",
     )
-    op.create_index(
-        "ix_readings_patient_series_time", "readings", ["patient_id", "series", "measured_at"]
-    )
+    op.create_index("ix_readings_patient_series_time", "readings", ["patient_id", "series", "measured_at"])
     op.execute("CREATE TABLE readings_default PARTITION OF readings DEFAULT")
     op.execute(ENSURE_PARTITIONS)
     op.execute("SELECT ensure_reading_partitions(now() - interval '3 months', now() + interval '3 months')")
@@ -178,9 +176,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status IN ('open', 'acknowledged', 'resolved', 'dismissed')", name="ck_alerts_status"
         ),
-        sa.CheckConstraint(
-            "severity IN ('low', 'medium', 'high', 'critical')", name="ck_alerts_severity"
-        ),
+        sa.CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="ck_alerts_severity"),
     )
     op.create_index(
         "uq_alerts_active_patient_type",
