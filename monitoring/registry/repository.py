@@ -133,3 +133,8 @@ async def record_status(
             firmware=func.coalesce(firmware, Device.firmware),
         )
     )
+
+
+async def get_patient_by_mrn(*, session: AsyncSession, site_id: UUID, mrn: str) -> Patient | None:
+    result = await session.execute(select(Patient).where(Patient.site_id == site_id, Patient.mrn == mrn))
+    return result.scalar_one_or_none()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -15,7 +15,7 @@ from monitoring.catalogue import Series
 from monitoring.domain import Condition, DeviceState
 from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
 from monitoring.registry import repository
-from monitoring.registry.careplans import Threshold, default_thresholds
+from monitoring.registry.careplans import CarePlan, Threshold, default_thresholds
 from monitoring.storage.models import Device, Patient, Site
 
 
@@ -79,3 +79,25 @@ async def register_device(
     session.add(device)
     await session.flush()
     return device
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    patient: Patient
+    care_plan: CarePlan
+    devices: Sequence[Device]
+
+
+async def require_patient(*, session: AsyncSession, patient_id: UUID) -> Patient:
+    patient = await repository.get_patient(session=session, patient_id=patient_id)
+    if patient is None:
+        raise NotFoundError(f"patient {patient_id} does not exist")
+    return patient
+
+
+async def patient_record(*, session: AsyncSession, patient_id: UUID) -> PatientRecord:
+    """A patient with their care plan and devices."""
+    patient = await require_patient(session=session, patient_id=patient_id)
+    plans = await repository.care_plans(session=session, patient_ids=[patient_id])
+    devices = await repository.devices_of(session=session, patient_id=patient_id)
+    return PatientRecord(patient, plans[patient_id], devices)

@@ -1,0 +1,51 @@
+"""Messages and readings the service refused, with their reasons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from devices.contract import ErrorCode
+from monitoring.api.deps import PageDep, SessionDep
+from monitoring.api.schemas import DeadLetterOut, Page
+from monitoring.ingest import deadletters
+
+router = APIRouter(prefix="/dead-letters", tags=["data quality"])
+
+EXCERPT_BYTES = 4096
+
+
+@router.get("", summary="Refused messages, newest first")
+async def list_dead_letters(
+    session: SessionDep,
+    page: PageDep,
+    code: Annotated[ErrorCode | None, Query(description="Only this error code.")] = None,
+    device_serial: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query()] = None,
+) -> Page[DeadLetterOut]:
+    rows, total = await deadletters.list_recent(
+        session=session,
+        code=code.value if code else None,
+        device_serial=device_serial,
+        since=since,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    items = [
+        DeadLetterOut(
+            id=row.id,
+            received_at=row.received_at,
+            topic=row.topic,
+            device_serial=row.device_serial,
+            seq=row.seq,
+            reading_index=row.reading_index,
+            code=row.code,
+            message=row.message,
+            payload_excerpt=row.payload[:EXCERPT_BYTES].decode("utf-8", errors="replace"),
+            payload_truncated=row.payload_truncated or len(row.payload) > EXCERPT_BYTES,
+        )
+        for row in rows
+    ]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -1,0 +1,125 @@
+"""Patients, their care plan, devices and readings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from monitoring.api.deps import PageDep, SessionDep, SettingsDep
+from monitoring.api.schemas import (
+    DeviceOut,
+    ErrorBody,
+    Page,
+    PatientDetail,
+    PatientOut,
+    ReadingPoint,
+    ReadingSeries,
+    ThresholdOut,
+)
+from monitoring.catalogue import Series
+from monitoring.readings.service import patient_series
+from monitoring.registry import repository as registry
+from monitoring.registry.service import patient_record
+
+router = APIRouter(prefix="/patients", tags=["patients"])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such patient."}}
+SERIES_PATTERN = "^(" + "|".join(s.key for s in Series) + ")$"
+
+
+@router.get("", summary="List enrolled patients")
+async def list_patients(
+    session: SessionDep,
+    page: PageDep,
+    site_id: Annotated[UUID | None, Query(description="Only patients of this site.")] = None,
+) -> Page[PatientOut]:
+    rows, total = await registry.list_patients(
+        session=session, site_id=site_id, limit=page.limit, offset=page.offset
+    )
+    return Page(
+        items=[PatientOut.model_validate(p) for p in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{patient_id}", summary="A patient with care plan and devices", responses=_NOT_FOUND)
+async def get_patient(session: SessionDep, patient_id: UUID) -> PatientDetail:
+    record = await patient_record(session=session, patient_id=patient_id)
+    return PatientDetail.model_validate(
+        {
+            **PatientOut.model_validate(record.patient).model_dump(),
+            "care_plan": [
+                ThresholdOut(
+                    series=t.series.key,
+                    unit=t.series.info.unit,
+                    low=t.low,
+                    high=t.high,
+                    severity=t.severity,
+                    persist_readings=t.persist_readings,
+                    persist_seconds=t.persist_seconds,
+                    hysteresis=t.hysteresis,
+                )
+                for t in sorted(record.care_plan.thresholds, key=lambda t: t.series)
+            ],
+            "devices": [DeviceOut.model_validate(d) for d in record.devices],
+        }
+    )
+
+
+@router.get(
+    "/{patient_id}/readings",
+    summary="A patient's readings of one series in a time range, oldest first",
+    responses={**_NOT_FOUND, 400: {"model": ErrorBody, "description": "Range not allowed."}},
+)
+async def get_readings(
+    session: SessionDep,
+    settings: SettingsDep,
+    patient_id: UUID,
+    series: Annotated[
+        str,
+        Query(
+            pattern=SERIES_PATTERN,
+            description="Series key: " + ", ".join(s.key for s in Series) + ".",
+        ),
+    ],
+    start: Annotated[datetime | None, Query(description="Inclusive; default 24 h before end.")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 5000,
+) -> ReadingSeries:
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(hours=24)
+    chosen = Series.from_key(series)
+    window = await patient_series(
+        session=session,
+        patient_id=patient_id,
+        series=chosen,
+        start=start,
+        end=end,
+        limit=min(limit, settings.api.max_page_size * 100),
+    )
+    info = chosen.info
+    return ReadingSeries(
+        patient_id=patient_id,
+        series=chosen.key,
+        label=info.label,
+        loinc=info.loinc,
+        unit=info.unit,
+        start=window.start,
+        end=window.end,
+        points=[
+            ReadingPoint(
+                at=p.measured_at,
+                value=p.value,
+                device_id=p.device_id,
+                original_value=p.original_value,
+                original_unit=p.original_unit,
+            )
+            for p in window.points
+        ],
+        truncated=window.truncated,
+    )

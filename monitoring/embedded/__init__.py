@@ -1,0 +1,1 @@
+"""Embedded PostgreSQL and MQTT broker, so the demo needs nothing installed."""

@@ -1,0 +1,1 @@
+"""Scheduled work: partition upkeep now; missing-data checks, escalation and rollups join here."""

@@ -1,0 +1,22 @@
+"""Storage upkeep jobs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from monitoring.jobs.scheduler import Job
+from monitoring.readings.partitions import ensure_partitions
+from monitoring.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def partition_job(database: Database) -> Job:
+    async def run() -> None:
+        async with database.unit_of_work() as session:
+            created = await ensure_partitions(session=session, now=datetime.now(UTC))
+        if created:
+            log.info("created %d readings partitions", created)
+
+    return Job(name="reading-partitions", every=timedelta(hours=6), run=run)

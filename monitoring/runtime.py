@@ -1,0 +1,190 @@
+"""Assembles the service from its parts for each way it runs (demo, serve, ingest, api).
+
+Embedded PostgreSQL and broker start only when no URL is configured. Every
+component started here is stopped here, in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import uvicorn
+
+from monitoring.alerts.service import AlertChange
+from monitoring.api.app import create_app
+from monitoring.api.probes import ComponentStatus, Probes
+from monitoring.config import MqttSettings, Settings
+from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.thresholds import ThresholdDetector
+from monitoring.embedded.broker import EmbeddedBroker
+from monitoring.embedded.postgres import EmbeddedPostgres
+from monitoring.ingest.directory import DeviceDirectory
+from monitoring.ingest.mqtt import MqttSource
+from monitoring.ingest.runner import IngestService
+from monitoring.jobs.maintenance import partition_job
+from monitoring.jobs.scheduler import Scheduler
+from monitoring.pipeline import Pipeline
+from monitoring.storage import migrate
+from monitoring.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Role(StrEnum):
+    API = "api"
+    INGEST = "ingest"
+    SCHEDULER = "scheduler"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    database_url: str
+    mqtt: MqttSettings
+    embedded: tuple[str, ...] = ()
+
+
+async def resolve_endpoints(settings: Settings, stack: AsyncExitStack, *, need_broker: bool) -> Endpoints:
+    """The configured services, or embedded ones started on ``stack`` where none is configured."""
+    embedded: list[str] = []
+    database_url = settings.database.url
+    if database_url is None:
+        postgres = EmbeddedPostgres(settings.data_dir)
+        database_url = await postgres.start()
+        stack.push_async_callback(postgres.stop)
+        embedded.append("postgresql")
+    mqtt = settings.mqtt
+    if mqtt.url is None and need_broker:
+        broker = EmbeddedBroker()
+        url = await broker.start()
+        stack.push_async_callback(broker.stop)
+        # amqtt speaks MQTT 3.1.1 only.
+        mqtt = mqtt.model_copy(update={"url": url, "protocol": "3.1.1"})
+        embedded.append("mqtt")
+    return Endpoints(database_url, mqtt, tuple(embedded))
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the runtime decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Runtime:
+    """The running components of one process."""
+
+    settings: Settings
+    endpoints: Endpoints
+    database: Database
+    ingest: IngestService | None = None
+    source: MqttSource | None = None
+    scheduler: Scheduler | None = None
+    api_server: uvicorn.Server | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def probes(self) -> Probes:
+        probes: Probes = [self._database_probe]
+        if self.source is not None:
+            probes.append(self._broker_probe)
+        if self.ingest is not None:
+            probes.append(self._ingest_probe)
+        return probes
+
+    async def _database_probe(self) -> ComponentStatus:
+        try:
+            await asyncio.wait_for(self.database.ping(), timeout=2.0)
+        except Exception as error:  # any failure means "not ready"; the detail says which
+            return ComponentStatus(name="database", ok=False, detail=f"{type(error).__name__}: {error}")
+        return ComponentStatus(name="database", ok=True)
+
+    async def _broker_probe(self) -> ComponentStatus:
+        assert self.source is not None
+        connected = self.source.connected
+        return ComponentStatus(
+            name="broker",
+            ok=connected,
+            detail=None if connected else f"not connected to {self.source.host}:{self.source.port}",
+        )
+
+    async def _ingest_probe(self) -> ComponentStatus:
+        assert self.ingest is not None
+        ok = self.ingest.store_available
+        return ComponentStatus(name="ingest", ok=ok, detail=None if ok else self.ingest.last_error)
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool) -> AsyncIterator[Runtime]:
+    """Start the components of ``roles``; stop everything on exit."""
+    async with AsyncExitStack() as stack:
+        endpoints = await resolve_endpoints(settings, stack, need_broker=Role.INGEST in roles)
+        if migrate_schema:
+            await migrate.upgrade(endpoints.database_url)
+        else:
+            await migrate.require_head(endpoints.database_url)
+        database = Database(endpoints.database_url, settings.database)
+        stack.push_async_callback(database.dispose)
+        runtime = Runtime(settings=settings, endpoints=endpoints, database=database)
+
+        if Role.INGEST in roles:
+            source = MqttSource(endpoints.mqtt)
+            pipeline = Pipeline(
+                db=database,
+                directory=DeviceDirectory(database, settings.ingest.device_cache_s),
+                engine=DetectionEngine([ThresholdDetector()]),
+                topic_root=endpoints.mqtt.topic_root,
+                on_alerts=_log_alert_changes,
+            )
+            # Warm the detectors before new readings arrive, so persistence windows span a restart.
+            await pipeline.replay(settings.detection.replay_hours)
+            runtime.source = source
+            runtime.ingest = IngestService(source, pipeline, settings.ingest)
+            await source.start()
+            stack.push_async_callback(source.stop)
+            runtime.tasks.append(asyncio.create_task(runtime.ingest.run(), name="ingest"))
+
+        if Role.SCHEDULER in roles:
+            runtime.scheduler = Scheduler([partition_job(database)])
+            runtime.scheduler.start()
+            stack.callback(runtime.scheduler.stop)
+
+        if Role.API in roles:
+            app = create_app(settings=settings, database=database, probes=runtime.probes())
+            config = uvicorn.Config(
+                app,
+                host=settings.api.host,
+                port=settings.api.port,
+                log_level=settings.log_level.lower(),
+                lifespan="off",
+                access_log=False,
+            )
+            runtime.api_server = _ApiServer(config)
+            runtime.tasks.append(asyncio.create_task(runtime.api_server.serve(), name="api"))
+
+        stack.push_async_callback(_stop_tasks, runtime)
+        yield runtime
+
+
+def _log_alert_changes(changes: Sequence[AlertChange]) -> None:
+    for change in changes:
+        if change.kind in ("opened", "repeated", "cleared"):
+            log.warning("alert %s %s [%s]: %s", change.alert_id, change.kind, change.severity, change.summary)
+
+
+async def _stop_tasks(runtime: Runtime) -> None:
+    if runtime.api_server is not None:
+        runtime.api_server.should_exit = True
+    for task in runtime.tasks:
+        if task.get_name() != "api":
+            task.cancel()
+    results = await asyncio.gather(*runtime.tasks, return_exceptions=True)
+    for task, result in zip(runtime.tasks, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            log.error("%s stopped with %r", task.get_name(), result)
