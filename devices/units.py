@@ -35,6 +35,9 @@ _CONVERSIONS: dict[tuple[str, str], _Converter] = {
     ("[degF]", "Cel"): (lambda v: (v - 32.0) * 5.0 / 9.0, lambda v: v * 9.0 / 5.0 + 32.0),
     ("[lb_av]", "kg"): (lambda v: v * KG_PER_LB, lambda v: v / KG_PER_LB),
     ("g", "kg"): (lambda v: v / 1000.0, lambda v: v * 1000.0),
+    # UCUM annotations in braces are unity: {beats}/min is /min.
+    ("{beats}/min", "/min"): (lambda v: v, lambda v: v),
+    ("{breaths}/min", "/min"): (lambda v: v, lambda v: v),
 }
 
 

@@ -4,7 +4,7 @@
 >>> for v in (70, 72, 71, 69, 70):
 ...     b.learn(v)
 >>> round(b.mean, 1), b.count
-(70.3, 5)
+(70.4, 5)
 """
 
 from __future__ import annotations

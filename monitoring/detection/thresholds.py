@@ -13,7 +13,7 @@
 ...     Series.HEART_RATE: Threshold(Series.HEART_RATE, 40, 120, Severity.HIGH, 3, hysteresis=5)})
 >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
 >>> kinds = []
->>> for i, hr in enumerate([80, 125, 130, 128, 118, 112, 110, 109]):
+>>> for i, hr in enumerate([80, 125, 130, 128, 126, 112, 110, 109]):
 ...     obs = Observation(patient, Series.HEART_RATE, t0 + timedelta(minutes=i), hr, device)
 ...     kinds += [f.kind.value for f in rule.observe(obs, ctx)]
 >>> kinds

@@ -22,7 +22,6 @@ from devices.contract import (
     ReadingsMessage,
     decode_readings,
     decode_status,
-    encode,
     parse_topic,
 )
 from monitoring.domain import DeviceState
@@ -161,4 +160,4 @@ def _standardise(intake: Intake, item: DecodedReadings, device: DeviceRef, patie
     intake.seen[device.id] = (max(last_seen, received_at), max(last_seq, item.message.seq))
 
 
-__all__ = ["Decoded", "DecodedReadings", "DecodedStatus", "Intake", "attribute", "decode", "encode"]
+__all__ = ["Decoded", "DecodedReadings", "DecodedStatus", "Intake", "attribute", "decode"]
