@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.domain import AlertStatus, Severity
@@ -22,7 +23,7 @@ async def latest_by_key(
     result = await session.execute(
         select(Alert)
         .where(tuple_(Alert.patient_id, Alert.alert_type).in_(list(keys)))
-        .distinct(Alert.patient_id, Alert.alert_type)
+        .ext(distinct_on(Alert.patient_id, Alert.alert_type))
         .order_by(Alert.patient_id, Alert.alert_type, Alert.opened_at.desc())
     )
     return {(a.patient_id, a.alert_type): a for a in result.scalars()}

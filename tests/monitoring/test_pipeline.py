@@ -1,0 +1,86 @@
+"""The pipeline against the real PostgreSQL, without a broker."""
+
+import pytest
+from sqlalchemy import func, select
+
+from devices.contract import ErrorCode
+from monitoring.domain import Condition
+from monitoring.storage.db import Database
+from monitoring.storage.models import Alert, AlertEvent, DeadLetter, Reading
+from tests.factories import enrol, heart_rates, readings_payload
+from tests.pipeline_support import Acks, inbound, make_pipeline
+
+pytestmark = pytest.mark.integration
+
+
+async def count(database: Database, model: type[object]) -> int:
+    async with database.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_a_batch_is_stored_then_acknowledged(database: Database) -> None:
+    patient = await enrol(database)
+    pipeline = make_pipeline(database)
+    batch = [inbound(patient.serial, readings_payload(patient.serial, 1, heart_rates([70, 71, 72])))]
+    acks = Acks()
+    result = await pipeline.process(batch, acks)
+    assert (result.stored, result.duplicates, result.dead_letters) == (3, 0, 0)
+    assert acks.acknowledged == batch
+    assert await count(database, Reading) == 3
+
+
+async def test_redelivery_stores_nothing_twice_and_raises_no_second_alert(database: Database) -> None:
+    patient = await enrol(database, conditions=[Condition.HEART_FAILURE])
+    pipeline = make_pipeline(database)
+    payload = readings_payload(patient.serial, 1, heart_rates([80, 125, 128, 131, 129]))
+    first = await pipeline.process([inbound(patient.serial, payload)], Acks())
+    # The broker redelivers the same message (e.g. the ack was lost in a crash), to a fresh process.
+    again = await make_pipeline(database).process([inbound(patient.serial, payload)], Acks())
+    assert (first.stored, again.stored, again.duplicates) == (5, 0, 5)
+    assert await count(database, Reading) == 5
+    async with database.sessions() as session:
+        alerts = (await session.execute(select(Alert))).scalars().all()
+    assert [(a.alert_type, a.status, a.occurrences) for a in alerts] == [
+        ("threshold.heart_rate.high", "open", 1)
+    ]
+    assert alerts[0].explanation["threshold"]["limit"] == 110
+
+
+async def test_a_malformed_message_is_dead_lettered_and_its_neighbours_stored(database: Database) -> None:
+    patient = await enrol(database)
+    serial = patient.serial
+    batch = [
+        inbound(serial, readings_payload(serial, 1, heart_rates([70], start=None))),
+        inbound(serial, b"\x00\xffgarbage"),
+        inbound("never-registered", readings_payload("never-registered", 1, heart_rates([70]))),
+        inbound(serial, readings_payload(serial, 2, heart_rates([71, 999], step_s=7))),
+    ]
+    acks = Acks()
+    result = await make_pipeline(database).process(batch, acks)
+    assert result.stored == 2
+    assert len(acks.acknowledged) == 4, "refused messages are acknowledged once dead-lettered"
+    async with database.sessions() as session:
+        letters = (await session.execute(select(DeadLetter).order_by(DeadLetter.id))).scalars().all()
+    assert [(d.code, d.device_serial) for d in letters] == [
+        (ErrorCode.MALFORMED_JSON, serial),
+        (ErrorCode.DEVICE_UNKNOWN, "never-registered"),
+        (ErrorCode.VALUE_IMPLAUSIBLE, serial),
+    ]
+    assert letters[0].payload == b"\x00\xffgarbage"
+    assert letters[2].reading_index == 1
+    assert "plausible" in letters[2].message
+
+
+async def test_an_episode_that_recovers_clears_its_alert_with_events(database: Database) -> None:
+    patient = await enrol(database, conditions=[Condition.HEART_FAILURE])
+    pipeline = make_pipeline(database)
+    values = [80, 125, 128, 131, 100, 98, 97]
+    await pipeline.process(
+        [inbound(patient.serial, readings_payload(patient.serial, 1, heart_rates(values)))], Acks()
+    )
+    async with database.sessions() as session:
+        alert = (await session.execute(select(Alert))).scalar_one()
+        events = (await session.execute(select(AlertEvent.kind).order_by(AlertEvent.id))).scalars().all()
+    assert alert.cleared_at is not None
+    assert alert.status == "open", "clearing records recovery; a person still closes the alert"
+    assert list(events) == ["opened", "cleared"]
