@@ -107,12 +107,14 @@ class Runtime:
 
     async def _broker_probe(self) -> ComponentStatus:
         assert self.source is not None
-        connected = self.source.connected
-        return ComponentStatus(
-            name="broker",
-            ok=connected,
-            detail=None if connected else f"not connected to {self.source.host}:{self.source.port}",
-        )
+        source = self.source
+        if not source.connected:
+            return ComponentStatus(
+                name="broker", ok=False, detail=f"not connected to {source.host}:{source.port}"
+            )
+        if not source.subscribed:
+            return ComponentStatus(name="broker", ok=False, detail="connected, subscriptions not confirmed")
+        return ComponentStatus(name="broker", ok=True)
 
     async def _ingest_probe(self) -> ComponentStatus:
         assert self.ingest is not None

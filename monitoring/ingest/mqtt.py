@@ -51,6 +51,7 @@ class MqttSource:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._pending: deque[Inbound] = deque()
         self._generation = 0
         self._lock = threading.Lock()
@@ -58,6 +59,8 @@ class MqttSource:
         self._signalled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.connected = False
+        # True once the broker has confirmed the subscriptions of the current connection.
+        self.subscribed = False
         self.received = 0
 
     def _filters(self) -> list[tuple[str, int]]:
@@ -91,6 +94,7 @@ class MqttSource:
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
         self.connected = False
+        self.subscribed = False
 
     # -- paho network thread -------------------------------------------------
 
@@ -108,6 +112,7 @@ class MqttSource:
         with self._lock:
             self._generation += 1
         self.connected = True
+        self.subscribed = False
         client.subscribe(self._filters())
         log.info("connected to %s:%d (session present: %s)", self.host, self.port, flags.session_present)
 
@@ -120,7 +125,22 @@ class MqttSource:
         properties: Properties | None,
     ) -> None:
         self.connected = False
+        self.subscribed = False
         log.warning("disconnected from broker: %s", reason)
+
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reasons: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.error("broker refused subscriptions: %s", refused)
+            return
+        self.subscribed = True
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         self._pending.append(

@@ -36,7 +36,7 @@ async def test_readings_come_back_standardised_in_the_requested_range(database: 
         ],
         Acks(),
     )
-    params = {
+    params: dict[str, str | int] = {
         "series": "heart_rate",
         "start": (start + timedelta(seconds=30)).isoformat(),
         "end": datetime.now(UTC).isoformat(),

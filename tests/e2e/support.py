@@ -1,0 +1,94 @@
+"""Running ingestion in-process against the real Mosquitto, and waiting for what it should do."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from devices.publisher import BrokerAddress, DevicePublisher
+from monitoring.config import IngestSettings, MqttSettings
+from monitoring.ingest.mqtt import MqttSource
+from monitoring.ingest.records import Inbound
+from monitoring.ingest.runner import IngestService
+from monitoring.storage.db import Database
+from monitoring.storage.models import Reading
+from tests.pipeline_support import make_pipeline
+from tests.services import MQTT_URL
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 20, what: str = "") -> None:
+    """Poll ``check`` until it holds; fail with ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what or check}")
+        await asyncio.sleep(0.05)
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    """One test's private corner of the shared broker: its own topic root and client id."""
+
+    topic_root: str
+    client_id: str
+
+    @classmethod
+    def fresh(cls) -> Broker:
+        tag = uuid.uuid4().hex[:10]
+        return cls(topic_root=f"e2e{tag}", client_id=f"ingest-{tag}")
+
+    def mqtt_settings(self) -> MqttSettings:
+        # Short session expiry: a test's leftover session must not linger on a shared broker.
+        return MqttSettings(
+            url=MQTT_URL, client_id=self.client_id, topic_root=self.topic_root, session_expiry_s=300
+        )
+
+    def address(self) -> BrokerAddress:
+        host, port, username, password = self.mqtt_settings().endpoint()
+        return BrokerAddress(host, port, username, password)
+
+    def device(self, serial: str, kind: str = "wearable") -> DevicePublisher:
+        publisher = DevicePublisher(serial, self.address(), kind=kind, root=self.topic_root)
+        publisher.connect()
+        return publisher
+
+
+class _Unacknowledging(MqttSource):
+    """A source that never acknowledges: what a process that dies after storing looks like."""
+
+    def acknowledge(self, batch: Sequence[Inbound]) -> None:
+        return None
+
+
+@asynccontextmanager
+async def ingestion(
+    database: Database, broker: Broker, *, acknowledge: bool = True
+) -> AsyncIterator[IngestService]:
+    """The ingestion service running on this event loop until the block ends."""
+    settings = broker.mqtt_settings()
+    source = MqttSource(settings) if acknowledge else _Unacknowledging(settings)
+    service = IngestService(source, make_pipeline(database, broker.topic_root), IngestSettings(flush_ms=5))
+    await source.start()
+    task = asyncio.create_task(service.run())
+    try:
+        await eventually(lambda: _is(source.subscribed), timeout_s=10, what="ingestion to subscribe")
+        yield service
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await source.stop()
+
+
+async def _is(value: bool) -> bool:
+    return value
+
+
+async def stored_readings(database: Database) -> int:
+    async with database.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Reading)) or 0)
