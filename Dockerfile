@@ -1,0 +1,14 @@
+FROM python:3.11-slim
+RUN pip install --no-cache-dir uv==0.13.9
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY devices devices
+COPY monitoring monitoring
+COPY simulators simulators
+RUN uv sync --frozen --no-dev
+ENV PATH="/app/.venv/bin:$PATH" RPM_API__HOST=0.0.0.0
+USER nobody
+EXPOSE 8000
+ENTRYPOINT []
+CMD ["monitoring", "serve"]

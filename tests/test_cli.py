@@ -1,0 +1,34 @@
+import pytest
+
+from monitoring.cli import build_parser, main
+from monitoring.config import Settings
+
+
+@pytest.mark.parametrize("command", ["demo", "serve", "ingest", "api", "migrate"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args([command, "--help"])
+    assert exited.value.code == 0
+    assert command in capsys.readouterr().out
+
+
+def test_a_default_secret_is_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RPM_ENVIRONMENT", "production")
+    assert main(["migrate"]) == 2
+    assert "RPM_API__SECRET_KEY" in capsys.readouterr().err
+
+
+def test_nested_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RPM_DATABASE__URL", "postgresql://db.example:5432/rpm")
+    monkeypatch.setenv("RPM_MQTT__URL", "mqtt://user:pw@broker.example:8883")
+    settings = Settings()
+    assert settings.database.url == "postgresql+asyncpg://db.example:5432/rpm"
+    assert settings.mqtt.endpoint() == ("broker.example", 8883, "user", "pw")
+
+
+def test_only_postgresql_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RPM_DATABASE__URL", "sqlite:///x.db")
+    with pytest.raises(ValueError, match="only PostgreSQL"):
+        Settings()

@@ -1,0 +1,53 @@
+"""compose.yaml is valid Compose and only runs commands the CLI has."""
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from monitoring.cli import COMMANDS, build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return loaded
+
+
+def compose_schema() -> dict[str, Any]:
+    vendored = resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json"
+    schema: dict[str, Any] = json.loads(vendored.read_text())
+    return schema
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    jsonschema.validate(compose(), compose_schema())
+
+
+def test_the_schema_check_would_catch_a_mistake() -> None:
+    broken = compose()
+    broken["services"]["api"]["depends_on"] = {"migrate": {"condition": "whenever"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, compose_schema())
+
+
+def test_every_monitoring_service_runs_a_real_cli_command() -> None:
+    services = compose()["services"]
+    commands = {name: s["command"] for name, s in services.items() if "command" in s}
+    assert set(commands) == {"migrate", "api", "ingest"}
+    for name, command in commands.items():
+        assert command[0] == "monitoring", name
+        assert command[1] in COMMANDS, name
+        build_parser().parse_args(command[1:])
+
+
+def test_the_mosquitto_config_in_the_repository_is_the_one_mounted() -> None:
+    volumes = compose()["services"]["mosquitto"]["volumes"]
+    mounted = [v.split(":")[0] for v in volumes if v.startswith("./")]
+    assert mounted == ["./config/mosquitto/mosquitto.conf"]
+    assert (ROOT / mounted[0]).is_file()
