@@ -1,0 +1,57 @@
+"""The newcomer's path: `monitoring demo` on embedded services raises an alert and stops cleanly."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from monitoring.embedded.broker import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _get(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+        body: dict[str, object] = json.loads(response.read())
+        return body
+
+
+def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    # No service URLs: the demo must start its own database and broker.
+    env = {k: v for k, v in os.environ.items() if k not in ("RPM_DATABASE__URL", "RPM_MQTT__URL")}
+    env |= {"RPM_DATA_DIR": str(tmp_path / "data"), "RPM_API__PORT": str(port)}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "monitoring", "demo", "--duration", "90"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    alert: dict[str, object] | None = None
+    try:
+        deadline = time.monotonic() + 75
+        while alert is None and time.monotonic() < deadline and demo.poll() is None:
+            time.sleep(1)
+            try:
+                found = _get(f"http://127.0.0.1:{port}/api/v1/alerts?status=open")
+            except OSError:
+                continue
+            items = found["items"]
+            assert isinstance(items, list)
+            alert = items[0] if items else None
+    finally:
+        demo.send_signal(signal.SIGINT)
+        output, _ = demo.communicate(timeout=30)
+    assert alert is not None, output[-3000:]
+    assert alert["alert_type"] == "threshold.heart_rate.high"
+    assert "110 /min" in str(alert["summary"])
+    assert demo.returncode == 0, output[-3000:]
+    assert "Open alerts" in output
+    assert "Traceback" not in output
