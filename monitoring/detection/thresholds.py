@@ -56,7 +56,7 @@ def _fmt(value: float) -> str:
 
 
 def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at.utcoffset() is not None else at.isoformat()
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at.utcoffset() is not None else at.isoformat()
 
 
 class ThresholdDetector:

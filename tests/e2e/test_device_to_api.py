@@ -1,6 +1,7 @@
 """A device publishes over the real broker; the care team reads the result through the API."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,9 +22,11 @@ async def test_readings_alert_and_dead_letter_flow_from_device_to_api(
         device = await asyncio.to_thread(broker.device, patient.serial)
         try:
             # Normal readings, then a malformed message, then a sustained tachycardia.
-            await asyncio.to_thread(device.publish, heart_rates([72, 74, 73], step_s=60))
+            now = datetime.now(UTC)
+            normal = heart_rates([72, 74, 73], start=now - timedelta(minutes=30), step_s=60)
+            await asyncio.to_thread(device.publish, normal)
             await asyncio.to_thread(device.publish_raw, b'{"v": 1, "device_id": "truncated...')
-            tachycardia = heart_rates([118, 124, 131, 127], start=None, step_s=5)
+            tachycardia = heart_rates([118, 124, 131, 127], start=now - timedelta(minutes=10), step_s=5)
             await asyncio.to_thread(device.publish, tachycardia)
             await eventually(lambda: _at_least(database, 7), what="7 readings stored")
             await eventually(lambda: _value(service.stats.dead_letters >= 1), what="the dead letter")
