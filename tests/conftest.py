@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -29,28 +30,32 @@ async def _admin(sql: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(scope="session")
-async def template_database() -> AsyncIterator[str]:
-    """A database built by running every migration once; tests clone it."""
-    require_postgres()
-    name = f"rpm_tpl_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
+@asynccontextmanager
+async def _scratch_database(prefix: str, template: str | None = None) -> AsyncIterator[str]:
+    """A database of its own (a copy of ``template`` if given), dropped afterwards; yields its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    await _admin(f'CREATE DATABASE "{name}"{copy}')
     try:
-        await migrate.upgrade(_with_database(DATABASE_URL, name))
         yield name
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+async def template_database() -> AsyncIterator[str]:
+    """A database built by running every migration once; tests clone it."""
+    require_postgres()
+    async with _scratch_database("rpm_tpl") as name:
+        await migrate.upgrade(_with_database(DATABASE_URL, name))
+        yield name
+
+
 @pytest.fixture
 async def database_url(template_database: str) -> AsyncIterator[str]:
     """A fresh, fully migrated database of this test's own."""
-    name = f"rpm_t_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    try:
+    async with _scratch_database("rpm_t", template_database) as name:
         yield _with_database(DATABASE_URL, name)
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -66,9 +71,5 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 async def empty_database_url() -> AsyncIterator[str]:
     """A database with no schema at all, for migration tests."""
     require_postgres()
-    name = f"rpm_e_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
+    async with _scratch_database("rpm_e") as name:
         yield _with_database(DATABASE_URL, name)
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -22,10 +23,12 @@ from tests.pipeline_support import make_pipeline
 from tests.services import MQTT_URL
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 20, what: str = "") -> None:
-    """Poll ``check`` until it holds; fail with ``what`` after ``timeout_s``."""
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], *, timeout_s: float = 20, what: str = ""
+) -> None:
+    """Poll ``check`` (plain or async) until it holds; fail with ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
-    while not await check():
+    while not await _holds(check):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what or check}")
         await asyncio.sleep(0.05)
@@ -77,7 +80,7 @@ async def ingestion(
     await source.start()
     task = asyncio.create_task(service.run())
     try:
-        await eventually(lambda: _is(source.subscribed), timeout_s=10, what="ingestion to subscribe")
+        await eventually(lambda: source.subscribed, timeout_s=10, what="ingestion to subscribe")
         yield service
     finally:
         task.cancel()
@@ -85,8 +88,9 @@ async def ingestion(
         await source.stop()
 
 
-async def _is(value: bool) -> bool:
-    return value
+async def _holds(check: Callable[[], bool | Awaitable[bool]]) -> bool:
+    result = check()
+    return await result if inspect.isawaitable(result) else bool(result)
 
 
 async def stored_readings(database: Database) -> int:

@@ -47,9 +47,8 @@ async def test_serve_reports_ready_when_every_component_is(database_url: str, br
         body = (await client.get("/ready")).json()
         assert {c["name"] for c in body["components"]} == {"database", "broker", "ingest"}
         assert runtime.scheduler is not None
-        await eventually(
-            lambda: _ran(runtime.scheduler.runs if runtime.scheduler else {}), what="partition job"
-        )
+        scheduler = runtime.scheduler
+        await eventually(lambda: scheduler.runs["reading-partitions"] >= 1, what="the partition job")
     assert runtime.api_server is not None
     assert runtime.api_server.should_exit
 
@@ -59,7 +58,3 @@ async def test_serve_refuses_a_schema_that_is_not_migrated(empty_database_url: s
     with pytest.raises(SchemaOutOfDateError, match="monitoring migrate"):
         async with running(settings, {Role.API}, migrate_schema=False):
             await asyncio.sleep(0)
-
-
-async def _ran(runs: dict[str, int]) -> bool:
-    return runs.get("reading-partitions", 0) >= 1
