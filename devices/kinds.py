@@ -34,6 +34,8 @@ class KindSpec:
     # Longest normal silence: after this the device is considered quiet.
     expected_interval: timedelta
     description: str
+    # Sent once a day (the day's total), e.g. steps from a wearable.
+    daily: tuple[tuple[Metric, str], ...] = ()
 
 
 KINDS: dict[DeviceKind, KindSpec] = {
@@ -46,9 +48,10 @@ KINDS: dict[DeviceKind, KindSpec] = {
             (Metric.SKIN_TEMPERATURE, "Cel"),
         ),
         sample_every=timedelta(minutes=1),
-        batch=5,
-        expected_interval=timedelta(minutes=15),
+        batch=10,
+        expected_interval=timedelta(minutes=30),
         description="wrist wearable: heart rate, SpO2, respiratory rate, skin temperature each minute",
+        daily=((Metric.STEPS, "/d"),),
     ),
     DeviceKind.BP_CUFF: KindSpec(
         DeviceKind.BP_CUFF,
