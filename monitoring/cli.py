@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 from monitoring.config import Settings
 from monitoring.runtime import Role, resolve_endpoints, running
 from monitoring.storage import migrate
+from monitoring.storage.db import Database
 
 log = logging.getLogger("monitoring")
 
@@ -44,6 +46,24 @@ async def _migrate(settings: Settings, args: argparse.Namespace, stop: asyncio.E
     log.info("database schema is at %s", args.revision)
 
 
+async def _enrol(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from monitoring.registry.manifest import Manifest, enrol_manifest
+
+    manifest = Manifest.model_validate_json(args.manifest.read_bytes())
+    async with AsyncExitStack() as stack:
+        endpoints = await resolve_endpoints(settings, stack, need_broker=False)
+        await migrate.require_head(endpoints.database_url)
+        database = Database(endpoints.database_url, settings.database)
+        stack.push_async_callback(database.dispose)
+        counts = await enrol_manifest(database, manifest)
+    log.info(
+        "enrolled %d patients and %d devices (%d patients already enrolled)",
+        counts.patients_added,
+        counts.devices_added,
+        counts.unchanged,
+    )
+
+
 COMMANDS: dict[str, tuple[Command, str]] = {
     "demo": (_demo, "everything in one process on embedded defaults, with a simulated cohort"),
     "serve": (
@@ -53,6 +73,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "ingest": (_serving(Role.INGEST), "ingestion and detection only (scale out with a shared group)"),
     "api": (_serving(Role.API, Role.SCHEDULER), "care-team API and scheduled jobs"),
     "migrate": (_migrate, "bring the database schema up to date"),
+    "enrol": (_enrol, "enrol the patients and devices of a manifest file (JSON)"),
 }
 
 
@@ -70,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--migrate", action="store_true", help="apply pending migrations before starting"
             )
+        if name == "enrol":
+            sub.add_argument("manifest", type=Path, help="e.g. the --manifest output of python -m simulators")
         if name == "migrate":
             sub.add_argument("--revision", default="head", help="target revision (default: head)")
     return parser

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,16 +115,22 @@ def build_cohort(
     days: float,
     seed: int,
     mix: dict[str, float] | None = None,
+    conditions: Sequence[tuple[str, ...]] | None = None,
     prefix: str = "SIM",
 ) -> Cohort:
-    """A reproducible cohort: the same arguments always give the same patients and episodes."""
+    """A reproducible cohort: the same arguments always give the same patients and episodes.
+
+    ``conditions`` fixes each patient's conditions (one tuple per patient) instead of ``mix``.
+    """
     end = start + timedelta(days=days)
     picker = random.Random(f"{seed}/conditions")
     patients: list[SimPatient] = []
     for index in range(size):
         mrn = f"{prefix}-{seed}-{index:04d}"
         profile = draw_profile(
-            mrn, _conditions(picker, mix or DEFAULT_MIX), random.Random(f"{seed}/{mrn}/profile")
+            mrn,
+            conditions[index] if conditions is not None else _conditions(picker, mix or DEFAULT_MIX),
+            random.Random(f"{seed}/{mrn}/profile"),
         )
         devices = [
             SimDevice(f"{kind.value.replace('_', '')}-{seed}-{index:04d}", kind) for kind in profile.devices

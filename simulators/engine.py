@@ -111,7 +111,7 @@ class DeviceRun:
         self.faults: list[Fault] = [f for f in patient.faults if f.device == device.serial]
         signals = {s for metric, _ in (*device.spec.metrics, *device.spec.daily) for s in SIGNALS_OF[metric]}
         self.streams = {
-            s: Stream(patient.profile, s, random.Random(f"{seed}/{device.serial}/{s}"))
+            s: Stream(patient.profile, s, random.Random(f"{seed}/{device.serial}/{s}"), self.episodes)
             for s in sorted(signals)
         }
         self.artefacts = [e for e in self.episodes if e.type == "motion_artefact"]

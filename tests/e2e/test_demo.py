@@ -45,12 +45,12 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
                 continue
             items = found["items"]
             assert isinstance(items, list)
-            alert = items[0] if items else None
+            # The deteriorating patient's tachycardia; other patients may alert too.
+            alert = next((a for a in items if a["alert_type"] == "threshold.heart_rate.high"), None)
     finally:
         demo.send_signal(signal.SIGINT)
         output, _ = demo.communicate(timeout=30)
     assert alert is not None, output[-3000:]
-    assert alert["alert_type"] == "threshold.heart_rate.high"
     assert "110 /min" in str(alert["summary"])
     assert demo.returncode == 0, output[-3000:]
     assert "Open alerts" in output
