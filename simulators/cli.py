@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="simulated start (ISO 8601); default: so the run ends now at max speed, or now when paced",
     )
-    target = parser.add_mutually_exclusive_group(required=True)
+    target = parser.add_mutually_exclusive_group()
     target.add_argument("--broker", help="publish over MQTT to this broker, e.g. mqtt://127.0.0.1:1883")
     target.add_argument("--out", type=Path, help="write the wire-format stream to this JSONL file instead")
     parser.add_argument("--protocol", choices=("5", "3.1.1"), default="5", help="MQTT version for --broker")
@@ -98,11 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"from {cohort.start:%Y-%m-%d %H:%M} to {cohort.end:%Y-%m-%d %H:%M} UTC",
         file=sys.stderr,
     )
+    if args.plan_only:
+        return 0
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sink: Sink
     out_file = None
+    if not (args.broker or args.out):
+        print("nothing to send to: give --broker or --out (or --plan-only)", file=sys.stderr)  # noqa: T201
+        return 2
     if args.broker:
         sink = MqttSink(broker_address(args.broker, args.protocol), args.outbox_dir, root=args.topic_root)
     else:
