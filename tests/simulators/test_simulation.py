@@ -15,7 +15,7 @@ from monitoring.catalogue import SERIES_OF_METRIC
 from monitoring.ingest.standardise import standardise_reading
 from simulators.cohort import build_cohort
 from simulators.engine import Send, stream
-from simulators.episodes import Effect, Episode
+from simulators.episodes import Effect, Episode, Signal
 from simulators.profiles import CONDITIONS
 from simulators.sinks import JsonlSink
 
@@ -103,7 +103,7 @@ def readings_of(
     ("signal", "metric"),
     [("heart_rate", "heart_rate"), ("spo2", "spo2"), ("body_weight", "body_weight")],
 )
-def test_an_event_changes_its_metrics_in_its_window_and_nothing_else(signal: str, metric: str) -> None:
+def test_an_event_changes_its_metrics_in_its_window_and_nothing_else(signal: Signal, metric: str) -> None:
     start, end = START + timedelta(hours=6), START + timedelta(hours=30)
     episode = Episode(
         type="test_event",
@@ -112,7 +112,7 @@ def test_an_event_changes_its_metrics_in_its_window_and_nothing_else(signal: str
         start=start,
         end=end,
         effects=(Effect(signal, shift=-8.0),),
-        metrics=(metric,),  # type: ignore[arg-type]
+        metrics=(metric,),
     )
     base, changed = readings_of(None), readings_of([episode])
     assert base.keys() == changed.keys()
