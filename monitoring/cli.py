@@ -21,6 +21,11 @@ from monitoring.storage.db import Database
 
 log = logging.getLogger("monitoring")
 
+
+class UsageError(Exception):
+    """The command cannot run as asked; the message says why."""
+
+
 Command = Callable[[Settings, argparse.Namespace, asyncio.Event], Coroutine[Any, Any, None]]
 
 
@@ -49,7 +54,10 @@ async def _migrate(settings: Settings, args: argparse.Namespace, stop: asyncio.E
 async def _enrol(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
     from monitoring.registry.manifest import Manifest, enrol_manifest
 
-    manifest = Manifest.model_validate_json(args.manifest.read_bytes())
+    try:
+        manifest = Manifest.model_validate_json(args.manifest.read_bytes())
+    except (OSError, ValidationError) as error:
+        raise UsageError(f"cannot enrol from {args.manifest}: {error}") from None
     async with AsyncExitStack() as stack:
         endpoints = await resolve_endpoints(settings, stack, need_broker=False)
         await migrate.require_head(endpoints.database_url)
@@ -123,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except migrate.SchemaOutOfDateError as error:
         log.error("%s", error)
         return 3
+    except UsageError as error:
+        log.error("%s", error)
+        return 2
     return 0
 
 

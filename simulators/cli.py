@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--outbox-dir", type=Path, default=Path(".sim-outbox"), help="device outboxes (SQLite)"
     )
     parser.add_argument(
+        "--plan-only", action="store_true", help="write labels and manifest, send nothing (enrol first)"
+    )
+    parser.add_argument(
         "--drain-timeout", type=float, default=600, help="seconds to wait for outboxes to drain"
     )
     return parser
