@@ -32,9 +32,18 @@ from devices.contract import (
     status_topic,
 )
 from devices.outbox import Outbox
-from devices.publisher import BrokerAddress
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    # MQTT 5 where the broker speaks it; "3.1.1" for brokers that do not.
+    protocol: str = "5"
 
 
 @dataclass(slots=True)
@@ -179,6 +188,9 @@ class DeviceClient:
             self._online.wait()
             if self._stop.is_set():
                 break
+            # A fresh paho client per connection: nothing of a broken one (its in-flight
+            # bookkeeping above all) carries over. The outbox is what must survive, and does.
+            self._client = self._make_client()
             try:
                 self._client.connect(self.broker.host, self.broker.port, keepalive=30)
             except OSError as error:
@@ -218,7 +230,7 @@ class DeviceClient:
         self._connected.clear()
 
     def _say_goodbye(self) -> None:
-        if not self._connected.is_set():
+        if not self._client.is_connected():
             return
         info = self._client.publish(self._status_topic, self._status("offline"), qos=1, retain=True)
         deadline = time.monotonic() + 5

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from devices.publisher import BrokerAddress
+from devices.client import BrokerAddress
 from monitoring.config import Settings
 from monitoring.registry.manifest import Manifest, enrol_manifest
 from monitoring.runtime import Role, Runtime, running

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from devices.client import BrokerAddress
 from devices.contract import DEFAULT_TOPIC_ROOT
-from devices.publisher import BrokerAddress
 from simulators.cohort import DEFAULT_MIX, build_cohort
 from simulators.run import play
 from simulators.sinks import JsonlSink, MqttSink, Sink

@@ -14,7 +14,7 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from devices.publisher import BrokerAddress
+from devices.client import BrokerAddress
 from simulators.cohort import Cohort, build_cohort
 from simulators.episodes import Effect, Episode
 from simulators.profiles import COPD, HEART_FAILURE, HYPERTENSION, TYPE1_DIABETES, TYPE2_DIABETES

@@ -7,10 +7,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import IO, Protocol
 
-from devices.client import DeviceClient
+from devices.client import BrokerAddress, DeviceClient
 from devices.contract import DEFAULT_TOPIC_ROOT, ReadingsMessage, encode
 from devices.outbox import Outbox
-from devices.publisher import BrokerAddress
 from simulators.engine import Item, Presence, Send
 
 

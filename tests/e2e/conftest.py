@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.support import Broker
@@ -5,6 +7,6 @@ from tests.services import require_mosquitto
 
 
 @pytest.fixture
-def broker() -> Broker:
+def broker(tmp_path: Path) -> Broker:
     require_mosquitto()
-    return Broker.fresh()
+    return Broker.fresh(tmp_path)

@@ -9,10 +9,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func, select
 
-from devices.publisher import BrokerAddress, DevicePublisher
+from devices.client import BrokerAddress, DeviceClient
+from devices.outbox import Outbox
 from monitoring.config import IngestSettings, MqttSettings
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.records import Inbound
@@ -40,11 +42,12 @@ class Broker:
 
     topic_root: str
     client_id: str
+    outbox_dir: Path
 
     @classmethod
-    def fresh(cls) -> Broker:
+    def fresh(cls, outbox_dir: Path) -> Broker:
         tag = uuid.uuid4().hex[:10]
-        return cls(topic_root=f"e2e{tag}", client_id=f"ingest-{tag}")
+        return cls(topic_root=f"e2e{tag}", client_id=f"ingest-{tag}", outbox_dir=outbox_dir)
 
     def mqtt_settings(self) -> MqttSettings:
         # Short session expiry: a test's leftover session must not linger on a shared broker.
@@ -56,10 +59,12 @@ class Broker:
         host, port, username, password = self.mqtt_settings().endpoint()
         return BrokerAddress(host, port, username, password)
 
-    def device(self, serial: str, kind: str = "wearable") -> DevicePublisher:
-        publisher = DevicePublisher(serial, self.address(), kind=kind, root=self.topic_root)
-        publisher.connect()
-        return publisher
+    def device(self, serial: str, kind: str = "wearable") -> DeviceClient:
+        """A started device client with its own outbox; ``record`` then ``flush`` to send."""
+        outbox = Outbox(self.outbox_dir / f"{serial}-{uuid.uuid4().hex[:6]}.db")
+        client = DeviceClient(serial, self.address(), outbox, kind=kind, root=self.topic_root)
+        client.start()
+        return client
 
 
 class _Unacknowledging(MqttSource):

@@ -19,19 +19,20 @@ async def test_readings_alert_and_dead_letter_flow_from_device_to_api(
 ) -> None:
     patient = await enrol(database, conditions=[Condition.HEART_FAILURE])
     async with ingestion(database, broker) as service:
-        device = await asyncio.to_thread(broker.device, patient.serial)
+        device = broker.device(patient.serial)
         try:
             # Normal readings, then a malformed message, then a sustained tachycardia.
             now = datetime.now(UTC)
-            normal = heart_rates([72, 74, 73], start=now - timedelta(minutes=30), step_s=60)
-            await asyncio.to_thread(device.publish, normal)
-            await asyncio.to_thread(device.publish_raw, b'{"v": 1, "device_id": "truncated...')
+            device.record(heart_rates([72, 74, 73], start=now - timedelta(minutes=30), step_s=60))
+            device.record_raw(b'{"v": 1, "device_id": "truncated...')
             tachycardia = heart_rates([118, 124, 131, 127], start=now - timedelta(minutes=10), step_s=5)
-            await asyncio.to_thread(device.publish, tachycardia)
+            device.record(tachycardia)
+            assert await asyncio.to_thread(device.flush, 10)
             await eventually(lambda: _at_least(database, 7), what="7 readings stored")
             await eventually(lambda: service.stats.dead_letters >= 1, what="the dead letter")
         finally:
-            await asyncio.to_thread(device.close)
+            await asyncio.to_thread(device.stop)
+            device.close()
 
     async with api_client(database) as client:
         readings = (
@@ -62,15 +63,16 @@ async def test_readings_alert_and_dead_letter_flow_from_device_to_api(
     assert letter["payload_excerpt"].startswith('{"v": 1')
     (device_row,) = detail["devices"]
     assert device_row["last_seen_at"] is not None
-    assert device_row["firmware"] == "sim-1.0"
+    assert device_row["firmware"] == "1.0.0"
 
 
 async def test_retained_status_reports_presence_and_the_last_will(database: Database, broker: Broker) -> None:
     patient = await enrol(database)
     async with ingestion(database, broker):
-        device = await asyncio.to_thread(broker.device, patient.serial)
+        device = broker.device(patient.serial)
         await eventually(lambda: _online(database, patient.patient_id, True), what="device online")
-        await asyncio.to_thread(device.close)
+        await asyncio.to_thread(device.stop)
+        device.close()
         await eventually(lambda: _online(database, patient.patient_id, False), what="device offline")
 
 

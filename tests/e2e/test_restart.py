@@ -26,8 +26,10 @@ def publish_all(broker: Broker, serial: str, messages: list[list[Reading]]) -> N
     device = broker.device(serial)
     try:
         for readings in messages:
-            device.publish(readings)
+            device.record(readings)
+        assert device.flush(60), "the broker took every message"
     finally:
+        device.stop()
         device.close()
 
 
