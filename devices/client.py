@@ -208,7 +208,9 @@ class DeviceClient:
         last_sent = -1
         self._inflight.clear()
         while not self._stop.is_set() and self._online.is_set():
-            if self._client.loop(timeout=0.02) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            rc = self._client.loop(timeout=0.02)
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                log.info("device %s connection ended: %s", self.device_id, rc)
                 break
             if not self._connected.is_set():
                 continue

@@ -88,7 +88,8 @@ class MqttSink:
     def client(self, serial: str, kind: str) -> DeviceClient:
         found = self.clients.get(serial)
         if found is None:
-            outbox = Outbox(self.outbox_dir / f"{serial}.db")
+            # One outbox file for the whole simulated fleet: few file descriptors per device.
+            outbox = Outbox(self.outbox_dir / "outbox.db", device=serial)
             found = DeviceClient(
                 serial, self.broker, outbox, kind=kind, firmware=self.firmware, root=self.root
             )

@@ -45,3 +45,16 @@ def test_backoff_grows_with_jitter_up_to_its_ceiling() -> None:
         assert step / 2 <= delay <= step
     backoff.reset()
     assert backoff.next_delay(rng) <= 1
+
+
+def test_devices_sharing_a_file_keep_their_own_queues_and_sequences(tmp_path: Path) -> None:
+    cuff = Outbox(tmp_path / "gateway.db", device="cuff-1")
+    scale = Outbox(tmp_path / "gateway.db", device="scale-1")
+    assert [cuff.append(lambda s: b"c") for _ in range(3)] == [0, 1, 2]
+    assert scale.append(lambda s: b"s") == 0
+    cuff.remove([0])
+    assert [s for s, _ in cuff.peek()] == [1, 2]
+    assert scale.peek() == [(0, b"s")]
+    cuff.close()
+    assert len(scale) == 1, "closing one view leaves the shared file open for the others"
+    scale.close()
