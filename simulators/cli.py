@@ -16,7 +16,7 @@ from devices.client import BrokerAddress
 from devices.contract import DEFAULT_TOPIC_ROOT
 from simulators.cohort import DEFAULT_MIX, build_cohort
 from simulators.run import play
-from simulators.sinks import JsonlSink, MqttSink, Sink
+from simulators.sinks import MAX_CLIENTS_PER_PROCESS, JsonlSink, MqttSink, Sink
 
 
 def _mix(text: str) -> dict[str, float]:
@@ -110,6 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_file = None
     if not (args.broker or args.out):
         print("nothing to send to: give --broker or --out (or --plan-only)", file=sys.stderr)  # noqa: T201
+        return 2
+    devices = sum(len(p.devices) for p in cohort.patients)
+    if args.broker and devices > MAX_CLIENTS_PER_PROCESS:
+        print(  # noqa: T201
+            f"{devices} devices is more than one process can connect ({MAX_CLIENTS_PER_PROCESS}); "
+            "run several processes with fewer patients and different seeds",
+            file=sys.stderr,
+        )
         return 2
     if args.broker:
         sink = MqttSink(broker_address(args.broker, args.protocol), args.outbox_dir, root=args.topic_root)

@@ -66,6 +66,10 @@ class JsonlSink:
         return 0
 
 
+# paho's select() cannot watch descriptors above 1023, and each client holds three.
+MAX_CLIENTS_PER_PROCESS = 300
+
+
 class MqttSink:
     """A ``DeviceClient`` (with its durable outbox) per simulated device, over a real broker."""
 
@@ -88,6 +92,11 @@ class MqttSink:
     def client(self, serial: str, kind: str) -> DeviceClient:
         found = self.clients.get(serial)
         if found is None:
+            if len(self.clients) >= MAX_CLIENTS_PER_PROCESS:
+                raise RuntimeError(
+                    f"more than {MAX_CLIENTS_PER_PROCESS} devices in one process; split the cohort "
+                    "across processes (paho-mqtt's select() cannot watch more sockets)"
+                )
             # One outbox file for the whole simulated fleet: few file descriptors per device.
             outbox = Outbox(self.outbox_dir / "outbox.db", device=serial)
             found = DeviceClient(
