@@ -40,7 +40,7 @@ def play(
     past catches up, then continues in real time.
     """
     kinds = {d.serial: d.kind.value for p in cohort.patients for d in p.devices}
-    starts = sorted((label["start"], label["kind"]) for label in cohort.labels())
+    starts = sorted((datetime.fromisoformat(label["start"]), label["kind"]) for label in cohort.labels())
     stats = RunStats()
     began = time.monotonic()
     next_report = began
@@ -54,7 +54,7 @@ def play(
         if isinstance(item, Send):
             stats.messages += 1
             stats.readings += len(item.readings)
-        while injected < len(starts) and starts[injected][0] <= item.at.isoformat():
+        while injected < len(starts) and starts[injected][0] <= item.at:
             kind = starts[injected][1]
             stats.events += kind == "event"
             stats.non_events += kind == "non_event"
