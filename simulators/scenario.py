@@ -54,7 +54,7 @@ def hypoglycaemia_level1(p: Profile, at: datetime, rng: random.Random) -> Episod
         at,
         rng.uniform(25, 60) * M,
         severity="level1",
-        onset=15 * M,
+        onset=30 * M,  # glucose falls at most a few mg/dL a minute
         effects=(Effect("glucose", target=rng.uniform(56, 65)),),
         metrics=("glucose_cgm", "glucose_meter"),
     )
@@ -67,7 +67,7 @@ def hypoglycaemia_level2(p: Profile, at: datetime, rng: random.Random) -> Episod
         at,
         rng.uniform(30, 60) * M,
         severity="level2",
-        onset=15 * M,
+        onset=35 * M,
         effects=(Effect("glucose", target=rng.uniform(38, 50)), Effect("heart_rate", shift=12)),
         metrics=("glucose_cgm", "glucose_meter", "heart_rate"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from monitoring.catalogue import Series
@@ -16,12 +16,17 @@ from monitoring.registry.careplans import Threshold
 
 @dataclass(slots=True)
 class PatientContext:
-    """What detectors know about one patient: care plan and learned baselines."""
+    """What detectors know about one patient: care plan, learned baselines, open episodes.
+
+    ``flagged`` holds the series some detector currently calls abnormal: models
+    do not learn "usual" from them.
+    """
 
     patient_id: UUID
     conditions: frozenset[Condition] = frozenset()
     thresholds: dict[Series, Threshold] = field(default_factory=dict)
     baselines: dict[Series, Baseline] = field(default_factory=dict)
+    flagged: dict[Series, set[str]] = field(default_factory=dict)
 
     def baseline(self, series: Series) -> Baseline:
         found = self.baselines.get(series)
@@ -29,9 +34,19 @@ class PatientContext:
             found = self.baselines[series] = Baseline()
         return found
 
+    def is_flagged(self, series: Series) -> bool:
+        return bool(self.flagged.get(series))
+
+    def has(self, condition: Condition) -> bool:
+        return condition in self.conditions
+
 
 class Detector(Protocol):
-    """An online detector: sees each observation once, in time order, per patient."""
+    """An online detector: sees each observation once, in time order, per patient.
+
+    It scores an observation against what it learned before, and only then
+    learns from it. Its per-patient state dumps to JSON and loads back exactly.
+    """
 
     name: str
 
@@ -41,4 +56,12 @@ class Detector(Protocol):
 
     def forget(self, patient_id: UUID) -> None:
         """Drop all state held for a patient."""
+        ...
+
+    def snapshot(self, patient_id: UUID) -> dict[str, Any] | None:
+        """The patient's state as JSON, or None when there is none."""
+        ...
+
+    def restore(self, patient_id: UUID, state: dict[str, Any]) -> None:
+        """Replace the patient's state with one taken by ``snapshot``."""
         ...

@@ -42,3 +42,12 @@ class Baseline:
         if self.count < 5:
             return None
         return {"mean": round(self.mean, 2), "sd": round(self.sd, 2), "n": self.count}
+
+    def dump(self) -> list[float]:
+        return [self.alpha, self.count, self.mean, self.var]
+
+    @classmethod
+    def load(cls, row: list[float]) -> Baseline:
+        baseline = cls(row[0])
+        baseline.count, baseline.mean, baseline.var = int(row[1]), row[2], row[3]
+        return baseline

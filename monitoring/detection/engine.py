@@ -1,31 +1,53 @@
-"""The detection engine: routes each new reading, in time order, through every detector."""
+"""The detection engine: routes each new reading, in time order, through the gate and every detector.
+
+Per reading: the signal-quality gate first (artefacts and stuck sensors never
+reach clinical rules; a stuck sensor raises a device alert), then every
+detector in turn. Findings flag their series so that models do not learn
+"usual" from what is being alerted on. All state is per patient and can be
+snapshotted to JSON and restored, which is how it survives a restart.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import Detector, PatientContext
-from monitoring.detection.findings import Finding, Observation
+from monitoring.detection.baseline import Baseline
+from monitoring.detection.findings import Finding, FindingKind, Observation
+from monitoring.detection.quality import SignalGate, Verdict
+from monitoring.detection.state import need_time
 from monitoring.ingest.records import StandardReading
 from monitoring.registry.careplans import CarePlan
 
 log = logging.getLogger(__name__)
 
+STATE_VERSION = 1
+LATE_AFTER = timedelta(minutes=15)  # a reading evaluated this long after it was measured alerts "late"
+
 
 class DetectionEngine:
     """Holds per-patient context and detector state; evaluates batches of new readings."""
 
-    def __init__(self, detectors: Sequence[Detector], *, context_ttl_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        detectors: Sequence[Detector],
+        *,
+        gate: SignalGate | None = None,
+        context_ttl_s: float = 30.0,
+    ) -> None:
         self.detectors = tuple(detectors)
+        self.gate = gate if gate is not None else SignalGate()
         self.context_ttl_s = context_ttl_s
         self._contexts: dict[UUID, PatientContext] = {}
         self._loaded_at: dict[UUID, float] = {}
-        self._last_at: dict[tuple[UUID, Series], datetime] = {}
+        self._last_at: dict[UUID, dict[Series, datetime]] = {}
+        self._dirty: set[UUID] = set()
         self.out_of_order = 0
 
     def stale_contexts(self, patient_ids: Iterable[UUID]) -> set[UUID]:
@@ -33,11 +55,15 @@ class DetectionEngine:
         now = time.monotonic()
         return {p for p in patient_ids if now - self._loaded_at.get(p, -1e18) > self.context_ttl_s}
 
-    def set_care_plan(self, patient_id: UUID, plan: CarePlan) -> None:
-        """Install or refresh a patient's care plan, keeping what was learned about them."""
+    def context(self, patient_id: UUID) -> PatientContext:
         context = self._contexts.get(patient_id)
         if context is None:
             context = self._contexts[patient_id] = PatientContext(patient_id)
+        return context
+
+    def set_care_plan(self, patient_id: UUID, plan: CarePlan) -> None:
+        """Install or refresh a patient's care plan, keeping what was learned about them."""
+        context = self.context(patient_id)
         context.conditions = plan.conditions
         context.thresholds = {t.series: t for t in plan.thresholds}
         self._loaded_at[patient_id] = time.monotonic()
@@ -45,6 +71,8 @@ class DetectionEngine:
     def forget(self, patient_id: UUID) -> None:
         self._contexts.pop(patient_id, None)
         self._loaded_at.pop(patient_id, None)
+        self._last_at.pop(patient_id, None)
+        self.gate.forget(patient_id)
         for detector in self.detectors:
             detector.forget(patient_id)
 
@@ -52,20 +80,84 @@ class DetectionEngine:
         """Feed new readings to the detectors in measurement order; return their findings.
 
         A reading older than the newest one already evaluated for its patient and
-        series is stored but not evaluated: online detectors only move forward.
+        series is stored but not evaluated: online detectors only move forward,
+        and their persistence windows are built from readings in order.
         """
         findings: list[Finding] = []
         for reading in sorted(readings, key=lambda r: r.measured_at):
-            key = (reading.patient_id, reading.series)
-            last = self._last_at.get(key)
-            if last is not None and reading.measured_at <= last:
-                self.out_of_order += 1
-                continue
-            self._last_at[key] = reading.measured_at
-            context = self._contexts.get(reading.patient_id)
-            if context is None:
-                context = self._contexts[reading.patient_id] = PatientContext(reading.patient_id)
-            observation = Observation.of(reading)
-            for detector in self.detectors:
-                findings.extend(detector.observe(observation, context))
+            found = self.observe(Observation.of(reading))
+            delay = reading.received_at - reading.measured_at
+            if found and delay > LATE_AFTER:
+                for finding in found:
+                    finding.explanation["late"] = {"received_after_s": round(delay.total_seconds())}
+            findings.extend(found)
         return findings
+
+    def observe(self, obs: Observation) -> list[Finding]:
+        """One reading through the gate and every detector (readings must come in time order)."""
+        latest = self._last_at.setdefault(obs.patient_id, {})
+        last = latest.get(obs.series)
+        if last is not None and obs.at <= last:
+            self.out_of_order += 1
+            return []
+        latest[obs.series] = obs.at
+        self._dirty.add(obs.patient_id)
+        verdict, findings = self.gate.assess(obs)
+        context = self.context(obs.patient_id)
+        self._flag(context, findings)
+        if verdict is not Verdict.OK:
+            return findings
+        for detector in self.detectors:
+            found = detector.observe(obs, context)
+            if found:
+                self._flag(context, found)
+                findings.extend(found)
+        return findings
+
+    @staticmethod
+    def _flag(context: PatientContext, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            if finding.series is None:
+                continue
+            flags = context.flagged.setdefault(finding.series, set())
+            if finding.kind is FindingKind.CLEAR:
+                flags.discard(finding.alert_type)
+            else:
+                flags.add(finding.alert_type)
+
+    # State: what a checkpoint holds, per patient.
+
+    def patients(self) -> list[UUID]:
+        return list(self._contexts)
+
+    def take_dirty(self) -> set[UUID]:
+        """Patients whose state changed since the last call."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    def snapshot(self, patient_id: UUID) -> dict[str, Any]:
+        context = self.context(patient_id)
+        detectors = {d.name: d.snapshot(patient_id) for d in self.detectors}
+        return {
+            "version": STATE_VERSION,
+            "last_at": {str(int(s)): at.isoformat() for s, at in self._last_at.get(patient_id, {}).items()},
+            "baselines": {str(int(s)): b.dump() for s, b in context.baselines.items()},
+            "flagged": {str(int(s)): sorted(f) for s, f in context.flagged.items() if f},
+            "gate": self.gate.snapshot(patient_id),
+            "detectors": {name: state for name, state in detectors.items() if state is not None},
+        }
+
+    def restore(self, patient_id: UUID, state: dict[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            log.warning("ignoring detector state of version %s for %s", state.get("version"), patient_id)
+            return
+        context = self.context(patient_id)
+        context.baselines = {Series(int(k)): Baseline.load(v) for k, v in state["baselines"].items()}
+        context.flagged = {Series(int(k)): set(v) for k, v in state["flagged"].items()}
+        self._last_at[patient_id] = {Series(int(k)): need_time(at) for k, at in state["last_at"].items()}
+        if state["gate"] is not None:
+            self.gate.restore(patient_id, state["gate"])
+        for detector in self.detectors:
+            saved = state["detectors"].get(detector.name)
+            if saved is not None:
+                detector.restore(patient_id, saved)

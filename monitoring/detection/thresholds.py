@@ -30,7 +30,9 @@ from uuid import UUID
 
 from monitoring.catalogue import SERIES, Series
 from monitoring.detection.base import PatientContext
+from monitoring.detection.explain import fmt as _fmt
 from monitoring.detection.findings import Finding, FindingKind, Observation
+from monitoring.detection.state import need_time
 from monitoring.registry.careplans import Threshold
 
 Direction = Literal["high", "low"]
@@ -50,9 +52,22 @@ class _Run:
         self.worst = first
         self.recent: deque[tuple[datetime, float]] = deque(maxlen=_EVIDENCE)
 
+    def dump(self) -> list[Any]:
+        return [
+            self.started_at.isoformat(),
+            self.active,
+            self.count,
+            self.recovered,
+            self.worst,
+            [[at.isoformat(), v] for at, v in self.recent],
+        ]
 
-def _fmt(value: float) -> str:
-    return f"{round(value, 1):g}"
+    @classmethod
+    def load(cls, row: list[Any]) -> _Run:
+        run = cls(need_time(row[0]), row[4])
+        run.active, run.count, run.recovered = row[1], row[2], row[3]
+        run.recent.extend((need_time(at), v) for at, v in row[5])
+        return run
 
 
 def _when(at: datetime) -> str:
@@ -69,6 +84,19 @@ class ThresholdDetector:
 
     def forget(self, patient_id: UUID) -> None:
         self._runs.pop(patient_id, None)
+
+    def snapshot(self, patient_id: UUID) -> dict[str, Any] | None:
+        runs = self._runs.get(patient_id)
+        if not runs:
+            return None
+        return {f"{int(series)}/{direction}": run.dump() for (series, direction), run in runs.items()}
+
+    def restore(self, patient_id: UUID, state: dict[str, Any]) -> None:
+        runs: dict[tuple[Series, Direction], _Run] = {}
+        for key, row in state.items():
+            series, direction = key.split("/")
+            runs[(Series(int(series)), "high" if direction == "high" else "low")] = _Run.load(row)
+        self._runs[patient_id] = runs
 
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         threshold = context.thresholds.get(observation.series)

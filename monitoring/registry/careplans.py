@@ -51,39 +51,60 @@ class CarePlan:
 
 
 # Limits that apply to everyone monitored, whatever their condition.
+# Limits that apply to everyone monitored, whatever their condition. Persistence is in
+# readings or seconds, whichever comes first: a wearable reports every minute, a
+# spot-check device a few times a day. Blood pressure above the crisis limit and CGM
+# glucose have their own consensus rules (detection.pressure, detection.glucose).
+_MIN = 60
+_HR_HIGH = 45  # minutes (or minute readings) of a fast rate: exercise is not tachycardia
 GENERAL: tuple[Threshold, ...] = (
-    Threshold(Series.HEART_RATE, 40, 130, Severity.HIGH, persist_readings=3, hysteresis=5),
-    Threshold(Series.SPO2, 91, None, Severity.HIGH, persist_readings=3, hysteresis=2),
-    Threshold(Series.RESPIRATORY_RATE, 8, 25, Severity.HIGH, persist_readings=3, hysteresis=2),
+    Threshold(Series.HEART_RATE, 40, 130, Severity.HIGH, _HR_HIGH, _HR_HIGH * _MIN, hysteresis=5),
+    Threshold(
+        Series.SPO2, 91, None, Severity.HIGH, persist_readings=5, persist_seconds=5 * _MIN, hysteresis=2
+    ),
+    Threshold(
+        Series.RESPIRATORY_RATE,
+        8,
+        25,
+        Severity.HIGH,
+        persist_readings=5,
+        persist_seconds=5 * _MIN,
+        hysteresis=2,
+    ),
     Threshold(Series.BODY_TEMPERATURE, 35.0, 38.0, Severity.MEDIUM, persist_readings=2, hysteresis=0.3),
-    Threshold(Series.BP_SYSTOLIC, 90, 180, Severity.HIGH, persist_readings=2, hysteresis=10),
-    Threshold(Series.BP_DIASTOLIC, None, 120, Severity.HIGH, persist_readings=2, hysteresis=5),
+    Threshold(Series.BP_SYSTOLIC, 90, None, Severity.HIGH, persist_readings=2, hysteresis=10),
 )
 
 BY_CONDITION: dict[Condition, tuple[Threshold, ...]] = {
-    Condition.HYPERTENSION: (
-        Threshold(Series.BP_SYSTOLIC, 90, 180, Severity.HIGH, persist_readings=2, hysteresis=10),
-    ),
     Condition.TYPE1_DIABETES: (
-        # Level 1 hypoglycaemia below 70 mg/dL; very high above 250 mg/dL.
-        Threshold(Series.GLUCOSE_CGM, 70, 250, Severity.HIGH, persist_readings=3, hysteresis=10),
         Threshold(Series.GLUCOSE_METER, 70, 300, Severity.HIGH, persist_readings=1, hysteresis=10),
     ),
     Condition.TYPE2_DIABETES: (
         Threshold(Series.GLUCOSE_METER, 70, 300, Severity.HIGH, persist_readings=1, hysteresis=10),
-        Threshold(Series.GLUCOSE_CGM, 70, 250, Severity.HIGH, persist_readings=3, hysteresis=10),
     ),
     Condition.HEART_FAILURE: (
-        Threshold(Series.HEART_RATE, 45, 110, Severity.HIGH, persist_readings=3, hysteresis=5),
-        Threshold(Series.SPO2, 92, None, Severity.HIGH, persist_readings=3, hysteresis=2),
+        Threshold(Series.HEART_RATE, 45, 110, Severity.HIGH, _HR_HIGH, _HR_HIGH * _MIN, hysteresis=5),
+        Threshold(
+            Series.SPO2, 92, None, Severity.HIGH, persist_readings=5, persist_seconds=5 * _MIN, hysteresis=2
+        ),
     ),
     Condition.COPD: (
         # Prescribed target 88-92 % (BTS 2017): alert below 88 only.
-        Threshold(Series.SPO2, 88, None, Severity.HIGH, persist_readings=3, hysteresis=2),
-        Threshold(Series.RESPIRATORY_RATE, 8, 24, Severity.HIGH, persist_readings=3, hysteresis=2),
+        Threshold(
+            Series.SPO2, 88, None, Severity.HIGH, persist_readings=5, persist_seconds=5 * _MIN, hysteresis=2
+        ),
+        Threshold(
+            Series.RESPIRATORY_RATE,
+            8,
+            26,
+            Severity.HIGH,
+            persist_readings=5,
+            persist_seconds=5 * _MIN,
+            hysteresis=2,
+        ),
     ),
     Condition.ATRIAL_FIBRILLATION: (
-        Threshold(Series.HEART_RATE, 45, 110, Severity.HIGH, persist_readings=3, hysteresis=5),
+        Threshold(Series.HEART_RATE, 45, 110, Severity.HIGH, _HR_HIGH, _HR_HIGH * _MIN, hysteresis=5),
     ),
 }
 

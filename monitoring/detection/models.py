@@ -1,0 +1,311 @@
+"""Per-patient online models: each patient against their own usual, not a population limit.
+
+For every series a ``PersonalBaseline`` (river protocol) scores each reading
+before learning from it. Each reading's departure from the patient's usual
+value at that time of day is smoothed into a slow "level" (hours to days), and
+two alerts come from those levels:
+
+- ``personal.spo2_drop``: SpO2 three points or more below the patient's usual
+  for an hour (BTS: a fall of >= 3 points from baseline warrants review);
+- ``personal.deterioration``: several vital signs trending the wrong way
+  together (weight, resting heart rate and breathing rate up, SpO2 down, skin
+  temperature up), as in heart-failure decompensation days before any fixed
+  limit is crossed. Each input contributes its departure in clinical units
+  (e.g. 4 beats/min, 0.8 kg), capped, and the alert names what drove it.
+
+Models never learn from a reading they score as extreme, from a series
+another detector has flagged, or while the patient is trending: a slow
+deterioration must not become the new normal. State is about 0.5 KiB per
+patient and series.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from monitoring.catalogue import SERIES, Series
+from monitoring.detection.base import PatientContext
+from monitoring.detection.explain import finding, fmt, when
+from monitoring.detection.findings import Finding, Observation
+from monitoring.detection.perpatient import PatientStates, Stateful
+from monitoring.detection.personal import PersonalBaseline, two_sided
+from monitoring.detection.tracker import EpisodeState, Persistence
+from monitoring.domain import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesModel:
+    bins: int = 6
+    floor_sd: float = 1.0
+    warmup_count: int = 30
+    warmup_span: timedelta = timedelta(days=2)
+    level_tau: timedelta = timedelta(hours=12)
+    fresh: timedelta = timedelta(hours=3)  # a level older than this does not vote
+    trend_unit: float | None = None  # departure worth one point of trend score ...
+    trend_sign: int = 1  # ... in this direction (+1: up is bad)
+
+
+MODELS: dict[Series, SeriesModel] = {
+    Series.HEART_RATE: SeriesModel(floor_sd=3.0, trend_unit=4.0),
+    Series.RESPIRATORY_RATE: SeriesModel(floor_sd=1.0, trend_unit=1.5),
+    Series.SPO2: SeriesModel(floor_sd=1.0, trend_unit=1.0, trend_sign=-1),
+    Series.SKIN_TEMPERATURE: SeriesModel(floor_sd=0.3, trend_unit=0.4),
+    Series.BODY_WEIGHT: SeriesModel(
+        bins=1,
+        floor_sd=0.5,
+        warmup_count=5,
+        warmup_span=timedelta(days=4),
+        level_tau=timedelta(days=1.5),
+        fresh=timedelta(hours=36),
+        trend_unit=0.8,
+    ),
+    Series.BODY_TEMPERATURE: SeriesModel(bins=1, floor_sd=0.2, warmup_count=6),
+    Series.BP_SYSTOLIC: SeriesModel(bins=2, floor_sd=5.0, warmup_count=6, warmup_span=timedelta(days=3)),
+    Series.BP_DIASTOLIC: SeriesModel(bins=2, floor_sd=4.0, warmup_count=6, warmup_span=timedelta(days=3)),
+    Series.GLUCOSE_CGM: SeriesModel(floor_sd=10.0),
+    Series.GLUCOSE_METER: SeriesModel(bins=1, floor_sd=10.0, warmup_count=8),
+    Series.STEPS: SeriesModel(bins=1, floor_sd=500.0, warmup_count=5, warmup_span=timedelta(days=5)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRules:
+    learn_below_z: float = 4.0  # never learn from a reading this far from usual
+    clip_z: float = 3.0  # learn at most this far from usual (a robust update)
+    spo2_drop: float = 3.0
+    spo2_recovered: float = 1.5
+    spo2_tau: timedelta = timedelta(hours=1)
+    spo2_persist: timedelta = timedelta(hours=1)
+    trend_cap: float = 3.0
+    trend_score: float = 4.0  # sum of capped contributions that is a trend ...
+    trend_inputs: int = 2  # ... with at least this many inputs contributing >= 1
+    trend_clear: float = 2.0
+    trend_persist: timedelta = timedelta(hours=4)
+    trend_end: timedelta = timedelta(hours=12)
+    freeze_at: float = 0.5  # stop learning once the trend score reaches this share of trend_score
+
+
+@dataclass(slots=True)
+class _Level:
+    value: float = 0.0
+    at: float = 0.0  # epoch seconds
+    short: float = 0.0  # faster level (used for SpO2)
+
+    def update(self, departure: float, at: float, tau: float, short_tau: float) -> None:
+        if self.at == 0.0:
+            self.value = self.short = departure
+        else:
+            dt = max(at - self.at, 0.0)
+            self.value += (1 - math.exp(-dt / tau)) * (departure - self.value)
+            self.short += (1 - math.exp(-dt / short_tau)) * (departure - self.short)
+        self.at = at
+
+
+@dataclass(slots=True)
+class _Patient:
+    models: dict[Series, PersonalBaseline] = field(default_factory=dict)
+    levels: dict[Series, _Level] = field(default_factory=dict)
+    scores: dict[Series, float] = field(default_factory=dict)
+    drop: EpisodeState = field(default_factory=EpisodeState)
+    trend: EpisodeState = field(default_factory=EpisodeState)
+    trend_score: float = 0.0
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "models": {str(int(s)): m.dump() for s, m in self.models.items()},
+            "levels": {str(int(s)): [lv.value, lv.at, lv.short] for s, lv in self.levels.items()},
+            "drop": self.drop.dump(),
+            "trend": self.trend.dump(),
+            "trend_score": self.trend_score,
+        }
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> _Patient:
+        state = cls(drop=EpisodeState.load(data["drop"]), trend=EpisodeState.load(data["trend"]))
+        for key, dumped in data["models"].items():
+            series = Series(int(key))
+            state.models[series] = new_model(series)
+            state.models[series].load(dumped)
+        for key, (value, at, short) in data["levels"].items():
+            state.levels[Series(int(key))] = _Level(value, at, short)
+        state.trend_score = data["trend_score"]
+        return state
+
+
+def new_model(series: Series) -> PersonalBaseline:
+    spec = MODELS.get(series, SeriesModel())
+    return PersonalBaseline(
+        bins=spec.bins,
+        floor_sd=spec.floor_sd,
+        warmup_count=spec.warmup_count,
+        warmup_span=spec.warmup_span,
+    )
+
+
+class PersonalModels(Stateful[_Patient]):
+    name = "personal_model"
+
+    def __init__(self, rules: ModelRules | None = None) -> None:
+        self.rules = rules or ModelRules()
+        r = self.rules
+        self._drop = Persistence(start_after=r.spo2_persist, end_after=r.spo2_persist)
+        self._trend = Persistence(start_after=r.trend_persist, end_after=r.trend_end)
+        self._states = PatientStates(_Patient, _Patient.load)
+
+    def last_score(self, patient_id: Any, series: Series) -> float:
+        """The anomaly score of the patient's latest reading of ``series`` (before learning it)."""
+        return self._states(patient_id).scores.get(series, 0.0)
+
+    def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
+        obs, r = observation, self.rules
+        state = self._states(obs.patient_id)
+        model = state.models.get(obs.series)
+        if model is None:
+            model = state.models[obs.series] = new_model(obs.series)
+        spec = MODELS.get(obs.series, SeriesModel())
+        x = {"value": obs.value, "at": obs.at}
+        usual = model.usual(obs.at)
+        z = None if usual is None else (obs.value - usual[0]) / usual[1]
+        state.scores[obs.series] = 0.0 if z is None else two_sided(z)
+        found: list[Finding] = []
+        if usual is not None:
+            level = state.levels.get(obs.series)
+            if level is None:
+                level = state.levels[obs.series] = _Level()
+            level.update(
+                obs.value - usual[0],
+                obs.at.timestamp(),
+                spec.level_tau.total_seconds(),
+                r.spo2_tau.total_seconds(),
+            )
+            if obs.series is Series.SPO2:
+                found += self._spo2_drop(state, obs, usual[0])
+            if spec.trend_unit is not None:
+                found += self._deterioration(state, obs)
+        learnable = (
+            (z is None or abs(z) < r.learn_below_z)
+            and not context.is_flagged(obs.series)
+            and not state.trend.active
+            and state.trend_score < r.freeze_at * r.trend_score
+            and not state.drop.active
+        )
+        if learnable:
+            if usual is not None:
+                x["value"] = min(
+                    max(obs.value, usual[0] - r.clip_z * usual[1]), usual[0] + r.clip_z * usual[1]
+                )
+            model.learn_one(x)
+        return found
+
+    def _spo2_drop(self, state: _Patient, obs: Observation, usual: float) -> list[Finding]:
+        r = self.rules
+        drop = -state.levels[Series.SPO2].short
+        if drop >= r.spo2_drop:
+            step = self._drop.step(state.drop, obs.at, True)
+        elif drop <= r.spo2_recovered:
+            step = self._drop.step(state.drop, obs.at, False)
+        else:
+            step = None
+        if step is None or step[0] == "update":
+            return []
+        kind, started = step
+        summary = (
+            f"SpO2 {fmt(drop)} points below this patient's usual {fmt(usual)} % for over an hour "
+            f"(since {when(started)}; now {fmt(obs.value)} %)."
+            if kind == "open"
+            else f"SpO2 back within {fmt(r.spo2_recovered)} points of usual as of {when(obs.at)}."
+        )
+        return [
+            finding(
+                detector=self.name,
+                patient_id=obs.patient_id,
+                alert_type="personal.spo2_drop",
+                step=kind,
+                started=started,
+                at=obs.at,
+                severity=Severity.HIGH,
+                summary=summary,
+                explanation={
+                    "rule": f"1-hour SpO2 level >= {fmt(r.spo2_drop)} points below personal baseline "
+                    f"for {r.spo2_persist}",
+                    "series": Series.SPO2.key,
+                    "observed": [{"at": obs.at.isoformat(), "value": obs.value}],
+                    "baseline": {"usual": round(usual, 2)},
+                    "score": {"drop_points": round(drop, 2)},
+                    "threshold": {"drop_points": r.spo2_drop, "recovered_points": r.spo2_recovered},
+                    "drivers": [{"series": Series.SPO2.key, "departure": round(-drop, 2), "unit": "%"}],
+                },
+                series=Series.SPO2,
+            )
+        ]
+
+    def _deterioration(self, state: _Patient, obs: Observation) -> list[Finding]:
+        r = self.rules
+        now = obs.at.timestamp()
+        drivers: list[dict[str, Any]] = []
+        for series, level in state.levels.items():
+            spec = MODELS.get(series)
+            if spec is None or spec.trend_unit is None or now - level.at > spec.fresh.total_seconds():
+                continue
+            contribution = min(max(spec.trend_sign * level.value / spec.trend_unit, 0.0), r.trend_cap)
+            if contribution > 0:
+                usual = state.models[series].usual(obs.at)
+                drivers.append(
+                    {
+                        "series": series.key,
+                        "departure": round(level.value, 2),
+                        "unit": SERIES[series].unit,
+                        "usual": None if usual is None else round(usual[0], 2),
+                        "contribution": round(contribution, 2),
+                    }
+                )
+        drivers.sort(key=lambda d: -float(d["contribution"]))
+        score = sum(float(d["contribution"]) for d in drivers)
+        state.trend_score = score
+        voting = sum(1 for d in drivers if float(d["contribution"]) >= 1.0)
+        if score >= r.trend_score and voting >= r.trend_inputs:
+            step = self._trend.step(state.trend, obs.at, True)
+        elif score < r.trend_clear:
+            step = self._trend.step(state.trend, obs.at, False)
+        else:
+            step = None
+        if step is None or step[0] == "update":
+            return []
+        kind, started = step
+        named = ", ".join(
+            f"{d['series'].replace('_', ' ')} {'+' if d['departure'] >= 0 else ''}{fmt(d['departure'])} {d['unit']}"
+            for d in drivers[:4]
+        )
+        summary = (
+            f"Vital signs trending away from this patient's usual together since {when(started)}: {named} "
+            f"(trend score {fmt(score)}, alert at {fmt(r.trend_score)}); possible early deterioration."
+            if kind == "open"
+            else f"Vital signs back near this patient's usual as of {when(obs.at)} (trend score {fmt(score)})."
+        )
+        return [
+            finding(
+                detector=self.name,
+                patient_id=obs.patient_id,
+                alert_type="personal.deterioration",
+                step=kind,
+                started=started,
+                at=obs.at,
+                severity=Severity.HIGH,
+                summary=summary,
+                explanation={
+                    "rule": f"sum of capped departures >= {fmt(r.trend_score)} with >= {r.trend_inputs} "
+                    f"inputs for {r.trend_persist}",
+                    "model": "per-patient time-of-day baseline (river AnomalyDetector) + smoothed departures",
+                    "drivers": drivers,
+                    "score": round(score, 2),
+                    "observed": [{"at": obs.at.isoformat(), "series": obs.series.key, "value": obs.value}],
+                    "threshold": {"score": r.trend_score, "inputs": r.trend_inputs},
+                    "baseline": {d["series"]: d["usual"] for d in drivers},
+                    "forecast": {"kind": "trend", "horizon": "days before fixed limits"},
+                },
+            )
+        ]

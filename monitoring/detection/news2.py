@@ -1,0 +1,228 @@
+"""NEWS2 (Royal College of Physicians, 2017) from home readings, with a freshness rule per input.
+
+At home the inputs come from different devices at different times, so the
+score uses, for each input, the median of its readings within a freshness
+limit (minute-level signals: the last 15 minutes; spot checks: hours), and is
+only computed when enough inputs are fresh. Consciousness cannot be measured
+at home and is taken as alert; the patient is taken to be on air. Patients
+with COPD and a prescribed SpO2 target of 88-92 % are scored on scale 2.
+
+>>> respiration_points(8), respiration_points(9), respiration_points(20), respiration_points(25)
+(3, 1, 0, 3)
+>>> spo2_points(96, scale=1), spo2_points(91, scale=1), spo2_points(88, scale=2), spo2_points(83, scale=2)
+(0, 3, 0, 3)
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitoring.catalogue import Series
+from monitoring.detection.base import PatientContext
+from monitoring.detection.explain import finding, fmt, when
+from monitoring.detection.findings import Finding, Observation
+from monitoring.detection.perpatient import PatientStates, Stateful
+from monitoring.detection.state import need_time
+from monitoring.detection.tracker import EpisodeState, Persistence
+from monitoring.domain import Condition, Severity
+
+
+def respiration_points(rate: float) -> int:
+    if rate <= 8:
+        return 3
+    if rate <= 11:
+        return 1
+    if rate <= 20:
+        return 0
+    return 2 if rate <= 24 else 3
+
+
+def spo2_points(spo2: float, *, scale: int = 1) -> int:
+    if scale == 2:  # on air: 88-92 and >= 93 both score 0
+        if spo2 <= 83:
+            return 3
+        if spo2 <= 85:
+            return 2
+        return 1 if spo2 <= 87 else 0
+    if spo2 <= 91:
+        return 3
+    if spo2 <= 93:
+        return 2
+    return 1 if spo2 <= 95 else 0
+
+
+def systolic_points(systolic: float) -> int:
+    if systolic <= 90:
+        return 3
+    if systolic <= 100:
+        return 2
+    if systolic <= 110:
+        return 1
+    return 0 if systolic <= 219 else 3
+
+
+def pulse_points(pulse: float) -> int:
+    if pulse <= 40:
+        return 3
+    if pulse <= 50:
+        return 1
+    if pulse <= 90:
+        return 0
+    if pulse <= 110:
+        return 1
+    return 2 if pulse <= 130 else 3
+
+
+def temperature_points(celsius: float) -> int:
+    if celsius <= 35.0:
+        return 3
+    if celsius <= 36.0:
+        return 1
+    if celsius <= 38.0:
+        return 0
+    return 1 if celsius <= 39.0 else 2
+
+
+# NEWS2 rounds vital signs to whole numbers (temperature to one decimal) before scoring.
+POINTS = {
+    Series.RESPIRATORY_RATE: lambda v, scale: respiration_points(round(v)),
+    Series.SPO2: lambda v, scale: spo2_points(round(v), scale=scale),
+    Series.BP_SYSTOLIC: lambda v, scale: systolic_points(round(v)),
+    Series.HEART_RATE: lambda v, scale: pulse_points(round(v)),
+    Series.BODY_TEMPERATURE: lambda v, scale: temperature_points(round(v, 1)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class News2Rules:
+    fresh: dict[Series, timedelta] = field(
+        default_factory=lambda: {
+            Series.RESPIRATORY_RATE: timedelta(minutes=15),
+            Series.SPO2: timedelta(minutes=15),
+            Series.HEART_RATE: timedelta(minutes=15),
+            Series.BP_SYSTOLIC: timedelta(hours=6),
+            Series.BODY_TEMPERATURE: timedelta(hours=12),
+        }
+    )
+    min_inputs: int = 3
+    medium: int = 5  # the key threshold for an urgent response
+    high: int = 7  # emergency response
+    persist: timedelta = timedelta(minutes=30)
+    end_after: timedelta = timedelta(minutes=30)
+
+
+@dataclass(slots=True)
+class _News2:
+    inputs: dict[Series, deque[tuple[datetime, float]]] = field(default_factory=dict)
+    episode: EpisodeState = field(default_factory=EpisodeState)
+    worst: int = 0
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "inputs": {str(int(s)): [[at.isoformat(), v] for at, v in q] for s, q in self.inputs.items()},
+            "episode": self.episode.dump(),
+            "worst": self.worst,
+        }
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> _News2:
+        state = cls(episode=EpisodeState.load(data["episode"]), worst=data["worst"])
+        for key, rows in data["inputs"].items():
+            state.inputs[Series(int(key))] = deque(((need_time(at), v) for at, v in rows), maxlen=15)
+        return state
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    total: int
+    parts: dict[str, dict[str, float | int]]
+    scale: int
+    missing: tuple[str, ...]
+
+
+class News2(Stateful[_News2]):
+    name = "news2"
+
+    def __init__(self, rules: News2Rules | None = None) -> None:
+        self.rules = rules or News2Rules()
+        self._episodes = Persistence(start_after=self.rules.persist, end_after=self.rules.end_after)
+        self._states = PatientStates(_News2, _News2.load)
+
+    def score(self, state: _News2, now: datetime, scale: int) -> Score | None:
+        parts: dict[str, dict[str, float | int]] = {}
+        missing: list[str] = []
+        for series, limit in self.rules.fresh.items():
+            fresh = [v for at, v in state.inputs.get(series, ()) if now - at <= limit]
+            if not fresh:
+                missing.append(series.key)
+                continue
+            value = statistics.median(fresh)
+            parts[series.key] = {"value": round(value, 1), "points": POINTS[series](value, scale)}
+        if len(parts) < self.rules.min_inputs:
+            return None
+        return Score(sum(int(p["points"]) for p in parts.values()), parts, scale, tuple(missing))
+
+    def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
+        obs = observation
+        if obs.series not in self.rules.fresh:
+            return ()
+        state = self._states(obs.patient_id)
+        queue = state.inputs.get(obs.series)
+        if queue is None:
+            queue = state.inputs[obs.series] = deque(maxlen=15)
+        queue.append((obs.at, obs.value))
+        scale = 2 if context.has(Condition.COPD) else 1
+        score = self.score(state, obs.at, scale)
+        if score is None:
+            return ()
+        step = self._episodes.step(state.episode, obs.at, score.total >= self.rules.medium)
+        if step is None:
+            return ()
+        kind, started = step
+        state.worst = score.total if kind == "open" else max(state.worst, score.total)
+        band = "high" if score.total >= self.rules.high else "medium"
+        drivers = ", ".join(
+            f"{name.replace('_', ' ')} {fmt(float(p['value']))} ({p['points']})"
+            for name, p in sorted(score.parts.items(), key=lambda kv: -int(kv[1]["points"]))
+            if p["points"]
+        )
+        summary = (
+            f"NEWS2 {score.total} ({band} risk, scale {scale}) for "
+            f"{int(self.rules.persist.total_seconds() // 60)}+ minutes since {when(started)}: {drivers}."
+            if kind != "clear"
+            else f"NEWS2 below {self.rules.medium} again as of {when(obs.at)} (now {score.total}; "
+            f"peak {state.worst} since {when(started)})."
+        )
+        if kind == "clear":
+            state.worst = 0
+        return [
+            finding(
+                detector=self.name,
+                patient_id=obs.patient_id,
+                alert_type="news2",
+                step=kind,
+                started=started,
+                at=obs.at,
+                severity=Severity.CRITICAL if score.total >= self.rules.high else Severity.HIGH,
+                summary=summary,
+                explanation={
+                    "rule": f"NEWS2 >= {self.rules.medium} for {self.rules.persist}",
+                    "score": score.total,
+                    "scale": scale,
+                    "inputs": score.parts,
+                    "missing_inputs": list(score.missing),
+                    "assumed": {"consciousness": "alert", "oxygen": "air"},
+                    "freshness_min": {
+                        s.key: int(t.total_seconds() // 60) for s, t in self.rules.fresh.items()
+                    },
+                    "observed": [{"at": obs.at.isoformat(), "value": score.total}],
+                    "threshold": {"medium": self.rules.medium, "high": self.rules.high},
+                    "baseline": None,
+                },
+            )
+        ]

@@ -1,0 +1,119 @@
+"""A patient's own usual value of a signal, by time of day, learned online with river's protocol.
+
+``PersonalBaseline`` is a river anomaly detector: ``score_one`` before
+``learn_one``, higher is more anomalous, scores in [0, 1]. It keeps an
+exponentially weighted mean and variance per time-of-day bin (so a night-time
+heart rate is compared with the patient's nights), forgets slowly with elapsed
+time rather than reading count (so gaps and cadences do not matter), and stays
+small: 6 bins x 4 numbers in one ``array``, about 0.3 KiB an instance.
+
+>>> from datetime import UTC, datetime, timedelta
+>>> model = PersonalBaseline(bins=1, warmup_count=10, warmup_span=timedelta(0), floor_sd=1.0)
+>>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+>>> for i in range(30):
+...     model.learn_one({"value": 70.0 + (i % 3), "at": t0 + timedelta(minutes=i)})
+>>> model.score_one({"value": 71.0, "at": t0 + timedelta(minutes=31)}) < 0.5
+True
+>>> model.score_one({"value": 95.0, "at": t0 + timedelta(minutes=31)}) > 0.999
+True
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from datetime import datetime, timedelta
+from typing import Any
+
+from river.base import AnomalyDetector
+
+_FIELDS = 4  # per bin: weight (readings seen, capped), mean, variance, last update (epoch s)
+_SQRT2 = math.sqrt(2.0)
+
+
+def two_sided(z: float) -> float:
+    """Probability mass within |z| of a normal distribution's mean: 0 at the mean, -> 1 far away."""
+    return math.erf(abs(z) / _SQRT2)
+
+
+class PersonalBaseline(AnomalyDetector):  # type: ignore[misc]
+    """Usual level and spread of one signal for one patient, per time-of-day bin.
+
+    Features: ``{"value": float, "at": datetime}``. ``tau`` is the memory
+    (older readings weigh ``exp(-age / tau)``); ``floor_sd`` keeps a very steady
+    signal (an SpO2 of 97 all day) from making every one-point change an anomaly.
+    Until the bin has ``warmup_count`` readings and the model has seen
+    ``warmup_span`` of time, the score is 0: it does not yet know the patient.
+    """
+
+    def __init__(
+        self,
+        *,
+        bins: int = 6,
+        tau: timedelta = timedelta(days=7),
+        floor_sd: float = 1.0,
+        warmup_count: int = 30,
+        warmup_span: timedelta = timedelta(days=2),
+    ) -> None:
+        self.bins = bins
+        self.tau = tau
+        self.floor_sd = floor_sd
+        self.warmup_count = warmup_count
+        self.warmup_span = warmup_span
+        self.first_at: float | None = None
+        self.stats = array("d", [0.0] * (bins * _FIELDS))
+
+    def _bin(self, at: datetime) -> int:
+        return int((at.hour + at.minute / 60) * self.bins / 24) % self.bins * _FIELDS
+
+    def usual(self, at: datetime) -> tuple[float, float, int] | None:
+        """(mean, sd, readings) of the bin ``at`` falls in, once warm; else None."""
+        i = self._bin(at)
+        count = int(self.stats[i])
+        if count < self.warmup_count or self.first_at is None:
+            return None
+        if at.timestamp() - self.first_at < self.warmup_span.total_seconds():
+            return None
+        return self.stats[i + 1], max(math.sqrt(self.stats[i + 2]), self.floor_sd), count
+
+    @property
+    def warm(self) -> bool:
+        return any(int(self.stats[i]) >= self.warmup_count for i in range(0, len(self.stats), _FIELDS))
+
+    def z(self, x: dict[str, Any]) -> float | None:
+        usual = self.usual(x["at"])
+        if usual is None:
+            return None
+        mean, sd, _ = usual
+        return (float(x["value"]) - mean) / sd
+
+    def score_one(self, x: dict[str, Any]) -> float:
+        z = self.z(x)
+        return 0.0 if z is None else two_sided(z)
+
+    def learn_one(self, x: dict[str, Any]) -> None:
+        at: datetime = x["at"]
+        value = float(x["value"])
+        now = at.timestamp()
+        if self.first_at is None:
+            self.first_at = now
+        s, i = self.stats, self._bin(at)
+        count = s[i]
+        if count == 0:
+            s[i], s[i + 1], s[i + 2], s[i + 3] = 1.0, value, 0.0, now
+            return
+        dt = max(now - s[i + 3], 0.0)
+        # Early on weigh like a plain mean; later forget with elapsed time, not with readings.
+        alpha = max(1.0 / (count + 1), 1.0 - math.exp(-dt / self.tau.total_seconds()))
+        delta = value - s[i + 1]
+        s[i + 1] += alpha * delta
+        s[i + 2] = (1 - alpha) * (s[i + 2] + alpha * delta * delta)
+        s[i] = min(count + 1, 1e9)
+        s[i + 3] = now
+
+    def dump(self) -> dict[str, Any]:
+        return {"first_at": self.first_at, "stats": list(self.stats)}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.first_at = data["first_at"]
+        self.stats = array("d", data["stats"])

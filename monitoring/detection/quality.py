@@ -1,0 +1,201 @@
+"""Signal-quality gate: readings that are the device, not the patient, never reach clinical rules.
+
+Checked per device and series, before any detector sees a reading:
+- the device's own signal-quality index (``sqi`` below ``min_sqi``: motion, poor contact);
+- a jump faster than the body can change (a CGM compression low, a motion spike):
+  the new level is held as suspect and only believed once it has lasted
+  ``confirm_after``; if the signal comes back first, it was an artefact;
+- a stuck sensor: the exact same value many times in a row from a signal that
+  always moves. That raises a device-problem alert, not a clinical one.
+
+Limits are physiological (glucose does not fall 30 mg/dL in five minutes,
+heart rate does not jump 40 beats in a minute at rest); they are defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from monitoring.catalogue import SERIES, Series
+from monitoring.detection.findings import Finding, FindingKind, Observation
+from monitoring.detection.state import dump_time, load_time
+from monitoring.domain import Severity
+
+
+class Verdict(StrEnum):
+    OK = "ok"
+    LOW_SQI = "low_sqi"
+    SUSPECT_JUMP = "suspect_jump"
+    STUCK = "stuck"
+
+
+@dataclass(frozen=True, slots=True)
+class QualityRule:
+    max_jump: float | None = None  # largest believable change per minute, absolute ...
+    max_jump_fraction: float = 0.0  # ... plus this fraction of the current level
+    confirm_after: timedelta = timedelta(minutes=5)
+    stuck_count: int | None = None
+    stuck_ignore: tuple[float, ...] = ()  # values a healthy signal may repeat (SpO2 100 %)
+    min_sqi: float = 0.5
+
+
+RULES: dict[Series, QualityRule] = {
+    Series.HEART_RATE: QualityRule(max_jump=40, confirm_after=timedelta(minutes=5), stuck_count=30),
+    Series.SPO2: QualityRule(
+        max_jump=4, confirm_after=timedelta(minutes=5), stuck_count=240, stuck_ignore=(100.0,)
+    ),
+    Series.RESPIRATORY_RATE: QualityRule(max_jump=8, stuck_count=60),
+    Series.SKIN_TEMPERATURE: QualityRule(stuck_count=120),
+    # Glucose changes at most a few mg/dL a minute; compression lows last 15-35 minutes.
+    Series.GLUCOSE_CGM: QualityRule(
+        max_jump=6, max_jump_fraction=0.04, confirm_after=timedelta(minutes=40), stuck_count=8
+    ),
+}
+_NO_RULE = QualityRule()
+
+
+@dataclass(slots=True)
+class _Track:
+    anchor: float | None = None  # the last believed value
+    anchor_at: datetime | None = None
+    suspect_since: datetime | None = None
+    same_value: float | None = None
+    same_count: int = 0
+    same_since: datetime | None = None
+    stuck: bool = False
+
+    def dump(self) -> list[Any]:
+        return [
+            self.anchor,
+            dump_time(self.anchor_at),
+            dump_time(self.suspect_since),
+            self.same_value,
+            self.same_count,
+            dump_time(self.same_since),
+            self.stuck,
+        ]
+
+    @classmethod
+    def load(cls, row: list[Any]) -> _Track:
+        return cls(row[0], load_time(row[1]), load_time(row[2]), row[3], row[4], load_time(row[5]), row[6])
+
+
+@dataclass(slots=True)
+class GateStats:
+    checked: int = 0
+    gated: dict[str, int] = field(default_factory=dict)
+
+
+class SignalGate:
+    name = "signal_quality"
+
+    def __init__(self, rules: dict[Series, QualityRule] | None = None, default: QualityRule = _NO_RULE) -> None:
+        self.rules = RULES if rules is None else rules
+        self.default = default
+        self._tracks: dict[UUID, dict[tuple[UUID, Series], _Track]] = {}
+        self.stats = GateStats()
+
+    def assess(self, obs: Observation) -> tuple[Verdict, list[Finding]]:
+        """Judge one reading; return the verdict and any device-problem findings."""
+        rule = self.rules.get(obs.series, self.default)
+        track = self._tracks.setdefault(obs.patient_id, {}).setdefault((obs.device_id, obs.series), _Track())
+        findings = self._stuck(rule, track, obs)
+        verdict = self._verdict(rule, track, obs)
+        self.stats.checked += 1
+        if verdict is not Verdict.OK:
+            self.stats.gated[verdict.value] = self.stats.gated.get(verdict.value, 0) + 1
+        return verdict, findings
+
+    def _verdict(self, rule: QualityRule, track: _Track, obs: Observation) -> Verdict:
+        if track.stuck:
+            return Verdict.STUCK
+        if obs.sqi is not None and obs.sqi < rule.min_sqi:
+            return Verdict.LOW_SQI
+        if rule.max_jump is None or track.anchor is None or track.anchor_at is None:
+            track.anchor, track.anchor_at = obs.value, obs.at
+            return Verdict.OK
+        minutes = max((obs.at - track.anchor_at).total_seconds() / 60, 1.0)
+        allowed = (rule.max_jump + rule.max_jump_fraction * track.anchor) * minutes
+        if abs(obs.value - track.anchor) <= allowed or minutes > 60:
+            track.anchor, track.anchor_at, track.suspect_since = obs.value, obs.at, None
+            return Verdict.OK
+        if track.suspect_since is None:
+            track.suspect_since = obs.at
+        if obs.at - track.suspect_since >= rule.confirm_after:  # the new level has lasted: believe it
+            track.anchor, track.anchor_at, track.suspect_since = obs.value, obs.at, None
+            return Verdict.OK
+        return Verdict.SUSPECT_JUMP
+
+    def _stuck(self, rule: QualityRule, track: _Track, obs: Observation) -> list[Finding]:
+        if rule.stuck_count is None:
+            return []
+        if obs.value == track.same_value and obs.value not in rule.stuck_ignore:
+            track.same_count += 1
+        else:
+            was_stuck, since = track.stuck, track.same_since
+            track.same_value, track.same_count, track.same_since, track.stuck = obs.value, 1, obs.at, False
+            if was_stuck and since is not None:
+                track.anchor, track.anchor_at = obs.value, obs.at
+                return [self._finding(FindingKind.CLEAR, obs, since, rule, obs.value)]
+            return []
+        if track.same_count == rule.stuck_count and track.same_since is not None:
+            track.stuck = True
+            return [self._finding(FindingKind.OPEN, obs, track.same_since, rule, obs.value)]
+        return []
+
+    def _finding(
+        self, kind: FindingKind, obs: Observation, since: datetime, rule: QualityRule, value: float
+    ) -> Finding:
+        info = SERIES[obs.series]
+        if kind is FindingKind.OPEN:
+            summary = (
+                f"Device problem, not a clinical finding: {info.label} has reported exactly "
+                f"{value:g} {info.unit} {rule.stuck_count} times in a row since {since:%Y-%m-%d %H:%M} UTC; "
+                "the sensor looks stuck and its readings are held back from clinical rules."
+            )
+        else:
+            summary = (
+                f"{info.label} sensor is reporting changing values again as of {obs.at:%Y-%m-%d %H:%M} UTC."
+            )
+        return Finding(
+            patient_id=obs.patient_id,
+            alert_type=f"device.stuck_sensor.{obs.series.key}",
+            detector=self.name,
+            kind=kind,
+            severity=Severity.MEDIUM,
+            episode_started_at=since,
+            at=obs.at,
+            summary=summary,
+            explanation={
+                "detector": self.name,
+                "rule": f"{rule.stuck_count} identical consecutive readings",
+                "category": "device",
+                "device_id": str(obs.device_id),
+                "series": obs.series.key,
+                "observed": [{"at": obs.at.isoformat(), "value": obs.value}],
+                "threshold": {"identical_readings": rule.stuck_count},
+                "baseline": None,
+                "window": {"start": since.isoformat(), "end": obs.at.isoformat()},
+            },
+            series=obs.series,
+        )
+
+    def forget(self, patient_id: UUID) -> None:
+        self._tracks.pop(patient_id, None)
+
+    def snapshot(self, patient_id: UUID) -> dict[str, Any] | None:
+        tracks = self._tracks.get(patient_id)
+        if not tracks:
+            return None
+        return {f"{device}/{int(series)}": track.dump() for (device, series), track in tracks.items()}
+
+    def restore(self, patient_id: UUID, state: dict[str, Any]) -> None:
+        tracks: dict[tuple[UUID, Series], _Track] = {}
+        for key, row in state.items():
+            device, series = key.split("/")
+            tracks[(UUID(device), Series(int(series)))] = _Track.load(row)
+        self._tracks[patient_id] = tracks

@@ -1,0 +1,141 @@
+"""Rapid irregular heart rate (as in atrial fibrillation with a fast ventricular response).
+
+A wearable's minute-by-minute heart rate cannot show the ECG, but it shows two
+things AF with a rapid response does: a fast rate and a rate that jumps about
+from one minute to the next far more than this patient's usually does. Fast
+and regular (exercise, fever) is left to the sustained care-plan limit; fast
+and irregular alerts within minutes.
+
+Irregularity is the RMSSD of successive minute rates over the last quarter
+hour, compared with the patient's own usual RMSSD (learned while at rest).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitoring.catalogue import Series
+from monitoring.detection.base import PatientContext
+from monitoring.detection.explain import finding, fmt, points, when
+from monitoring.detection.findings import Finding, Observation
+from monitoring.detection.perpatient import PatientStates, Stateful
+from monitoring.detection.state import need_time
+from monitoring.detection.tracker import EpisodeState, Persistence
+from monitoring.domain import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class RhythmRules:
+    rate: float = 110.0  # median of the last 5 minutes above this is fast
+    calm_rate: float = 100.0  # below this the episode is over
+    irregular_ratio: float = 1.4  # RMSSD this many times the patient's usual ...
+    irregular_floor: float = 8.0  # ... and at least this many beats/min
+    window: int = 16  # minute readings in the RMSSD window
+    max_step: timedelta = timedelta(minutes=3)  # readings further apart are not minute-level
+    start_count: int = 3
+    end_after: timedelta = timedelta(minutes=10)
+    usual_alpha: float = 0.002
+
+
+@dataclass(slots=True)
+class _Rhythm:
+    recent: deque[tuple[datetime, float]] = field(default_factory=lambda: deque(maxlen=16))
+    usual_rmssd: float | None = None
+    learned: int = 0
+    episode: EpisodeState = field(default_factory=EpisodeState)
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "recent": [[at.isoformat(), v] for at, v in self.recent],
+            "usual_rmssd": self.usual_rmssd,
+            "learned": self.learned,
+            "episode": self.episode.dump(),
+        }
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> _Rhythm:
+        state = cls(usual_rmssd=data["usual_rmssd"], learned=data["learned"])
+        state.episode = EpisodeState.load(data["episode"])
+        state.recent.extend((need_time(at), v) for at, v in data["recent"])
+        return state
+
+
+def rmssd(values: Sequence[float]) -> float:
+    diffs = [b - a for a, b in zip(values, values[1:], strict=False)]
+    return math.sqrt(sum(d * d for d in diffs) / len(diffs)) if diffs else 0.0
+
+
+class RapidIrregularRate(Stateful[_Rhythm]):
+    name = "rapid_irregular_rate"
+
+    def __init__(self, rules: RhythmRules | None = None) -> None:
+        self.rules = rules or RhythmRules()
+        self._episodes = Persistence(start_count=self.rules.start_count, end_after=self.rules.end_after)
+        self._states = PatientStates(_Rhythm, _Rhythm.load)
+
+    def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
+        obs, r = observation, self.rules
+        if obs.series is not Series.HEART_RATE:
+            return ()
+        state = self._states(obs.patient_id)
+        if state.recent and obs.at - state.recent[-1][0] > r.max_step:
+            state.recent.clear()  # spot checks or a gap: not a minute-level series
+        state.recent.append((obs.at, obs.value))
+        if len(state.recent) < r.window:
+            return ()
+        values = [v for _, v in state.recent]
+        rate = statistics.median(values[-5:])
+        irregularity = rmssd(values)
+        usual = state.usual_rmssd
+        irregular = (
+            usual is not None
+            and state.learned >= 60
+            and irregularity >= max(r.irregular_ratio * usual, r.irregular_floor)
+        )
+        abnormal = rate > r.rate and irregular
+        if not abnormal and rate < r.calm_rate and not state.episode.active:
+            # Learn the usual beat-to-beat variability at rest only.
+            state.learned += 1
+            alpha = max(r.usual_alpha, 1.0 / state.learned)
+            state.usual_rmssd = irregularity if usual is None else usual + alpha * (irregularity - usual)
+        if state.episode.active and not abnormal and rate >= r.calm_rate:
+            return ()  # still fast: the episode is not over
+        step = self._episodes.step(state.episode, obs.at, abnormal)
+        if step is None:
+            return ()
+        kind, started = step
+        summary = (
+            f"Rapid irregular heart rate: median {fmt(rate)} /min over 5 minutes with minute-to-minute "
+            f"variability {fmt(irregularity)} /min, {fmt(irregularity / (usual or 1))} times this patient's "
+            f"usual {fmt(usual or 0)}, since {when(started)}; consistent with AF with a fast response."
+            if kind != "clear"
+            else f"Heart rate below {fmt(r.calm_rate)} /min again as of {when(obs.at)} (median {fmt(rate)})."
+        )
+        return [
+            finding(
+                detector=self.name,
+                patient_id=obs.patient_id,
+                alert_type="arrhythmia.rapid_irregular",
+                step=kind,
+                started=started,
+                at=obs.at,
+                severity=Severity.HIGH,
+                summary=summary,
+                explanation={
+                    "rule": f"5-min median rate > {fmt(r.rate)} /min and RMSSD >= "
+                    f"{r.irregular_ratio} x usual (>= {fmt(r.irregular_floor)})",
+                    "series": Series.HEART_RATE.key,
+                    "observed": points(state.recent),
+                    "score": {"median_rate": rate, "rmssd": round(irregularity, 2)},
+                    "threshold": {"rate": r.rate, "irregular_ratio": r.irregular_ratio},
+                    "baseline": {"usual_rmssd": None if usual is None else round(usual, 2)},
+                },
+                series=Series.HEART_RATE,
+            )
+        ]

@@ -1,0 +1,25 @@
+"""Detector state as JSON: what is checkpointed to PostgreSQL and restored at start.
+
+Detectors keep their per-patient state in small objects that dump to plain
+JSON (numbers, strings, lists), never pickles: a checkpoint can be read,
+diffed and migrated, and loading one cannot execute code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+def dump_time(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def load_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def need_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -1,0 +1,220 @@
+"""Matching alerts to ground truth: recall, detection delay and false alerts per patient-day.
+
+An alert detects a labelled event when it is for the same patient, opened
+between the event's start and its end plus a grace period, and is about one of
+the event's metrics. A clinical alert that detects nothing is false; it is
+counted under the non-event (exercise, meal, artefact) or device fault it
+coincides with, or as unexplained. Device-problem alerts are matched to device
+faults and reported on their own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitoring.evaluation.offline import AlertRecord, RunResult
+
+# What each alert is about, as wire metrics (labels name metrics).
+_VITALS = {"heart_rate", "spo2", "respiratory_rate", "blood_pressure", "body_temperature"}
+ALERT_METRICS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("threshold.bp_", frozenset({"blood_pressure"})),
+    ("threshold.", frozenset()),  # the series is in the name
+    ("glucose.", frozenset({"glucose_cgm", "glucose_meter"})),
+    ("bp.", frozenset({"blood_pressure"})),
+    ("hf.", frozenset({"body_weight"})),
+    ("news2", frozenset(_VITALS)),
+    ("arrhythmia.", frozenset({"heart_rate"})),
+    ("personal.spo2", frozenset({"spo2"})),
+    (
+        "personal.deterioration",
+        frozenset({"heart_rate", "respiratory_rate", "spo2", "body_weight", "skin_temperature"}),
+    ),
+)
+ACUTE = ("hypoglycaemia_l1", "hypoglycaemia_l2", "hypertensive_crisis", "af_rapid_ventricular_response", "bradycardia")
+# When the event first shows in the data: (series, crossing test) per acute event type.
+EVIDENCE: dict[str, tuple[tuple[str, Any], ...]] = {
+    "hypoglycaemia_l1": (("glucose_cgm", lambda v: v < 70), ("glucose_meter", lambda v: v < 70)),
+    "hypoglycaemia_l2": (("glucose_cgm", lambda v: v < 70), ("glucose_meter", lambda v: v < 70)),
+    "hypertensive_crisis": (("bp_systolic", lambda v: v > 180), ("bp_diastolic", lambda v: v > 120)),
+    "af_rapid_ventricular_response": (("heart_rate", lambda v: v > 110),),
+    "bradycardia": (("heart_rate", lambda v: v < 40),),
+}
+DEVICE_FAULTS = ("dropout", "battery_death", "stuck_sensor")
+GRACE = timedelta(hours=1)
+LONG_GRACE = {"hf_decompensation": timedelta(days=1), "copd_exacerbation": timedelta(hours=12)}
+
+
+def alert_metrics(alert: AlertRecord) -> frozenset[str]:
+    for prefix, metrics in ALERT_METRICS:
+        if alert.alert_type.startswith(prefix):
+            if metrics or alert.series is None:
+                return metrics
+            return frozenset({alert.series})
+    return frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    patient: str
+    type: str
+    kind: str
+    start: datetime
+    end: datetime
+    metrics: frozenset[str]
+    peak: datetime | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Label:
+        peak = row.get("peak")
+        return cls(
+            row["patient"],
+            row["type"],
+            row["kind"],
+            datetime.fromisoformat(row["start"]),
+            datetime.fromisoformat(row["end"]),
+            frozenset(row.get("metrics", ())),
+            datetime.fromisoformat(peak) if peak else None,
+        )
+
+    def covers(self, at: datetime, grace: timedelta) -> bool:
+        return self.start <= at <= self.end + grace
+
+
+def _pct(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+
+def _observable(label: Label, result: RunResult, cohort_start: datetime) -> bool:
+    first = int((label.start - cohort_start).total_seconds() // 3600)
+    last = int((label.end - cohort_start).total_seconds() // 3600)
+    for metric in label.metrics:
+        hours = result.observed_hours.get((label.patient, metric), set())
+        if any(h in hours for h in range(first, last + 1)):
+            return True
+    return False
+
+
+def _evidence(label: Label, result: RunResult) -> datetime | None:
+    found: list[datetime] = []
+    for series, test in EVIDENCE.get(label.type, ()):
+        for at, value in result.traces.get((label.patient, series), ()):
+            if label.start <= at <= label.end and test(value):
+                found.append(at)
+                break
+    return min(found) if found else None
+
+
+def score(
+    labels: Iterable[dict[str, Any]], result: RunResult, *, patients: int, days: float, start: datetime
+) -> dict[str, Any]:
+    """Everything the report says about one run, as JSON-ready numbers."""
+    all_labels = [Label.of(row) for row in labels]
+    events = [lab for lab in all_labels if lab.kind == "event"]
+    non_events = [lab for lab in all_labels if lab.kind == "non_event"]
+    faults = [lab for lab in all_labels if lab.kind == "fault"]
+    by_patient: dict[str, list[AlertRecord]] = defaultdict(list)
+    for alert in result.alerts:
+        by_patient[alert.patient].append(alert)
+    used: set[int] = set()
+    per_type: dict[str, dict[str, Any]] = {}
+    for event in events:
+        grace = LONG_GRACE.get(event.type, GRACE)
+        matches = [
+            a
+            for a in by_patient[event.patient]
+            if not a.device_problem and event.covers(a.opened_at, grace) and alert_metrics(a) & event.metrics
+        ]
+        used.update(id(a) for a in matches)
+        row = per_type.setdefault(
+            event.type, {"events": 0, "observable": 0, "detected": 0, "delays": [], "evidence": [], "lead_h": []}
+        )
+        row["events"] += 1
+        observable = _observable(event, result, start)
+        row["observable"] += observable
+        if not matches:
+            continue
+        row["detected"] += 1
+        first = min(a.opened_at for a in matches)
+        row["delays"].append((first - event.start).total_seconds() / 60)
+        evidence = _evidence(event, result)
+        if evidence is not None:
+            row["evidence"].append(max(0.0, (first - evidence).total_seconds() / 60))
+        if event.peak is not None:
+            row["lead_h"].append((event.peak - first).total_seconds() / 3600)
+    false_by: dict[str, int] = defaultdict(int)
+    false_types: dict[str, int] = defaultdict(int)
+    device = {"matched": 0, "unmatched": 0}
+    for alert in result.alerts:
+        if alert.device_problem:
+            hit = any(
+                f.patient == alert.patient and f.type in DEVICE_FAULTS and f.covers(alert.opened_at, GRACE)
+                for f in faults
+            )
+            device["matched" if hit else "unmatched"] += 1
+            continue
+        if id(alert) in used:
+            continue
+        metrics = alert_metrics(alert)
+        cause = next(
+            (
+                n.type
+                for n in non_events
+                if n.patient == alert.patient and n.covers(alert.opened_at, GRACE) and n.metrics & metrics
+            ),
+            None,
+        )
+        if cause is None:
+            cause = next(
+                (f"fault:{f.type}" for f in faults if f.patient == alert.patient and f.covers(alert.opened_at, GRACE)),
+                "unexplained",
+            )
+        false_by[cause] += 1
+        false_types[alert.alert_type] += 1
+    patient_days = patients * days
+    types: dict[str, Any] = {}
+    for name, row in sorted(per_type.items()):
+        types[name] = {
+            "events": row["events"],
+            "observable": row["observable"],
+            "detected": row["detected"],
+            "recall": round(row["detected"] / row["observable"], 3) if row["observable"] else None,
+            "delay_min_median": _pct(row["delays"], 0.5),
+            "delay_min_p90": _pct(row["delays"], 0.9),
+            "delay_from_evidence_min_median": _pct(row["evidence"], 0.5),
+            "delay_from_evidence_min_p90": _pct(row["evidence"], 0.9),
+            **({"lead_before_peak_h_median": _pct(row["lead_h"], 0.5)} if row["lead_h"] else {}),
+            **({"lead_before_peak_h_min": round(min(row["lead_h"]), 1)} if row["lead_h"] else {}),
+            "acute": name in ACUTE,
+        }
+    observable = sum(t["observable"] for t in types.values())
+    detected = sum(min(t["detected"], t["observable"]) for t in types.values())
+    false_total = sum(false_by.values())
+    acute_delays = [d for n, r in per_type.items() if n in ACUTE for d in r["evidence"]]
+    return {
+        "patients": patients,
+        "days": days,
+        "patient_days": patient_days,
+        "alerts": len(result.alerts),
+        "events": len(events),
+        "observable_events": observable,
+        "recall": round(detected / observable, 3) if observable else None,
+        "acute_delay_from_evidence_min_median": _pct(acute_delays, 0.5),
+        "false_alerts": false_total,
+        "false_alerts_per_patient_day": round(false_total / patient_days, 4) if patient_days else None,
+        "false_alerts_by_cause": dict(sorted(false_by.items(), key=lambda kv: -kv[1])),
+        "false_alerts_by_type": dict(sorted(false_types.items(), key=lambda kv: -kv[1])),
+        "device_alerts": device,
+        "by_event_type": types,
+        "readings": result.readings,
+        "gated": result.gated,
+        "out_of_order": result.out_of_order,
+        "seconds": round(result.seconds, 1),
+    }
+
