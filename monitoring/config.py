@@ -75,6 +75,9 @@ class DetectionSettings(BaseModel):
     replay_hours: float = Field(
         default=6.0, ge=0, description="Readings replayed into detectors at start-up."
     )
+    checkpoint_s: float = Field(
+        default=60.0, ge=1, description="How often changed detector state is saved to the database."
+    )
 
 
 class ApiSettings(BaseModel):

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 import uvicorn
@@ -21,12 +22,14 @@ from monitoring.api.app import create_app
 from monitoring.api.probes import ComponentStatus, Probes
 from monitoring.config import MqttSettings, Settings
 from monitoring.detection.engine import DetectionEngine
-from monitoring.detection.thresholds import ThresholdDetector
+from monitoring.detection.checkpoints import Checkpointer
+from monitoring.detection.defaults import default_detectors
 from monitoring.embedded.broker import EmbeddedBroker
 from monitoring.embedded.postgres import EmbeddedPostgres
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.runner import IngestService
+from monitoring.jobs.detection import checkpoint_job, data_gap_job
 from monitoring.jobs.maintenance import partition_job
 from monitoring.jobs.scheduler import Scheduler
 from monitoring.pipeline import Pipeline
@@ -137,15 +140,24 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
 
         if Role.INGEST in roles:
             source = MqttSource(endpoints.mqtt)
+            engine = DetectionEngine(default_detectors())
             pipeline = Pipeline(
                 db=database,
                 directory=DeviceDirectory(database, settings.ingest.device_cache_s),
-                engine=DetectionEngine([ThresholdDetector()]),
+                engine=engine,
                 topic_root=endpoints.mqtt.topic_root,
                 on_alerts=_log_alert_changes,
             )
-            # Warm the detectors before new readings arrive, so persistence windows span a restart.
+            # Restore learned state, then replay what arrived since the checkpoint (readings the
+            # restored state has already seen are skipped), so neither warm-up nor persistence restarts.
+            checkpointer = Checkpointer(engine, database)
+            await checkpointer.restore()
             await pipeline.replay(settings.detection.replay_hours)
+            stack.push_async_callback(checkpointer.save, everyone=True)
+            every = timedelta(seconds=settings.detection.checkpoint_s)
+            checkpoints = Scheduler([checkpoint_job(checkpointer, every)])
+            checkpoints.start()
+            stack.callback(checkpoints.stop)
             runtime.source = source
             runtime.ingest = IngestService(source, pipeline, settings.ingest)
             await source.start()
@@ -153,7 +165,8 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
             runtime.tasks.append(asyncio.create_task(runtime.ingest.run(), name="ingest"))
 
         if Role.SCHEDULER in roles:
-            runtime.scheduler = Scheduler([partition_job(database)])
+            jobs = [partition_job(database), data_gap_job(database, on_alerts=_log_alert_changes)]
+            runtime.scheduler = Scheduler(jobs)
             runtime.scheduler.start()
             stack.callback(runtime.scheduler.stop)
 

@@ -52,7 +52,7 @@ def hypoglycaemia_level1(p: Profile, at: datetime, rng: random.Random) -> Episod
         p,
         "hypoglycaemia_l1",
         at,
-        rng.uniform(25, 60) * M,
+        rng.uniform(75, 110) * M,  # 30 min falling, 15-50 min low, 30 min recovering
         severity="level1",
         onset=30 * M,  # glucose falls at most a few mg/dL a minute
         effects=(Effect("glucose", target=rng.uniform(56, 65)),),
@@ -65,7 +65,7 @@ def hypoglycaemia_level2(p: Profile, at: datetime, rng: random.Random) -> Episod
         p,
         "hypoglycaemia_l2",
         at,
-        rng.uniform(30, 60) * M,
+        rng.uniform(85, 130) * M,
         severity="level2",
         onset=35 * M,
         effects=(Effect("glucose", target=rng.uniform(38, 50)), Effect("heart_rate", shift=12)),

@@ -53,6 +53,8 @@ class ThresholdOut(BaseModel):
     severity: Severity
     persist_readings: int
     persist_seconds: int | None
+    high_persist_readings: int | None
+    high_persist_seconds: int | None
     hysteresis: float
 
 

@@ -4,7 +4,8 @@
   15 minutes starts an episode; 15 minutes back at or above 70 ends it. Two
   readings in a row below 54 alert at once (an urgent low does not wait), and
   the alert escalates from level 1 to level 2 within one episode.
-- Extended hyperglycaemia: above 250 mg/dL for 90 minutes; ends after 15
+- Extended hyperglycaemia: above 250 mg/dL for 120 minutes (the 2023 consensus
+  counts 90 of 120 minutes; after-meal peaks can do that, a true high does more); ends after 15
   minutes at or below 230 (hysteresis against flapping around the limit).
 
 >>> from datetime import UTC, datetime, timedelta
@@ -49,7 +50,7 @@ class GlucoseRules:
     urgent_readings: int = 2  # readings in a row below level 2 that alert at once
     very_high: float = 250.0
     high_end_at: float = 230.0
-    high_persist: timedelta = timedelta(minutes=90)
+    high_persist: timedelta = timedelta(minutes=120)
     high_end: timedelta = timedelta(minutes=15)
     max_gap: timedelta = timedelta(minutes=20)
 
@@ -182,7 +183,7 @@ class GlucoseEpisodes(Stateful[_Glucose]):
             severity=Severity.MEDIUM,
             summary=summary,
             explanation={
-                "rule": "extended hyperglycaemia: >250 mg/dL for >= 90 min; ends after 15 min <= 230",
+                "rule": "extended hyperglycaemia: >250 mg/dL for >= 120 min; ends after 15 min <= 230",
                 "series": Series.GLUCOSE_CGM.key,
                 "threshold": {"limit": r.very_high, "clear_at": r.high_end_at, "unit": "mg/dL"},
                 "observed": points(window),

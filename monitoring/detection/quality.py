@@ -2,8 +2,9 @@
 
 Checked per device and series, before any detector sees a reading:
 - the device's own signal-quality index (``sqi`` below ``min_sqi``: motion, poor contact);
-- a jump faster than the body can change (a CGM compression low, a motion spike):
-  the new level is held as suspect and only believed once it has lasted
+- an abrupt jump, faster than the body changes and not the continuation of a
+  trend already under way (a CGM compression low, a motion spike): the new
+  level is held as suspect and only believed once it has lasted
   ``confirm_after``; if the signal comes back first, it was an artefact;
 - a stuck sensor: the exact same value many times in a row from a signal that
   always moves. That raises a device-problem alert, not a clinical one.
@@ -36,7 +37,7 @@ class Verdict(StrEnum):
 @dataclass(frozen=True, slots=True)
 class QualityRule:
     max_jump: float | None = None  # largest believable change per minute, absolute ...
-    max_jump_fraction: float = 0.0  # ... plus this fraction of the current level
+    max_jump_fraction: float = 0.0  # ... plus this fraction of the level, per minute
     confirm_after: timedelta = timedelta(minutes=5)
     stuck_count: int | None = None
     stuck_ignore: tuple[float, ...] = ()  # values a healthy signal may repeat (SpO2 100 %)
@@ -52,7 +53,7 @@ RULES: dict[Series, QualityRule] = {
     Series.SKIN_TEMPERATURE: QualityRule(stuck_count=120),
     # Glucose changes at most a few mg/dL a minute; compression lows last 15-35 minutes.
     Series.GLUCOSE_CGM: QualityRule(
-        max_jump=6, max_jump_fraction=0.04, confirm_after=timedelta(minutes=40), stuck_count=8
+        max_jump=3, max_jump_fraction=0.01, confirm_after=timedelta(minutes=40), stuck_count=8
     ),
 }
 _NO_RULE = QualityRule()
@@ -60,8 +61,10 @@ _NO_RULE = QualityRule()
 
 @dataclass(slots=True)
 class _Track:
-    anchor: float | None = None  # the last believed value
-    anchor_at: datetime | None = None
+    last: float | None = None
+    last_at: datetime | None = None
+    step: float = 0.0  # the last change between readings
+    anchor: float | None = None  # the value before a suspect jump
     suspect_since: datetime | None = None
     same_value: float | None = None
     same_count: int = 0
@@ -70,8 +73,10 @@ class _Track:
 
     def dump(self) -> list[Any]:
         return [
+            self.last,
+            dump_time(self.last_at),
+            self.step,
             self.anchor,
-            dump_time(self.anchor_at),
             dump_time(self.suspect_since),
             self.same_value,
             self.same_count,
@@ -81,7 +86,17 @@ class _Track:
 
     @classmethod
     def load(cls, row: list[Any]) -> _Track:
-        return cls(row[0], load_time(row[1]), load_time(row[2]), row[3], row[4], load_time(row[5]), row[6])
+        return cls(
+            row[0],
+            load_time(row[1]),
+            row[2],
+            row[3],
+            load_time(row[4]),
+            row[5],
+            row[6],
+            load_time(row[7]),
+            row[8],
+        )
 
 
 @dataclass(slots=True)
@@ -93,7 +108,9 @@ class GateStats:
 class SignalGate:
     name = "signal_quality"
 
-    def __init__(self, rules: dict[Series, QualityRule] | None = None, default: QualityRule = _NO_RULE) -> None:
+    def __init__(
+        self, rules: dict[Series, QualityRule] | None = None, default: QualityRule = _NO_RULE
+    ) -> None:
         self.rules = RULES if rules is None else rules
         self.default = default
         self._tracks: dict[UUID, dict[tuple[UUID, Series], _Track]] = {}
@@ -115,20 +132,34 @@ class SignalGate:
             return Verdict.STUCK
         if obs.sqi is not None and obs.sqi < rule.min_sqi:
             return Verdict.LOW_SQI
-        if rule.max_jump is None or track.anchor is None or track.anchor_at is None:
-            track.anchor, track.anchor_at = obs.value, obs.at
+        previous, previous_at, trend = track.last, track.last_at, track.step
+        track.last, track.last_at = obs.value, obs.at
+        if rule.max_jump is None or previous is None or previous_at is None:
             return Verdict.OK
-        minutes = max((obs.at - track.anchor_at).total_seconds() / 60, 1.0)
-        allowed = (rule.max_jump + rule.max_jump_fraction * track.anchor) * minutes
-        if abs(obs.value - track.anchor) <= allowed or minutes > 60:
-            track.anchor, track.anchor_at, track.suspect_since = obs.value, obs.at, None
-            return Verdict.OK
-        if track.suspect_since is None:
-            track.suspect_since = obs.at
-        if obs.at - track.suspect_since >= rule.confirm_after:  # the new level has lasted: believe it
-            track.anchor, track.anchor_at, track.suspect_since = obs.value, obs.at, None
-            return Verdict.OK
-        return Verdict.SUSPECT_JUMP
+        minutes = (obs.at - previous_at).total_seconds() / 60
+        step = obs.value - previous
+        track.step = step
+        if track.suspect_since is not None and track.anchor is not None:
+            if abs(obs.value - track.anchor) <= self._allowed(rule, track.anchor, minutes):
+                track.suspect_since = None  # back where it was: that was an artefact
+                return Verdict.OK
+            if obs.at - track.suspect_since >= rule.confirm_after:
+                track.suspect_since = None  # the new level has lasted: believe it
+                return Verdict.OK
+            return Verdict.SUSPECT_JUMP
+        if minutes > 15:
+            return Verdict.OK  # after a gap any change is possible
+        # Abrupt: faster than the body changes, and not the continuation of a trend under way.
+        continuing = trend * step > 0 and abs(trend) * 3 >= abs(step)
+        if abs(step) > self._allowed(rule, previous, minutes) and not continuing:
+            track.anchor, track.suspect_since = previous, obs.at
+            return Verdict.SUSPECT_JUMP
+        return Verdict.OK
+
+    @staticmethod
+    def _allowed(rule: QualityRule, level: float, minutes: float) -> float:
+        assert rule.max_jump is not None
+        return (rule.max_jump + rule.max_jump_fraction * abs(level)) * max(minutes, 1.0)
 
     def _stuck(self, rule: QualityRule, track: _Track, obs: Observation) -> list[Finding]:
         if rule.stuck_count is None:
@@ -139,7 +170,7 @@ class SignalGate:
             was_stuck, since = track.stuck, track.same_since
             track.same_value, track.same_count, track.same_since, track.stuck = obs.value, 1, obs.at, False
             if was_stuck and since is not None:
-                track.anchor, track.anchor_at = obs.value, obs.at
+                track.last, track.last_at, track.suspect_since = obs.value, obs.at, None
                 return [self._finding(FindingKind.CLEAR, obs, since, rule, obs.value)]
             return []
         if track.same_count == rule.stuck_count and track.same_since is not None:

@@ -6,8 +6,8 @@ from one minute to the next far more than this patient's usually does. Fast
 and regular (exercise, fever) is left to the sustained care-plan limit; fast
 and irregular alerts within minutes.
 
-Irregularity is the RMSSD of successive minute rates over the last quarter
-hour, compared with the patient's own usual RMSSD (learned while at rest).
+Irregularity is the RMSSD of successive minute rates over the last ten
+minutes, compared with the patient's own usual RMSSD (learned while at rest).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class RhythmRules:
     calm_rate: float = 100.0  # below this the episode is over
     irregular_ratio: float = 1.4  # RMSSD this many times the patient's usual ...
     irregular_floor: float = 8.0  # ... and at least this many beats/min
-    window: int = 16  # minute readings in the RMSSD window
+    window: int = 10  # minute readings in the RMSSD window
     max_step: timedelta = timedelta(minutes=3)  # readings further apart are not minute-level
     start_count: int = 3
     end_after: timedelta = timedelta(minutes=10)
@@ -45,7 +45,7 @@ class RhythmRules:
 
 @dataclass(slots=True)
 class _Rhythm:
-    recent: deque[tuple[datetime, float]] = field(default_factory=lambda: deque(maxlen=16))
+    recent: deque[tuple[datetime, float]] = field(default_factory=lambda: deque(maxlen=10))
     usual_rmssd: float | None = None
     learned: int = 0
     episode: EpisodeState = field(default_factory=EpisodeState)

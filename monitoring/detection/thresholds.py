@@ -147,9 +147,9 @@ class ThresholdDetector:
                 return self._finding(
                     FindingKind.UPDATE, direction, limit, clear_at, threshold, obs, run, context
                 )
-            persisted = run.count >= threshold.persist_readings or (
-                threshold.persist_seconds is not None
-                and (obs.at - run.started_at).total_seconds() >= threshold.persist_seconds
+            readings, seconds = threshold.persistence(high)
+            persisted = run.count >= readings or (
+                seconds is not None and (obs.at - run.started_at).total_seconds() >= seconds
             )
             if not persisted:
                 return None
@@ -208,10 +208,9 @@ class ThresholdDetector:
                 "clear_at": clear_at,
                 "source": "care_plan",
             },
-            "persistence": {
-                "readings": threshold.persist_readings,
-                "seconds": threshold.persist_seconds,
-            },
+            "persistence": dict(
+                zip(("readings", "seconds"), threshold.persistence(direction == "high"), strict=True)
+            ),
             "observed": [{"at": at.isoformat(), "value": value} for at, value in run.recent],
             "observed_count": run.count,
             "worst": run.worst,

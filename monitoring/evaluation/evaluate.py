@@ -42,7 +42,10 @@ def naive_plan(conditions: tuple[str, ...]) -> CarePlan:
     plan = service_plan(conditions)
     limits = {t.series: t for t in plan.thresholds}
     limits.update({t.series: t for t in _NAIVE_EXTRA})
-    naive = tuple(replace(t, persist_readings=1, persist_seconds=None, hysteresis=0.0) for t in limits.values())
+    naive = tuple(
+        replace(t, persist_readings=1, persist_seconds=None, high_persist_readings=None, hysteresis=0.0)
+        for t in limits.values()
+    )
     return CarePlan(plan.conditions, naive)
 
 
@@ -50,7 +53,9 @@ def systems() -> dict[str, System]:
     return {
         "system": System(DetectionEngine(default_detectors()), service_plan, DataGaps()),
         "naive": System(
-            DetectionEngine([ThresholdDetector()], gate=SignalGate(rules={}, default=QualityRule(min_sqi=0.0))),
+            DetectionEngine(
+                [ThresholdDetector()], gate=SignalGate(rules={}, default=QualityRule(min_sqi=0.0))
+            ),
             naive_plan,
         ),
     }
@@ -72,9 +77,7 @@ def evaluate(*, patients: int, days: float, seed: int, start: datetime) -> tuple
         for name, result in results.items()
     }
     ours, naive = scored["system"], scored["naive"]
-    ratio = (
-        round(naive["false_alerts"] / ours["false_alerts"], 1) if ours["false_alerts"] else float("inf")
-    )
+    ratio = round(naive["false_alerts"] / ours["false_alerts"], 1) if ours["false_alerts"] else float("inf")
     report = {
         "seed": seed,
         "start": cohort.start.isoformat(),

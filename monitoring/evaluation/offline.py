@@ -27,6 +27,7 @@ from simulators.cohort import Cohort
 from simulators.engine import Presence, Send, stream
 
 TOPIC_ROOT = "eval"
+SLOT_S = 300
 
 
 def metric_of(series: Series) -> str:
@@ -52,9 +53,11 @@ class AlertRecord:
 @dataclass(slots=True)
 class RunResult:
     alerts: list[AlertRecord] = field(default_factory=list)
-    # (patient, metric) -> hours (since cohort start) in which readings of it arrived
-    observed_hours: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
-    traces: dict[tuple[str, str], list[tuple[datetime, float]]] = field(default_factory=lambda: defaultdict(list))
+    # (patient, metric) -> 5-minute slots (since cohort start) in which it was measured
+    observed_slots: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    traces: dict[tuple[str, str], list[tuple[datetime, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     readings: int = 0
     messages: int = 0
     seconds: float = 0.0
@@ -129,7 +132,7 @@ class OfflineRun:
         shared = self.result
         for system in self.systems.values():
             result = system.result
-            result.observed_hours, result.traces = shared.observed_hours, shared.traces
+            result.observed_slots, result.traces = shared.observed_slots, shared.traces
             result.readings, result.messages = shared.readings, shared.messages
             result.seconds = time.perf_counter() - started
             result.gated = dict(system.engine.gate.stats.gated)
@@ -155,8 +158,8 @@ class OfflineRun:
         for reading in readings:
             mrn = self.mrn_of[reading.patient_id]
             metric = metric_of(reading.series)
-            hour = int((reading.measured_at - start).total_seconds() // 3600)
-            self.result.observed_hours[(mrn, metric)].add(hour)
+            slot = int((reading.measured_at - start).total_seconds() // SLOT_S)
+            self.result.observed_slots[(mrn, metric)].add(slot)
             if (mrn, reading.series.key) in self.trace:
                 self.result.traces[(mrn, reading.series.key)].append((reading.measured_at, reading.value))
 

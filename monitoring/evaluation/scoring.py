@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitoring.evaluation.offline import AlertRecord, RunResult
+from monitoring.evaluation.offline import SLOT_S, AlertRecord, RunResult
 
 # What each alert is about, as wire metrics (labels name metrics).
 _VITALS = {"heart_rate", "spo2", "respiratory_rate", "blood_pressure", "body_temperature"}
@@ -34,7 +34,13 @@ ALERT_METRICS: tuple[tuple[str, frozenset[str]], ...] = (
         frozenset({"heart_rate", "respiratory_rate", "spo2", "body_weight", "skin_temperature"}),
     ),
 )
-ACUTE = ("hypoglycaemia_l1", "hypoglycaemia_l2", "hypertensive_crisis", "af_rapid_ventricular_response", "bradycardia")
+ACUTE = (
+    "hypoglycaemia_l1",
+    "hypoglycaemia_l2",
+    "hypertensive_crisis",
+    "af_rapid_ventricular_response",
+    "bradycardia",
+)
 # When the event first shows in the data: (series, crossing test) per acute event type.
 EVIDENCE: dict[str, tuple[tuple[str, Any], ...]] = {
     "hypoglycaemia_l1": (("glucose_cgm", lambda v: v < 70), ("glucose_meter", lambda v: v < 70)),
@@ -92,11 +98,12 @@ def _pct(values: Sequence[float], q: float) -> float | None:
 
 
 def _observable(label: Label, result: RunResult, cohort_start: datetime) -> bool:
-    first = int((label.start - cohort_start).total_seconds() // 3600)
-    last = int((label.end - cohort_start).total_seconds() // 3600)
+    """Whether the patient measured any of the event's metrics while it lasted."""
+    first = int((label.start - cohort_start).total_seconds() // SLOT_S)
+    last = int((label.end - cohort_start).total_seconds() // SLOT_S)
     for metric in label.metrics:
-        hours = result.observed_hours.get((label.patient, metric), set())
-        if any(h in hours for h in range(first, last + 1)):
+        slots = result.observed_slots.get((label.patient, metric), set())
+        if any(s in slots for s in range(first, last + 1)):
             return True
     return False
 
@@ -133,7 +140,8 @@ def score(
         ]
         used.update(id(a) for a in matches)
         row = per_type.setdefault(
-            event.type, {"events": 0, "observable": 0, "detected": 0, "delays": [], "evidence": [], "lead_h": []}
+            event.type,
+            {"events": 0, "observable": 0, "detected": 0, "delays": [], "evidence": [], "lead_h": []},
         )
         row["events"] += 1
         observable = _observable(event, result, start)
@@ -172,7 +180,11 @@ def score(
         )
         if cause is None:
             cause = next(
-                (f"fault:{f.type}" for f in faults if f.patient == alert.patient and f.covers(alert.opened_at, GRACE)),
+                (
+                    f"fault:{f.type}"
+                    for f in faults
+                    if f.patient == alert.patient and f.covers(alert.opened_at, GRACE)
+                ),
                 "unexplained",
             )
         false_by[cause] += 1
@@ -217,4 +229,3 @@ def score(
         "out_of_order": result.out_of_order,
         "seconds": round(result.seconds, 1),
     }
-

@@ -21,6 +21,8 @@ class Threshold:
 
     The value must stay out of range for ``persist_readings`` consecutive
     readings, or for ``persist_seconds`` when that is set, whichever comes first.
+    The high side may persist longer (``high_persist_*``): a fast heart rate for
+    a few minutes is exercise, a slow one is not.
     """
 
     series: Series
@@ -30,6 +32,14 @@ class Threshold:
     persist_readings: int = 3
     persist_seconds: int | None = None
     hysteresis: float = 0.0
+    high_persist_readings: int | None = None
+    high_persist_seconds: int | None = None
+
+    def persistence(self, high: bool) -> tuple[int, int | None]:
+        """(readings, seconds) an excursion on this side must last."""
+        if high and self.high_persist_readings is not None:
+            return self.high_persist_readings, self.high_persist_seconds
+        return self.persist_readings, self.persist_seconds
 
     def __post_init__(self) -> None:
         if self.low is None and self.high is None:
@@ -58,7 +68,16 @@ class CarePlan:
 _MIN = 60
 _HR_HIGH = 45  # minutes (or minute readings) of a fast rate: exercise is not tachycardia
 GENERAL: tuple[Threshold, ...] = (
-    Threshold(Series.HEART_RATE, 40, 130, Severity.HIGH, _HR_HIGH, _HR_HIGH * _MIN, hysteresis=5),
+    Threshold(
+        Series.HEART_RATE,
+        40,
+        130,
+        Severity.HIGH,
+        5,
+        hysteresis=5,
+        high_persist_readings=_HR_HIGH,
+        high_persist_seconds=_HR_HIGH * _MIN,
+    ),
     Threshold(
         Series.SPO2, 91, None, Severity.HIGH, persist_readings=5, persist_seconds=5 * _MIN, hysteresis=2
     ),
@@ -83,7 +102,16 @@ BY_CONDITION: dict[Condition, tuple[Threshold, ...]] = {
         Threshold(Series.GLUCOSE_METER, 70, 300, Severity.HIGH, persist_readings=1, hysteresis=10),
     ),
     Condition.HEART_FAILURE: (
-        Threshold(Series.HEART_RATE, 45, 110, Severity.HIGH, _HR_HIGH, _HR_HIGH * _MIN, hysteresis=5),
+        Threshold(
+            Series.HEART_RATE,
+            45,
+            110,
+            Severity.HIGH,
+            5,
+            hysteresis=5,
+            high_persist_readings=_HR_HIGH,
+            high_persist_seconds=_HR_HIGH * _MIN,
+        ),
         Threshold(
             Series.SPO2, 92, None, Severity.HIGH, persist_readings=5, persist_seconds=5 * _MIN, hysteresis=2
         ),
@@ -104,7 +132,16 @@ BY_CONDITION: dict[Condition, tuple[Threshold, ...]] = {
         ),
     ),
     Condition.ATRIAL_FIBRILLATION: (
-        Threshold(Series.HEART_RATE, 45, 110, Severity.HIGH, _HR_HIGH, _HR_HIGH * _MIN, hysteresis=5),
+        Threshold(
+            Series.HEART_RATE,
+            45,
+            110,
+            Severity.HIGH,
+            5,
+            hysteresis=5,
+            high_persist_readings=_HR_HIGH,
+            high_persist_seconds=_HR_HIGH * _MIN,
+        ),
     ),
 }
 

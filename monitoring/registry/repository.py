@@ -57,6 +57,8 @@ async def care_plans(*, session: AsyncSession, patient_ids: Collection[UUID]) ->
                 severity=Severity(row.severity),
                 persist_readings=row.persist_readings,
                 persist_seconds=row.persist_seconds,
+                high_persist_readings=row.high_persist_readings,
+                high_persist_seconds=row.high_persist_seconds,
                 hysteresis=row.hysteresis,
             )
         )
@@ -73,6 +75,8 @@ def add_thresholds(*, session: AsyncSession, patient_id: UUID, thresholds: Colle
             severity=t.severity.value,
             persist_readings=t.persist_readings,
             persist_seconds=t.persist_seconds,
+            high_persist_readings=t.high_persist_readings,
+            high_persist_seconds=t.high_persist_seconds,
             hysteresis=t.hysteresis,
         )
         for t in thresholds

@@ -86,6 +86,8 @@ class CarePlanThreshold(Base):
     severity: Mapped[str] = mapped_column(String(16))
     persist_readings: Mapped[int] = mapped_column(Integer)
     persist_seconds: Mapped[int | None] = mapped_column(Integer)
+    high_persist_readings: Mapped[int | None] = mapped_column(Integer)
+    high_persist_seconds: Mapped[int | None] = mapped_column(Integer)
     hysteresis: Mapped[float] = mapped_column(Double)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
@@ -198,3 +200,15 @@ class AlertEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+class DetectorCheckpoint(Base):
+    """A patient's detector state (JSON), saved on a schedule and at shutdown."""
+
+    __tablename__ = "detector_checkpoints"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    saved_at: Mapped[datetime] = mapped_column(Timestamp)

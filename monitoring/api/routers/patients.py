@@ -62,6 +62,8 @@ async def get_patient(session: SessionDep, patient_id: UUID) -> PatientDetail:
                     severity=t.severity,
                     persist_readings=t.persist_readings,
                     persist_seconds=t.persist_seconds,
+                    high_persist_readings=t.high_persist_readings,
+                    high_persist_seconds=t.high_persist_seconds,
                     hysteresis=t.hysteresis,
                 )
                 for t in sorted(record.care_plan.thresholds, key=lambda t: t.series)

@@ -1,0 +1,63 @@
+"""All SQL of detection: detector checkpoints, and what the data-gap heartbeat reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devices.kinds import DeviceKind
+from monitoring.detection.gaps import ALERT_PREFIX, ActiveGap, DeviceSeen
+from monitoring.domain import ACTIVE_ALERT_STATUSES, DeviceState, PatientState, Severity
+from monitoring.storage.models import Alert, DetectorCheckpoint, Device, Patient
+
+
+async def save_checkpoints(*, session: AsyncSession, states: Mapping[UUID, dict[str, Any]], at: datetime) -> int:
+    if not states:
+        return 0
+    rows = [{"patient_id": p, "state": s, "saved_at": at} for p, s in states.items()]
+    statement = insert(DetectorCheckpoint).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[DetectorCheckpoint.patient_id],
+        set_={"state": statement.excluded.state, "saved_at": statement.excluded.saved_at},
+    )
+    await session.execute(statement)
+    return len(rows)
+
+
+async def load_checkpoints(*, session: AsyncSession) -> dict[UUID, dict[str, Any]]:
+    result = await session.execute(select(DetectorCheckpoint.patient_id, DetectorCheckpoint.state))
+    return {patient_id: state for patient_id, state in result.tuples()}
+
+
+async def monitored_devices(*, session: AsyncSession) -> list[DeviceSeen]:
+    """Active devices assigned to active patients, with when each was last heard from."""
+    result = await session.execute(
+        select(Device.id, Device.patient_id, Device.serial, Device.kind, Device.last_seen_at)
+        .join(Patient, Patient.id == Device.patient_id)
+        .where(Device.status == DeviceState.ACTIVE.value, Patient.status == PatientState.ACTIVE.value)
+    )
+    return [
+        DeviceSeen(device_id, patient_id, serial, DeviceKind(kind), last_seen)
+        for device_id, patient_id, serial, kind, last_seen in result.tuples()
+        if patient_id is not None
+    ]
+
+
+async def active_gaps(*, session: AsyncSession) -> dict[tuple[UUID, str], ActiveGap]:
+    result = await session.execute(
+        select(Alert.patient_id, Alert.alert_type, Alert.severity, Alert.last_episode_started_at).where(
+            Alert.alert_type.startswith(ALERT_PREFIX),
+            Alert.status.in_([s.value for s in ACTIVE_ALERT_STATUSES]),
+            Alert.cleared_at.is_(None),
+        )
+    )
+    return {
+        (patient_id, alert_type): ActiveGap(2 if Severity(severity).rank >= 3 else 1, since)
+        for patient_id, alert_type, severity, since in result.tuples()
+    }
