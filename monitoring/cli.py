@@ -1,4 +1,4 @@
-"""The ``monitoring`` command: demo, serve, ingest, api, migrate."""
+"""The ``monitoring`` command: demo, serve, ingest, api, migrate, enrol, replay, evaluate."""
 
 from __future__ import annotations
 
@@ -72,6 +72,26 @@ async def _enrol(settings: Settings, args: argparse.Namespace, stop: asyncio.Eve
     )
 
 
+async def _evaluate(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from monitoring.evaluation.commands import run_evaluate
+
+    try:
+        text = await asyncio.to_thread(run_evaluate, args)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(text)  # noqa: T201 - the report is the command's output
+    log.info("report written to %s", args.out)
+
+
+async def _replay(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from monitoring.evaluation.commands import run_replay
+
+    try:
+        log.info("%s", await asyncio.to_thread(run_replay, args))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 COMMANDS: dict[str, tuple[Command, str]] = {
     "demo": (_demo, "everything in one process on embedded defaults, with a simulated cohort"),
     "serve": (
@@ -82,6 +102,8 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "api": (_serving(Role.API, Role.SCHEDULER), "care-team API and scheduled jobs"),
     "migrate": (_migrate, "bring the database schema up to date"),
     "enrol": (_enrol, "enrol the patients and devices of a manifest file (JSON)"),
+    "replay": (_replay, "run the detectors offline over a CSV series or a wire-format JSONL file"),
+    "evaluate": (_evaluate, "score the detectors against a simulated cohort's ground truth"),
 }
 
 
@@ -101,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name == "enrol":
             sub.add_argument("manifest", type=Path, help="e.g. the --manifest output of python -m simulators")
+        if name == "replay":
+            from monitoring.evaluation.commands import add_replay_arguments
+
+            add_replay_arguments(sub)
+        if name == "evaluate":
+            from monitoring.evaluation.commands import add_evaluate_arguments
+
+            add_evaluate_arguments(sub)
         if name == "migrate":
             sub.add_argument("--revision", default="head", help="target revision (default: head)")
     return parser

@@ -21,9 +21,9 @@ from monitoring.alerts.service import AlertChange
 from monitoring.api.app import create_app
 from monitoring.api.probes import ComponentStatus, Probes
 from monitoring.config import MqttSettings, Settings
-from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.checkpoints import Checkpointer
 from monitoring.detection.defaults import default_detectors
+from monitoring.detection.engine import DetectionEngine
 from monitoring.embedded.broker import EmbeddedBroker
 from monitoring.embedded.postgres import EmbeddedPostgres
 from monitoring.ingest.directory import DeviceDirectory

@@ -133,7 +133,8 @@ class PredictedLow(Stateful[_Forecast]):
                 severity=Severity.MEDIUM,
                 summary=summary,
                 explanation={
-                    "rule": f"30-minute AR(2) forecast below {fmt(r.limit)} mg/dL on {r.confirm} readings in a row",
+                    "rule": f"30-minute AR(2) forecast below {fmt(r.limit)} mg/dL "
+                    f"on {r.confirm} readings in a row",
                     "series": Series.GLUCOSE_CGM.key,
                     "model": {
                         "name": "AR(2) on ln(BG/140)",

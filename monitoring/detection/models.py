@@ -32,7 +32,7 @@ from monitoring.detection.base import PatientContext
 from monitoring.detection.explain import finding, fmt, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
-from monitoring.detection.personal import PersonalBaseline, two_sided
+from monitoring.detection.personal import Features, PersonalBaseline, two_sided
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
 
@@ -167,7 +167,7 @@ class PersonalModels(Stateful[_Patient]):
         if model is None:
             model = state.models[obs.series] = new_model(obs.series)
         spec = MODELS.get(obs.series, SeriesModel())
-        x = {"value": obs.value, "at": obs.at}
+        x: Features = {"value": obs.value, "at": obs.at}
         usual = model.usual(obs.at)
         z = None if usual is None else (obs.value - usual[0]) / usual[1]
         state.scores[obs.series] = 0.0 if z is None else two_sided(z)
@@ -277,14 +277,16 @@ class PersonalModels(Stateful[_Patient]):
             return []
         kind, started = step
         named = ", ".join(
-            f"{d['series'].replace('_', ' ')} {'+' if d['departure'] >= 0 else ''}{fmt(d['departure'])} {d['unit']}"
+            f"{d['series'].replace('_', ' ')} {'+' if d['departure'] >= 0 else ''}"
+            f"{fmt(d['departure'])} {d['unit']}"
             for d in drivers[:4]
         )
         summary = (
             f"Vital signs trending away from this patient's usual together since {when(started)}: {named} "
             f"(trend score {fmt(score)}, alert at {fmt(r.trend_score)}); possible early deterioration."
             if kind == "open"
-            else f"Vital signs back near this patient's usual as of {when(obs.at)} (trend score {fmt(score)})."
+            else f"Vital signs back near this patient's usual as of {when(obs.at)} "
+            f"(trend score {fmt(score)})."
         )
         return [
             finding(

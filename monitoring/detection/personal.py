@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections.abc import Hashable
 from datetime import datetime, timedelta
 from typing import Any
 
 from river.base import AnomalyDetector
 
+Features = dict[Hashable, Any]  # river's feature dict: {"value": float, "at": datetime}
 _FIELDS = 4  # per bin: weight (readings seen, capped), mean, variance, last update (epoch s)
 _SQRT2 = math.sqrt(2.0)
 
@@ -36,7 +38,7 @@ def two_sided(z: float) -> float:
     return math.erf(abs(z) / _SQRT2)
 
 
-class PersonalBaseline(AnomalyDetector):  # type: ignore[misc]
+class PersonalBaseline(AnomalyDetector):
     """Usual level and spread of one signal for one patient, per time-of-day bin.
 
     Features: ``{"value": float, "at": datetime}``. ``tau`` is the memory
@@ -80,18 +82,18 @@ class PersonalBaseline(AnomalyDetector):  # type: ignore[misc]
     def warm(self) -> bool:
         return any(int(self.stats[i]) >= self.warmup_count for i in range(0, len(self.stats), _FIELDS))
 
-    def z(self, x: dict[str, Any]) -> float | None:
+    def z(self, x: Features) -> float | None:
         usual = self.usual(x["at"])
         if usual is None:
             return None
         mean, sd, _ = usual
         return (float(x["value"]) - mean) / sd
 
-    def score_one(self, x: dict[str, Any]) -> float:
+    def score_one(self, x: Features) -> float:
         z = self.z(x)
         return 0.0 if z is None else two_sided(z)
 
-    def learn_one(self, x: dict[str, Any]) -> None:
+    def learn_one(self, x: Features) -> None:
         at: datetime = x["at"]
         value = float(x["value"])
         now = at.timestamp()

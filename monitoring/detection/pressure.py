@@ -143,8 +143,9 @@ class BloodPressure(Stateful[_Pressure]):
                 severity=Severity.CRITICAL,
                 summary=summary,
                 explanation={
-                    "rule": f"systolic > {fmt(r.crisis_systolic)} and/or diastolic > {fmt(r.crisis_diastolic)} "
-                    f"mmHg on {r.readings_to_confirm} readings within {r.confirm_within}",
+                    "rule": f"systolic > {fmt(r.crisis_systolic)} and/or diastolic > "
+                    f"{fmt(r.crisis_diastolic)} mmHg on {r.readings_to_confirm} readings "
+                    f"within {r.confirm_within}",
                     "series": "blood_pressure",
                     "observed": [
                         {"at": at.isoformat(), "systolic": s, "diastolic": d} for at, s, d in window[-10:]

@@ -17,7 +17,9 @@ from monitoring.domain import ACTIVE_ALERT_STATUSES, DeviceState, PatientState, 
 from monitoring.storage.models import Alert, DetectorCheckpoint, Device, Patient
 
 
-async def save_checkpoints(*, session: AsyncSession, states: Mapping[UUID, dict[str, Any]], at: datetime) -> int:
+async def save_checkpoints(
+    *, session: AsyncSession, states: Mapping[UUID, dict[str, Any]], at: datetime
+) -> int:
     if not states:
         return 0
     rows = [{"patient_id": p, "state": s, "saved_at": at} for p, s in states.items()]
@@ -32,7 +34,7 @@ async def save_checkpoints(*, session: AsyncSession, states: Mapping[UUID, dict[
 
 async def load_checkpoints(*, session: AsyncSession) -> dict[UUID, dict[str, Any]]:
     result = await session.execute(select(DetectorCheckpoint.patient_id, DetectorCheckpoint.state))
-    return {patient_id: state for patient_id, state in result.tuples()}
+    return dict(result.tuples().all())
 
 
 async def monitored_devices(*, session: AsyncSession) -> list[DeviceSeen]:

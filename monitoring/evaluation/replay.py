@@ -27,7 +27,7 @@ from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import FindingKind, Observation
 from monitoring.detection.models import PersonalModels
-from monitoring.detection.personal import PersonalBaseline
+from monitoring.detection.personal import Features, PersonalBaseline
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Condition
 from monitoring.evaluation.evaluate import service_plan
@@ -91,7 +91,7 @@ class GenericDeparture:
         self.rule = Persistence(start_count=readings, end_count=readings)
 
     def step(self, at: datetime, value: float) -> tuple[float, list[str]]:
-        x = {"value": value, "at": at}
+        x: Features = {"value": value, "at": at}
         z = self.model.z(x)
         score = self.model.score_one(x)
         found = self.rule.step(self.episode, at, z is not None and abs(z) >= self.z)
@@ -142,7 +142,8 @@ def replay_csv(
         if generic is not None:
             score, raised = generic.step(at, value)
         else:
-            assert replayer is not None and series is not None
+            assert replayer is not None
+            assert series is not None
             score, raised = replayer.step(Observation(patient, series, at, value, device))
         writer.writerow([at.isoformat(), f"{value:g}", f"{score:.4f}", ";".join(raised)])
         stats.rows += 1

@@ -18,7 +18,8 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
     lines = [
         f"# Detector evaluation (seed {report['seed']})",
         "",
-        f"{ours['patients']} simulated patients x {ours['days']:g} days ({ours['patient_days']:g} patient-days), "
+        f"{ours['patients']} simulated patients x {ours['days']:g} days "
+        f"({ours['patient_days']:g} patient-days), "
         f"{ours['readings']:,} readings; labels: {report['labels']}.",
         "",
         "| | system | naive baseline |",
@@ -44,9 +45,11 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
     for name, row in ours["by_event_type"].items():
         other = naive["by_event_type"].get(name, {})
         lines.append(
-            f"| {name} | {row['events']} | {row['observable']} | {row['detected']} | {_cell(row['recall'])} | "
+            f"| {name} | {row['events']} | {row['observable']} | {row['detected']} | "
+            f"{_cell(row['recall'])} | "
             f"{_cell(row['delay_min_median'])} / {_cell(row['delay_min_p90'])} | "
-            f"{_cell(row['delay_from_evidence_min_median'])} | {_cell(row.get('lead_before_peak_h_median'))} | "
+            f"{_cell(row['delay_from_evidence_min_median'])} | "
+            f"{_cell(row.get('lead_before_peak_h_median'))} | "
             f"{_cell(other.get('recall'))} |"
         )
     lines += ["", "## False alerts (system)", "", "| cause | alerts |", "|---|---|"]
@@ -82,15 +85,27 @@ def plot_examples(run: OfflineRun, labels: list[Label], out_dir: Path, limit: in
         if not window:
             continue
         seen_types.add(label.type)
-        figure, axes = plt.subplots(len(window), 1, figsize=(10, 2.6 * len(window)), sharex=True, squeeze=False)
+        figure, axes = plt.subplots(
+            len(window), 1, figsize=(10, 2.6 * len(window)), sharex=True, squeeze=False
+        )
         for axis, (series, points) in zip(axes[:, 0], window, strict=True):
             axis.plot([at for at, _ in points], [v for _, v in points], lw=0.8, color="#1f4e79")
             axis.axvspan(label.start, label.end, color="#f4b183", alpha=0.35, label=f"{label.type} (label)")
             for alert in alerts:
-                if alert.patient == label.patient and label.start - margin <= alert.opened_at <= label.end + margin:
+                if (
+                    alert.patient == label.patient
+                    and label.start - margin <= alert.opened_at <= label.end + margin
+                ):
                     axis.axvline(alert.opened_at, color="#c00000", lw=1)
-                    axis.annotate(alert.alert_type, (alert.opened_at, axis.get_ylim()[1]), fontsize=7,
-                                  rotation=90, va="top", ha="right", color="#c00000")
+                    axis.annotate(
+                        alert.alert_type,
+                        (alert.opened_at, axis.get_ylim()[1]),
+                        fontsize=7,
+                        rotation=90,
+                        va="top",
+                        ha="right",
+                        color="#c00000",
+                    )
             axis.set_ylabel(series)
             axis.legend(loc="lower left", fontsize=7)
         axes[0, 0].set_title(f"{label.patient}: {label.type}; red lines are alerts as they opened")

@@ -144,9 +144,9 @@ def score(
             {"events": 0, "observable": 0, "detected": 0, "delays": [], "evidence": [], "lead_h": []},
         )
         row["events"] += 1
-        observable = _observable(event, result, start)
-        row["observable"] += observable
-        if not matches:
+        seen = _observable(event, result, start)
+        row["observable"] += seen
+        if not matches or not seen:
             continue
         row["detected"] += 1
         first = min(a.opened_at for a in matches)
@@ -206,7 +206,7 @@ def score(
             "acute": name in ACUTE,
         }
     observable = sum(t["observable"] for t in types.values())
-    detected = sum(min(t["detected"], t["observable"]) for t in types.values())
+    detected = sum(t["detected"] for t in types.values())
     false_total = sum(false_by.values())
     acute_delays = [d for n, r in per_type.items() if n in ACUTE for d in r["evidence"]]
     return {
