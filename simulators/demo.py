@@ -53,7 +53,7 @@ def demo_cohort(now: datetime) -> Cohort:
             end=onset + timedelta(hours=2),
             severity="high",
             onset=timedelta(minutes=2),
-            effects=(Effect("heart_rate", target=128, extra_sd=6),),
+            effects=(Effect("heart_rate", target=128, extra_sd=14),),
             metrics=("heart_rate",),
         )
     )

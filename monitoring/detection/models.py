@@ -160,6 +160,11 @@ class PersonalModels(Stateful[_Patient]):
         """The anomaly score of the patient's latest reading of ``series`` (before learning it)."""
         return self._states(patient_id).scores.get(series, 0.0)
 
+    def warm(self, patient_id: Any, series: Series) -> bool:
+        """Whether the patient's model of ``series`` has left warm-up."""
+        model = self._states(patient_id).models.get(series)
+        return model is not None and model.warm
+
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         obs, r = observation, self.rules
         state = self._states(obs.patient_id)

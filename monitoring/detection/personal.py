@@ -80,7 +80,14 @@ class PersonalBaseline(AnomalyDetector):
 
     @property
     def warm(self) -> bool:
-        return any(int(self.stats[i]) >= self.warmup_count for i in range(0, len(self.stats), _FIELDS))
+        """Whether some time-of-day bin has left warm-up (enough readings over enough time)."""
+        if self.first_at is None:
+            return False
+        return any(
+            int(self.stats[i]) >= self.warmup_count
+            and self.stats[i + 3] - self.first_at >= self.warmup_span.total_seconds()
+            for i in range(0, len(self.stats), _FIELDS)
+        )
 
     def z(self, x: Features) -> float | None:
         usual = self.usual(x["at"])

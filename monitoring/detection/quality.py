@@ -42,10 +42,12 @@ class QualityRule:
     stuck_count: int | None = None
     stuck_ignore: tuple[float, ...] = ()  # values a healthy signal may repeat (SpO2 100 %)
     min_sqi: float = 0.5
+    suspect_above: float | None = None  # beyond what the body does at home: believe it once it lasts
 
 
 RULES: dict[Series, QualityRule] = {
-    Series.HEART_RATE: QualityRule(max_jump=40, confirm_after=timedelta(minutes=5), stuck_count=30),
+    # Heart rate jumps about in AF, so no jump rule: values above 200 /min must last 5 minutes.
+    Series.HEART_RATE: QualityRule(suspect_above=200, confirm_after=timedelta(minutes=5), stuck_count=30),
     Series.SPO2: QualityRule(
         max_jump=4, confirm_after=timedelta(minutes=5), stuck_count=240, stuck_ignore=(100.0,)
     ),
@@ -132,6 +134,12 @@ class SignalGate:
             return Verdict.STUCK
         if obs.sqi is not None and obs.sqi < rule.min_sqi:
             return Verdict.LOW_SQI
+        if rule.suspect_above is not None:
+            if obs.value <= rule.suspect_above:
+                track.suspect_since = None
+                return Verdict.OK
+            track.suspect_since = track.suspect_since or obs.at
+            return Verdict.OK if obs.at - track.suspect_since >= rule.confirm_after else Verdict.SUSPECT_JUMP
         previous, previous_at, trend = track.last, track.last_at, track.step
         track.last, track.last_at = obs.value, obs.at
         if rule.max_jump is None or previous is None or previous_at is None:

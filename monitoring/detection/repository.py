@@ -34,7 +34,7 @@ async def save_checkpoints(
 
 async def load_checkpoints(*, session: AsyncSession) -> dict[UUID, dict[str, Any]]:
     result = await session.execute(select(DetectorCheckpoint.patient_id, DetectorCheckpoint.state))
-    return dict(result.tuples().all())
+    return {row[0]: row[1] for row in result.all()}
 
 
 async def monitored_devices(*, session: AsyncSession) -> list[DeviceSeen]:
@@ -46,7 +46,7 @@ async def monitored_devices(*, session: AsyncSession) -> list[DeviceSeen]:
     )
     return [
         DeviceSeen(device_id, patient_id, serial, DeviceKind(kind), last_seen)
-        for device_id, patient_id, serial, kind, last_seen in result.tuples()
+        for device_id, patient_id, serial, kind, last_seen in result.all()
         if patient_id is not None
     ]
 
@@ -61,5 +61,5 @@ async def active_gaps(*, session: AsyncSession) -> dict[tuple[UUID, str], Active
     )
     return {
         (patient_id, alert_type): ActiveGap(2 if Severity(severity).rank >= 3 else 1, since)
-        for patient_id, alert_type, severity, since in result.tuples()
+        for patient_id, alert_type, severity, since in result.all()
     }

@@ -41,6 +41,8 @@ class RhythmRules:
     start_count: int = 3
     end_after: timedelta = timedelta(minutes=10)
     usual_alpha: float = 0.002
+    learn_first: int = 60  # resting windows before the patient's own variability is trusted ...
+    prior_rmssd: float = 8.0  # ... and what is assumed until then (sinus rhythm varies less)
 
 
 @dataclass(slots=True)
@@ -92,18 +94,16 @@ class RapidIrregularRate(Stateful[_Rhythm]):
         values = [v for _, v in state.recent]
         rate = statistics.median(values[-5:])
         irregularity = rmssd(values)
-        usual = state.usual_rmssd
-        irregular = (
-            usual is not None
-            and state.learned >= 60
-            and irregularity >= max(r.irregular_ratio * usual, r.irregular_floor)
-        )
+        learned = state.usual_rmssd if state.learned >= r.learn_first else None
+        usual = learned if learned is not None else r.prior_rmssd
+        irregular = irregularity >= max(r.irregular_ratio * usual, r.irregular_floor)
         abnormal = rate > r.rate and irregular
         if not abnormal and rate < r.calm_rate and not state.episode.active:
             # Learn the usual beat-to-beat variability at rest only.
             state.learned += 1
             alpha = max(r.usual_alpha, 1.0 / state.learned)
-            state.usual_rmssd = irregularity if usual is None else usual + alpha * (irregularity - usual)
+            known = state.usual_rmssd
+            state.usual_rmssd = irregularity if known is None else known + alpha * (irregularity - known)
         if state.episode.active and not abnormal and rate >= r.calm_rate:
             return ()  # still fast: the episode is not over
         step = self._episodes.step(state.episode, obs.at, abnormal)
@@ -112,8 +112,9 @@ class RapidIrregularRate(Stateful[_Rhythm]):
         kind, started = step
         summary = (
             f"Rapid irregular heart rate: median {fmt(rate)} /min over 5 minutes with minute-to-minute "
-            f"variability {fmt(irregularity)} /min, {fmt(irregularity / (usual or 1))} times this patient's "
-            f"usual {fmt(usual or 0)}, since {when(started)}; consistent with AF with a fast response."
+            f"variability {fmt(irregularity)} /min, {fmt(irregularity / usual)} times "
+            f"{'this patient' if learned is not None else 'a typical patient'}'s usual {fmt(usual)}, "
+            f"since {when(started)}; consistent with AF with a fast response."
             if kind != "clear"
             else f"Heart rate below {fmt(r.calm_rate)} /min again as of {when(obs.at)} (median {fmt(rate)})."
         )
@@ -134,7 +135,7 @@ class RapidIrregularRate(Stateful[_Rhythm]):
                     "observed": points(state.recent),
                     "score": {"median_rate": rate, "rmssd": round(irregularity, 2)},
                     "threshold": {"rate": r.rate, "irregular_ratio": r.irregular_ratio},
-                    "baseline": {"usual_rmssd": None if usual is None else round(usual, 2)},
+                    "baseline": {"usual_rmssd": round(usual, 2), "learned": learned is not None},
                 },
                 series=Series.HEART_RATE,
             )

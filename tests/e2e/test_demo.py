@@ -45,13 +45,13 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
                 continue
             items = found["items"]
             assert isinstance(items, list)
-            # The deteriorating patient's tachycardia; other patients may alert too.
-            alert = next((a for a in items if a["alert_type"] == "threshold.heart_rate.high"), None)
+            # The patient in fast atrial fibrillation; other patients may alert too.
+            alert = next((a for a in items if a["alert_type"] == "arrhythmia.rapid_irregular"), None)
     finally:
         demo.send_signal(signal.SIGINT)
         output, _ = demo.communicate(timeout=30)
     assert alert is not None, output[-3000:]
-    assert "110 /min" in str(alert["summary"])
+    assert "Rapid irregular heart rate" in str(alert["summary"])
     assert demo.returncode == 0, output[-3000:]
     assert "Open alerts" in output
     assert "Traceback" not in output

@@ -21,14 +21,14 @@ async def test_readings_alert_and_dead_letter_flow_from_device_to_api(
     async with ingestion(database, broker) as service:
         device = broker.device(patient.serial)
         try:
-            # Normal readings, then a malformed message, then a sustained tachycardia.
+            # Normal readings, then a malformed message, then a sustained bradycardia.
             now = datetime.now(UTC)
             device.record(heart_rates([72, 74, 73], start=now - timedelta(minutes=30), step_s=60))
             device.record_raw(b'{"v": 1, "device_id": "truncated...')
-            tachycardia = heart_rates([118, 124, 131, 127], start=now - timedelta(minutes=10), step_s=5)
-            device.record(tachycardia)
+            bradycardia = heart_rates([38, 36, 35, 37, 36], start=now - timedelta(minutes=10), step_s=5)
+            device.record(bradycardia)
             assert await asyncio.to_thread(device.flush, 10)
-            await eventually(lambda: _at_least(database, 7), what="7 readings stored")
+            await eventually(lambda: _at_least(database, 8), what="8 readings stored")
             await eventually(lambda: service.stats.dead_letters >= 1, what="the dead letter")
         finally:
             await asyncio.to_thread(device.stop)
@@ -45,19 +45,19 @@ async def test_readings_alert_and_dead_letter_flow_from_device_to_api(
         letters = (await client.get("/api/v1/dead-letters", params={"device_serial": patient.serial})).json()
         detail = (await client.get(f"/api/v1/patients/{patient.patient_id}")).json()
 
-    assert sorted(p["value"] for p in readings["points"]) == sorted([72, 74, 73, 118, 124, 131, 127])
+    assert sorted(p["value"] for p in readings["points"]) == sorted([72, 74, 73, 38, 36, 35, 37, 36])
     assert alerts["total"] == 1
     (alert,) = alerts["items"]
     assert (alert["alert_type"], alert["status"], alert["severity"]) == (
-        "threshold.heart_rate.high",
+        "threshold.heart_rate.low",
         "open",
         "high",
     )
     explanation = alert["explanation"]
-    assert explanation["threshold"]["limit"] == 110
-    assert [o["value"] for o in explanation["observed"]] == [118, 124, 131, 127]
-    assert explanation["window"]["start"] == tachycardia[0].at.isoformat()
-    assert "110 /min" in alert["summary"]
+    assert explanation["threshold"]["limit"] == 45
+    assert [o["value"] for o in explanation["observed"]] == [38, 36, 35, 37, 36]
+    assert explanation["window"]["start"] == bradycardia[0].at.isoformat()
+    assert "45 /min" in alert["summary"]
     (letter,) = letters["items"]
     assert letter["code"] == "malformed_json"
     assert letter["payload_excerpt"].startswith('{"v": 1')

@@ -32,18 +32,18 @@ async def test_a_batch_is_stored_then_acknowledged(database: Database) -> None:
 async def test_redelivery_stores_nothing_twice_and_raises_no_second_alert(database: Database) -> None:
     patient = await enrol(database, conditions=[Condition.HEART_FAILURE])
     pipeline = make_pipeline(database)
-    payload = readings_payload(patient.serial, 1, heart_rates([80, 125, 128, 131, 129]))
+    payload = readings_payload(patient.serial, 1, heart_rates([80, 38, 36, 35, 37, 36]))
     first = await pipeline.process([inbound(patient.serial, payload)], Acks())
     # The broker redelivers the same message (e.g. the ack was lost in a crash), to a fresh process.
     again = await make_pipeline(database).process([inbound(patient.serial, payload)], Acks())
-    assert (first.stored, again.stored, again.duplicates) == (5, 0, 5)
-    assert await count(database, Reading) == 5
+    assert (first.stored, again.stored, again.duplicates) == (6, 0, 6)
+    assert await count(database, Reading) == 6
     async with database.sessions() as session:
         alerts = (await session.execute(select(Alert))).scalars().all()
     assert [(a.alert_type, a.status, a.occurrences) for a in alerts] == [
-        ("threshold.heart_rate.high", "open", 1)
+        ("threshold.heart_rate.low", "open", 1)
     ]
-    assert alerts[0].explanation["threshold"]["limit"] == 110
+    assert alerts[0].explanation["threshold"]["limit"] == 45
 
 
 async def test_a_malformed_message_is_dead_lettered_and_its_neighbours_stored(database: Database) -> None:
@@ -74,7 +74,7 @@ async def test_a_malformed_message_is_dead_lettered_and_its_neighbours_stored(da
 async def test_an_episode_that_recovers_clears_its_alert_with_events(database: Database) -> None:
     patient = await enrol(database, conditions=[Condition.HEART_FAILURE])
     pipeline = make_pipeline(database)
-    values = [80, 125, 128, 131, 100, 98, 97]
+    values = [80, 38, 36, 35, 37, 36, 60, 62, 61, 63, 60]
     await pipeline.process(
         [inbound(patient.serial, readings_payload(patient.serial, 1, heart_rates(values)))], Acks()
     )

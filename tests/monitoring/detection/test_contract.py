@@ -182,7 +182,8 @@ def test_every_finding_explains_itself(
     make: Callable[[], Detector], full_runs: dict[str, list[Finding]]
 ) -> None:
     for finding in _full(full_runs, make):
-        assert finding.summary.endswith(".") and len(finding.summary) > 30
+        assert finding.summary.endswith(".")
+        assert len(finding.summary) > 30
         explanation = finding.explanation
         assert explanation["detector"] == finding.detector
         for key in ("rule", "observed", "threshold", "baseline", "window"):

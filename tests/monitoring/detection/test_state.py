@@ -1,0 +1,75 @@
+"""Detector state survives a restart: engine snapshots, and checkpoints through the real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from uuid import UUID
+
+from monitoring.catalogue import Series
+from monitoring.detection.checkpoints import Checkpointer
+from monitoring.detection.defaults import default_detectors
+from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.findings import Finding, Observation
+from monitoring.detection.models import PersonalModels
+from monitoring.registry.careplans import CarePlan, default_thresholds
+from monitoring.storage.db import Database
+from tests.factories import enrol
+from tests.monitoring.detection.test_contract import CONDITIONS, PATIENT, STREAM
+
+HALF = len(STREAM) // 2
+
+
+def engine_for(patient_id: UUID = PATIENT) -> DetectionEngine:
+    engine = DetectionEngine(default_detectors())
+    engine.set_care_plan(patient_id, CarePlan(CONDITIONS, tuple(default_thresholds(CONDITIONS).values())))
+    return engine
+
+
+def models(engine: DetectionEngine) -> PersonalModels:
+    return next(d for d in engine.detectors if isinstance(d, PersonalModels))
+
+
+def feed(engine: DetectionEngine, observations: list[Observation]) -> list[Finding]:
+    found: list[Finding] = []
+    for obs in observations:
+        found.extend(engine.observe(obs))
+    return found
+
+
+def test_a_restored_engine_is_not_back_in_warm_up_and_continues_identically() -> None:
+    running, restarted = engine_for(), engine_for()
+    feed(running, STREAM[:HALF])
+    assert models(running).last_score(PATIENT, Series.HEART_RATE) > 0, "warm after 2.5 days"
+    restarted.restore(PATIENT, json.loads(json.dumps(running.snapshot(PATIENT))))
+    assert feed(restarted, STREAM[HALF:]) == feed(running, STREAM[HALF:])
+    assert models(restarted).last_score(PATIENT, Series.HEART_RATE) > 0
+
+
+def test_a_fresh_engine_without_the_checkpoint_is_in_warm_up() -> None:
+    cold = engine_for()
+    feed(cold, STREAM[HALF : HALF + 100])
+    assert models(cold).last_score(PATIENT, Series.HEART_RATE) == 0.0
+    assert not models(cold).warm(PATIENT, Series.HEART_RATE)
+
+
+def test_readings_already_evaluated_before_the_checkpoint_are_skipped_on_replay() -> None:
+    running = engine_for()
+    feed(running, STREAM[:HALF])
+    restarted = engine_for()
+    restarted.restore(PATIENT, running.snapshot(PATIENT))
+    assert feed(restarted, STREAM[HALF - 50 : HALF]) == []
+    assert restarted.out_of_order == 50
+
+
+async def test_checkpoints_round_trip_through_postgresql(database: Database) -> None:
+    patient = await enrol(database, conditions=list(CONDITIONS))
+    stream = [replace(obs, patient_id=patient.patient_id) for obs in STREAM]
+    running = engine_for(patient.patient_id)
+    feed(running, stream[:HALF])
+    assert await Checkpointer(running, database).save() == 1
+    assert await Checkpointer(running, database).save() == 0, "only changed state is saved"
+    restarted = engine_for(patient.patient_id)
+    assert await Checkpointer(restarted, database).restore() == 1
+    assert models(restarted).warm(patient.patient_id, Series.HEART_RATE)
+    assert feed(restarted, stream[HALF:]) == feed(running, stream[HALF:])
