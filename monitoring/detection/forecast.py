@@ -4,9 +4,9 @@ Nightscout's baseline (lib/plugins/ar2.js) fits nothing: it runs fixed AR(2)
 coefficients on the last two readings, 5-minute steps, and warns when the
 30-minute forecast is low. Single CGM readings carry several percent of noise,
 so one noisy reading swings the forecast. This detector feeds the same model
-the mean of the last two readings against the mean of the two before (half
-the noise, same five-minute step) and wants two forecasts in a row below the
-limit before it warns. It only forecasts from fresh, evenly spaced data.
+the mean of the last two readings against the mean of the two ending one
+reading earlier (less noise, still a five-minute step). It only forecasts from
+fresh, evenly spaced data, and never from readings the quality gate held back.
 
 >>> [round(v) for v in ar2_forecast(120.0, 110.0, steps=3)]  # falling, pulled back towards 140
 [103, 99, 96]
@@ -50,7 +50,7 @@ class ForecastRules:
     limit: float = 70.0
     horizon: timedelta = timedelta(minutes=30)
     smoothing: int = 2  # readings averaged on each side of the 5-minute step
-    confirm: int = 2  # forecasts in a row below the limit before warning
+    confirm: int = 1  # forecasts in a row below the limit before warning
     recover_at: float = 80.0
     fresh: timedelta = timedelta(minutes=10)
 
@@ -83,15 +83,15 @@ class PredictedLow(Stateful[_Forecast]):
     def forecast(self, recent: Sequence[tuple[datetime, float]]) -> list[float] | None:
         """The 30-minute forecast from the last readings, or None when they are too sparse."""
         k = self.rules.smoothing
-        if len(recent) < 2 * k:
+        if len(recent) < k + 1:
             return None
-        window = list(recent)[-2 * k :]
+        window = list(recent)[-(k + 1) :]
         span = window[-1][0] - window[0][0]
-        expected = STEP * (2 * k - 1)
-        if abs(span - expected) > timedelta(minutes=2) * (2 * k - 1):
+        if abs(span - STEP * k) > timedelta(minutes=2) * k:
             return None  # a gap or irregular spacing: AR(2) assumes 5-minute steps
-        previous = sum(v for _, v in window[:k]) / k
-        current = sum(v for _, v in window[k:]) / k
+        # Means of the last k readings and of the k before the last: still 5 minutes apart.
+        previous = sum(v for _, v in window[:-1]) / k
+        current = sum(v for _, v in window[1:]) / k
         return ar2_forecast(previous, current, steps=int(self.rules.horizon / STEP))
 
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:

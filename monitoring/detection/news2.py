@@ -121,17 +121,21 @@ class _News2:
     inputs: dict[Series, deque[tuple[datetime, float]]] = field(default_factory=dict)
     episode: EpisodeState = field(default_factory=EpisodeState)
     worst: int = 0
+    reported: int = 0  # the score last reported; an open alert is refreshed only when it changes
 
     def dump(self) -> dict[str, Any]:
         return {
             "inputs": {str(int(s)): [[at.isoformat(), v] for at, v in q] for s, q in self.inputs.items()},
             "episode": self.episode.dump(),
             "worst": self.worst,
+            "reported": self.reported,
         }
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> _News2:
-        state = cls(episode=EpisodeState.load(data["episode"]), worst=data["worst"])
+        state = cls(
+            episode=EpisodeState.load(data["episode"]), worst=data["worst"], reported=data["reported"]
+        )
         for key, rows in data["inputs"].items():
             state.inputs[Series(int(key))] = deque(((need_time(at), v) for at, v in rows), maxlen=15)
         return state
@@ -184,6 +188,9 @@ class News2(Stateful[_News2]):
         if step is None:
             return ()
         kind, started = step
+        if kind == "update" and score.total == state.reported:
+            return ()
+        state.reported = score.total
         state.worst = score.total if kind == "open" else max(state.worst, score.total)
         band = "high" if score.total >= self.rules.high else "medium"
         drivers = ", ".join(

@@ -34,7 +34,7 @@ from monitoring.domain import Severity
 class RhythmRules:
     rate: float = 110.0  # median of the last 5 minutes above this is fast
     calm_rate: float = 100.0  # below this the episode is over
-    irregular_ratio: float = 1.4  # RMSSD this many times the patient's usual ...
+    irregular_ratio: float = 1.6  # RMSSD this many times the patient's usual ...
     irregular_floor: float = 8.0  # ... and at least this many beats/min
     window: int = 10  # minute readings in the RMSSD window
     max_step: timedelta = timedelta(minutes=3)  # readings further apart are not minute-level

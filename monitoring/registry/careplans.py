@@ -131,10 +131,11 @@ BY_CONDITION: dict[Condition, tuple[Threshold, ...]] = {
             hysteresis=2,
         ),
     ),
+    # In AF the rate varies widely from minute to minute: the general low limit, not 45.
     Condition.ATRIAL_FIBRILLATION: (
         Threshold(
             Series.HEART_RATE,
-            45,
+            40,
             110,
             Severity.HIGH,
             5,

@@ -1,0 +1,191 @@
+"""Clinical rules against hand-worked cases from clinical.md (NEWS2 table edges, BP, CGM, weight, gaps)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from devices.kinds import DeviceKind
+from monitoring.catalogue import Series
+from monitoring.detection.base import PatientContext
+from monitoring.detection.defaults import naive_forecast
+from monitoring.detection.findings import Finding, Observation
+from monitoring.detection.forecast import PredictedLow, ar2_forecast
+from monitoring.detection.gaps import ActiveGap, DataGaps, DeviceSeen
+from monitoring.detection.glucose import GlucoseEpisodes
+from monitoring.detection.news2 import (
+    News2,
+    pulse_points,
+    respiration_points,
+    spo2_points,
+    systolic_points,
+    temperature_points,
+)
+from monitoring.detection.pressure import BloodPressure, home_category
+from monitoring.detection.quality import SignalGate, Verdict
+from monitoring.domain import Condition
+
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+P, D = UUID(int=1), UUID(int=2)
+
+
+@pytest.mark.parametrize(
+    ("rate", "points"), [(8, 3), (9, 1), (11, 1), (12, 0), (20, 0), (21, 2), (24, 2), (25, 3)]
+)
+def test_news2_respiration_edges(rate: int, points: int) -> None:
+    assert respiration_points(rate) == points
+
+
+@pytest.mark.parametrize(("spo2", "points"), [(91, 3), (92, 2), (93, 2), (94, 1), (95, 1), (96, 0)])
+def test_news2_spo2_scale_1_edges(spo2: int, points: int) -> None:
+    assert spo2_points(spo2, scale=1) == points
+
+
+@pytest.mark.parametrize(
+    ("spo2", "points"), [(83, 3), (84, 2), (85, 2), (86, 1), (87, 1), (88, 0), (92, 0), (97, 0)]
+)
+def test_news2_spo2_scale_2_on_air_edges(spo2: int, points: int) -> None:
+    assert spo2_points(spo2, scale=2) == points
+
+
+@pytest.mark.parametrize(
+    ("systolic", "points"), [(90, 3), (91, 2), (100, 2), (101, 1), (110, 1), (111, 0), (219, 0), (220, 3)]
+)
+def test_news2_systolic_edges(systolic: int, points: int) -> None:
+    assert systolic_points(systolic) == points
+
+
+@pytest.mark.parametrize(
+    ("pulse", "points"),
+    [(40, 3), (41, 1), (50, 1), (51, 0), (90, 0), (91, 1), (110, 1), (111, 2), (130, 2), (131, 3)],
+)
+def test_news2_pulse_edges(pulse: int, points: int) -> None:
+    assert pulse_points(pulse) == points
+
+
+@pytest.mark.parametrize(
+    ("celsius", "points"),
+    [(35.0, 3), (35.1, 1), (36.0, 1), (36.1, 0), (38.0, 0), (38.1, 1), (39.0, 1), (39.1, 2)],
+)
+def test_news2_temperature_edges(celsius: float, points: int) -> None:
+    assert temperature_points(celsius) == points
+
+
+def _obs(series: Series, minutes: float, value: float) -> Observation:
+    return Observation(P, series, T0 + timedelta(minutes=minutes), value, D)
+
+
+def _run(detector: object, observations: list[Observation], ctx: PatientContext) -> list[Finding]:
+    found: list[Finding] = []
+    for obs in observations:
+        found.extend(detector.observe(obs, ctx))  # type: ignore[attr-defined]
+    return found
+
+
+def test_news2_alerts_at_5_sustained_and_names_its_inputs() -> None:
+    # RR 22 (2) + SpO2 93 (2) + pulse 95 (1) = 5, for 30 minutes.
+    readings = [
+        _obs(series, m, value)
+        for m in range(0, 35)
+        for series, value in ((Series.RESPIRATORY_RATE, 22), (Series.SPO2, 93), (Series.HEART_RATE, 95))
+    ]
+    found = _run(News2(), readings, PatientContext(P))
+    assert [f.kind.value for f in found] == ["open"]
+    assert found[0].explanation["score"] == 5
+    assert found[0].explanation["scale"] == 1
+    assert set(found[0].explanation["inputs"]) == {"respiratory_rate", "spo2", "heart_rate"}
+
+
+def test_news2_scale_2_does_not_score_a_copd_target_saturation() -> None:
+    readings = [
+        _obs(series, m, value)
+        for m in range(0, 40)
+        for series, value in ((Series.RESPIRATORY_RATE, 22), (Series.SPO2, 89), (Series.HEART_RATE, 95))
+    ]
+    assert _run(News2(), readings, PatientContext(P)) != []  # scale 1: 2 + 3 + 1 = 6
+    copd = PatientContext(P, conditions=frozenset({Condition.COPD}))
+    assert _run(News2(), readings, copd) == []  # scale 2: 2 + 0 + 1 = 3
+
+
+def test_news2_ignores_stale_inputs() -> None:
+    readings = [_obs(Series.BODY_TEMPERATURE, 0, 39.5), _obs(Series.BP_SYSTOLIC, 0, 95)]
+    readings += [_obs(Series.RESPIRATORY_RATE, 60 * 13 + m, 22) for m in range(40)]
+    # Temperature 12 h fresh, systolic only 6 h: at 13 h neither counts, so only one input is left.
+    assert _run(News2(), readings, PatientContext(P)) == []
+
+
+def test_home_bp_categories_use_home_equivalents() -> None:
+    assert home_category(134, 84) == "stage 1"
+    assert home_category(135, 70) == "stage 2"
+    assert home_category(119, 79) == "normal"
+
+
+def _bp(minutes: float, systolic: float, diastolic: float) -> list[Observation]:
+    return [_obs(Series.BP_SYSTOLIC, minutes, systolic), _obs(Series.BP_DIASTOLIC, minutes, diastolic)]
+
+
+def test_one_crisis_reading_waits_for_a_repeat_and_two_within_an_hour_alert() -> None:
+    lone = _bp(0, 190, 100) + _bp(12 * 60, 130, 80)
+    assert _run(BloodPressure(), lone, PatientContext(P)) == []
+    confirmed = _bp(0, 185, 100) + _bp(20, 150, 125)
+    found = _run(BloodPressure(), confirmed, PatientContext(P))
+    assert [(f.alert_type, f.kind.value) for f in found] == [("bp.crisis", "open")]
+
+
+def test_a_short_low_is_not_a_consensus_episode_but_two_readings_below_54_alert_at_once() -> None:
+    short = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([100, 68, 66, 75, 80])]
+    assert _run(GlucoseEpisodes(), short, PatientContext(P)) == []
+    urgent = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([100, 52, 50])]
+    (found,) = _run(GlucoseEpisodes(), urgent, PatientContext(P))
+    assert (found.kind.value, found.severity.value, found.explanation["level"]) == ("open", "critical", 2)
+
+
+def test_the_forecast_warns_ahead_of_a_steady_fall_and_not_on_one_noisy_reading() -> None:
+    assert ar2_forecast(90, 80)[-1] < 70 < ar2_forecast(100, 90)[-1]
+    falling = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([130, 120, 110, 100, 90, 80, 72])]
+    found = _run(PredictedLow(), falling, PatientContext(P))
+    assert [f.alert_type for f in found] == ["glucose.predicted_low"]
+    assert found[0].explanation["forecast"]["horizon_min"] == 30
+    noisy = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([130, 128, 131, 129, 100, 130, 129])]
+    assert _run(PredictedLow(), noisy, PatientContext(P)) == []
+    # Nightscout's own use of AR(2), on the last two raw readings, warns on that one noisy reading.
+    assert _run(naive_forecast(), noisy, PatientContext(P)) != []
+
+
+def test_a_cgm_compression_low_is_held_back_but_a_steady_fall_is_not() -> None:
+    gate = SignalGate()
+    night = [140, 138, 141, 52, 50, 51, 139, 140]
+    verdicts = [gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(night)]
+    assert verdicts[3:6] == [Verdict.SUSPECT_JUMP] * 3
+    assert verdicts[6] is Verdict.OK
+    gate = SignalGate()
+    fall = [150, 140, 128, 117, 104, 92, 80, 68, 60]
+    assert {gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(fall)} == {Verdict.OK}
+
+
+def test_a_stuck_sensor_raises_a_device_alert_and_its_readings_are_held_back() -> None:
+    gate = SignalGate()
+    results = [gate.assess(_obs(Series.HEART_RATE, m, 72)) for m in range(31)]
+    opened = [f for _, found in results for f in found]
+    assert [(f.alert_type, f.kind.value) for f in opened] == [("device.stuck_sensor.heart_rate", "open")]
+    assert results[-1][0] is Verdict.STUCK
+    verdict, cleared = gate.assess(_obs(Series.HEART_RATE, 32, 75))
+    assert (verdict, [f.kind.value for f in cleared]) == (Verdict.OK, ["clear"])
+
+
+def test_data_gaps_warn_then_escalate_then_clear() -> None:
+    seen = DeviceSeen(UUID(int=3), P, "wear-1", DeviceKind.WEARABLE, T0)
+    gaps = DataGaps()
+    assert gaps.check([seen], T0 + timedelta(minutes=20), {}) == []
+    (warn,) = gaps.check([seen], T0 + timedelta(minutes=31), {})
+    key = (P, warn.alert_type)
+    (urgent,) = gaps.check([seen], T0 + timedelta(minutes=61), {key: ActiveGap(1, T0)})
+    back = DeviceSeen(UUID(int=3), P, "wear-1", DeviceKind.WEARABLE, T0 + timedelta(minutes=70))
+    (cleared,) = gaps.check([back], T0 + timedelta(minutes=71), {key: ActiveGap(2, T0)})
+    assert [(f.kind.value, f.severity.value) for f in (warn, urgent, cleared)] == [
+        ("open", "medium"),
+        ("update", "high"),
+        ("clear", "high"),
+    ]
