@@ -4,7 +4,9 @@ from monitoring.cli import build_parser, main
 from monitoring.config import Settings
 
 
-@pytest.mark.parametrize("command", ["demo", "serve", "ingest", "api", "migrate"])
+@pytest.mark.parametrize(
+    "command", ["demo", "serve", "ingest", "api", "migrate", "enrol", "replay", "evaluate"]
+)
 def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args([command, "--help"])

@@ -167,7 +167,9 @@ def replay_jsonl(
     for line in source:
         if not line.strip():
             continue
-        decoded = decode(Inbound(_topic_of(line, topic_root), line.strip(), datetime.now(UTC)), topic_root)
+        device_id, sent_at = _envelope(line)
+        inbound = Inbound(readings_topic(device_id, topic_root), line.strip(), sent_at)
+        decoded = decode(inbound, topic_root)
         if not isinstance(decoded, DecodedReadings):
             stats.skipped += 1
             continue
@@ -207,13 +209,18 @@ def replay_jsonl(
     return stats
 
 
-def _topic_of(line: bytes, topic_root: str) -> str:
-    """A JSONL line carries its device id; the topic is rebuilt from it (or left unmatched)."""
+def _envelope(line: bytes) -> tuple[str, datetime]:
+    """Device id and send time of a JSONL line: the topic and receipt time it would have had live."""
+    device, sent_at = "unknown", datetime.now(UTC)
     try:
-        device = json.loads(line).get("device_id")
+        data = json.loads(line)
+        if isinstance(data.get("device_id"), str) and data["device_id"]:
+            device = data["device_id"]
+        if isinstance(data.get("sent_at"), str):
+            sent_at = parse_time(data["sent_at"])
     except (ValueError, AttributeError):
-        device = None
-    return readings_topic(device if isinstance(device, str) and device else "unknown", topic_root)
+        pass  # the decoder says what is wrong with it
+    return device, sent_at
 
 
 def replay_file(
