@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from simulators.sinks import JsonlSink
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
 
-def _write_csv(path: Path, rows: list[tuple[object, float]]) -> None:
+def _write_csv(path: Path, rows: Sequence[tuple[object, float]]) -> None:
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["timestamp", "value"])
