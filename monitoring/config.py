@@ -75,6 +75,10 @@ class DetectionSettings(BaseModel):
     replay_hours: float = Field(
         default=6.0, ge=0, description="Readings replayed into detectors at start-up."
     )
+    resolve_on_clear: bool = Field(
+        default=False,
+        description="Resolve an alert when its episode ends (default: mark it cleared; a person closes it).",
+    )
     checkpoint_s: float = Field(
         default=60.0, ge=1, description="How often changed detector state is saved to the database."
     )

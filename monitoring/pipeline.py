@@ -49,12 +49,14 @@ class Pipeline:
         engine: DetectionEngine,
         topic_root: str,
         on_alerts: AlertListener | None = None,
+        resolve_on_clear: bool = False,
     ) -> None:
         self.db = db
         self.directory = directory
         self.engine = engine
         self.topic_root = topic_root
         self.on_alerts = on_alerts
+        self.resolve_on_clear = resolve_on_clear
 
     async def process(self, batch: Sequence[Inbound], acknowledge: Acknowledge) -> BatchResult:
         # 1. Decode every message against the wire contract (bad ones become dead letters).
@@ -97,7 +99,9 @@ class Pipeline:
         if not findings:
             return []
         async with self.db.unit_of_work() as session:
-            changes = await apply_findings(session=session, findings=findings)
+            changes = await apply_findings(
+                session=session, findings=findings, resolve_on_clear=self.resolve_on_clear
+            )
         if changes and self.on_alerts is not None:
             self.on_alerts(changes)
         return changes

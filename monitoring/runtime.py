@@ -147,6 +147,7 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
                 engine=engine,
                 topic_root=endpoints.mqtt.topic_root,
                 on_alerts=_log_alert_changes,
+                resolve_on_clear=settings.detection.resolve_on_clear,
             )
             # Restore learned state, then replay what arrived since the checkpoint (readings the
             # restored state has already seen are skipped), so neither warm-up nor persistence restarts.

@@ -14,12 +14,13 @@ from monitoring.pipeline import Pipeline
 from monitoring.storage.db import Database
 
 
-def make_pipeline(database: Database, topic_root: str = "rpm") -> Pipeline:
+def make_pipeline(database: Database, topic_root: str = "rpm", *, resolve_on_clear: bool = False) -> Pipeline:
     return Pipeline(
         db=database,
         directory=DeviceDirectory(database, ttl_s=0),
         engine=DetectionEngine([ThresholdDetector()]),
         topic_root=topic_root,
+        resolve_on_clear=resolve_on_clear,
     )
 
 

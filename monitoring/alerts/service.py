@@ -7,7 +7,9 @@ Rules, in the manner of ThingsBoard's alarms:
 - an episode is identified by its start time, so replaying readings after a
   restart never opens a second alert for an episode already alerted on, even
   if that alert has since been resolved;
-- the end of an episode marks the alert cleared; closing it stays a human act.
+- the end of an episode marks the alert cleared; closing it stays a human act,
+  unless the service is configured to resolve alerts whose episode ended
+  (``resolve_on_clear``, as Nightscout's alarms clear themselves).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class AlertChange:
 
     alert_id: UUID
     patient_id: UUID
-    kind: str  # opened, repeated, updated, cleared
+    kind: str  # opened, repeated, updated, cleared, resolved
     severity: Severity
     summary: str
 
@@ -45,7 +47,11 @@ def _higher(a: str, b: Severity) -> str:
 
 
 async def apply_findings(
-    *, session: AsyncSession, findings: Sequence[Finding], now: datetime | None = None
+    *,
+    session: AsyncSession,
+    findings: Sequence[Finding],
+    now: datetime | None = None,
+    resolve_on_clear: bool = False,
 ) -> list[AlertChange]:
     """Apply findings in order; return the changes made. The caller commits."""
     if not findings:
@@ -65,6 +71,9 @@ async def apply_findings(
             change = _update(alert, finding)
         else:
             change = _clear(alert, finding)
+            if change is not None and alert is not None and resolve_on_clear:
+                alert.status, alert.resolved_at = AlertStatus.RESOLVED.value, now
+                change = "resolved"
         if change is None or alert is None:
             continue
         alert.updated_at = now

@@ -84,3 +84,21 @@ async def test_an_episode_that_recovers_clears_its_alert_with_events(database: D
     assert alert.cleared_at is not None
     assert alert.status == "open", "clearing records recovery; a person still closes the alert"
     assert list(events) == ["opened", "cleared"]
+
+
+async def test_alerts_can_be_configured_to_resolve_when_their_episode_ends(database: Database) -> None:
+    patient = await enrol(database, conditions=[Condition.HEART_FAILURE])
+    pipeline = make_pipeline(database, resolve_on_clear=True)
+    values = [80, 38, 36, 35, 37, 36, 60, 62, 61, 63, 60]
+    await pipeline.process(
+        [inbound(patient.serial, readings_payload(patient.serial, 1, heart_rates(values)))], Acks()
+    )
+    async with database.sessions() as session:
+        alert = (await session.execute(select(Alert))).scalar_one()
+        events = (await session.execute(select(AlertEvent.kind).order_by(AlertEvent.id))).scalars().all()
+    assert (alert.status, alert.resolved_at is not None, alert.cleared_at is not None) == (
+        "resolved",
+        True,
+        True,
+    )
+    assert list(events) == ["opened", "resolved"]
