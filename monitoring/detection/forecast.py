@@ -26,7 +26,7 @@ from monitoring.detection.base import PatientContext
 from monitoring.detection.explain import finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
-from monitoring.detection.state import need_time
+from monitoring.detection.state import dump_points, load_points
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
 
@@ -61,12 +61,12 @@ class _Forecast:
     episode: EpisodeState = field(default_factory=EpisodeState)
 
     def dump(self) -> dict[str, Any]:
-        return {"recent": [[at.isoformat(), v] for at, v in self.recent], "episode": self.episode.dump()}
+        return {"recent": dump_points(self.recent), "episode": self.episode.dump()}
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> _Forecast:
         state = cls(episode=EpisodeState.load(data["episode"]))
-        state.recent.extend((need_time(at), v) for at, v in data["recent"])
+        state.recent.extend(load_points(data["recent"]))
         return state
 
 

@@ -36,7 +36,7 @@ from monitoring.detection.base import PatientContext
 from monitoring.detection.explain import finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
-from monitoring.detection.state import need_time
+from monitoring.detection.state import dump_points, load_points
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
 
@@ -69,14 +69,14 @@ class _Glucose:
             "high": self.high.dump(),
             "level2": self.level2,
             "below_l2": self.below_l2,
-            "recent": [[at.isoformat(), v] for at, v in self.recent],
+            "recent": dump_points(self.recent),
         }
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> _Glucose:
         state = cls(EpisodeState.load(data["low"]), EpisodeState.load(data["high"]))
         state.level2, state.below_l2 = data["level2"], data["below_l2"]
-        state.recent.extend((need_time(at), v) for at, v in data["recent"])
+        state.recent.extend(load_points(data["recent"]))
         return state
 
 

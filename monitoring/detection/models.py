@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from monitoring.catalogue import SERIES, Series
 from monitoring.detection.base import PatientContext
@@ -156,11 +157,11 @@ class PersonalModels(Stateful[_Patient]):
         self._trend = Persistence(start_after=r.trend_persist, end_after=r.trend_end)
         self._states = PatientStates(_Patient, _Patient.load)
 
-    def last_score(self, patient_id: Any, series: Series) -> float:
+    def last_score(self, patient_id: UUID, series: Series) -> float:
         """The anomaly score of the patient's latest reading of ``series`` (before learning it)."""
         return self._states(patient_id).scores.get(series, 0.0)
 
-    def warm(self, patient_id: Any, series: Series) -> bool:
+    def warm(self, patient_id: UUID, series: Series) -> bool:
         """Whether the patient's model of ``series`` has left warm-up."""
         model = self._states(patient_id).models.get(series)
         return model is not None and model.warm

@@ -27,7 +27,7 @@ from monitoring.detection.base import PatientContext
 from monitoring.detection.explain import finding, fmt, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
-from monitoring.detection.state import need_time
+from monitoring.detection.state import dump_points, load_points
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Condition, Severity
 
@@ -125,7 +125,7 @@ class _News2:
 
     def dump(self) -> dict[str, Any]:
         return {
-            "inputs": {str(int(s)): [[at.isoformat(), v] for at, v in q] for s, q in self.inputs.items()},
+            "inputs": {str(int(s)): dump_points(q) for s, q in self.inputs.items()},
             "episode": self.episode.dump(),
             "worst": self.worst,
             "reported": self.reported,
@@ -137,7 +137,7 @@ class _News2:
             episode=EpisodeState.load(data["episode"]), worst=data["worst"], reported=data["reported"]
         )
         for key, rows in data["inputs"].items():
-            state.inputs[Series(int(key))] = deque(((need_time(at), v) for at, v in rows), maxlen=15)
+            state.inputs[Series(int(key))] = deque(load_points(rows), maxlen=15)
         return state
 
 

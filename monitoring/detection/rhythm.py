@@ -25,7 +25,7 @@ from monitoring.detection.base import PatientContext
 from monitoring.detection.explain import finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
-from monitoring.detection.state import need_time
+from monitoring.detection.state import dump_points, load_points
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
 
@@ -54,7 +54,7 @@ class _Rhythm:
 
     def dump(self) -> dict[str, Any]:
         return {
-            "recent": [[at.isoformat(), v] for at, v in self.recent],
+            "recent": dump_points(self.recent),
             "usual_rmssd": self.usual_rmssd,
             "learned": self.learned,
             "episode": self.episode.dump(),
@@ -64,7 +64,7 @@ class _Rhythm:
     def load(cls, data: dict[str, Any]) -> _Rhythm:
         state = cls(usual_rmssd=data["usual_rmssd"], learned=data["learned"])
         state.episode = EpisodeState.load(data["episode"])
-        state.recent.extend((need_time(at), v) for at, v in data["recent"])
+        state.recent.extend(load_points(data["recent"]))
         return state
 
 

@@ -7,6 +7,7 @@ diffed and migrated, and loading one cannot execute code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,3 +24,15 @@ def load_time(text: str | None) -> datetime | None:
 
 def need_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+Points = list[tuple[datetime, float]]
+
+
+def dump_points(points: Iterable[tuple[datetime, float]]) -> list[list[Any]]:
+    """Timed values as JSON: ``[[iso time, value], ...]``."""
+    return [[at.isoformat(), value] for at, value in points]
+
+
+def load_points(rows: Iterable[list[Any]]) -> Points:
+    return [(datetime.fromisoformat(at), value) for at, value in rows]

@@ -32,7 +32,7 @@ from monitoring.catalogue import SERIES, Series
 from monitoring.detection.base import PatientContext
 from monitoring.detection.explain import fmt as _fmt
 from monitoring.detection.findings import Finding, FindingKind, Observation
-from monitoring.detection.state import need_time
+from monitoring.detection.state import dump_points, load_points, need_time
 from monitoring.registry.careplans import Threshold
 
 Direction = Literal["high", "low"]
@@ -59,14 +59,14 @@ class _Run:
             self.count,
             self.recovered,
             self.worst,
-            [[at.isoformat(), v] for at, v in self.recent],
+            dump_points(self.recent),
         ]
 
     @classmethod
     def load(cls, row: list[Any]) -> _Run:
         run = cls(need_time(row[0]), row[4])
         run.active, run.count, run.recovered = row[1], row[2], row[3]
-        run.recent.extend((need_time(at), v) for at, v in row[5])
+        run.recent.extend(load_points(row[5]))
         return run
 
 

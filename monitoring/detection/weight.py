@@ -34,7 +34,7 @@ from monitoring.detection.base import PatientContext
 from monitoring.detection.explain import finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
-from monitoring.detection.state import need_time
+from monitoring.detection.state import dump_points, load_points
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
 
@@ -54,12 +54,12 @@ class _Weight:
     episode: EpisodeState = field(default_factory=EpisodeState)
 
     def dump(self) -> dict[str, Any]:
-        return {"history": [[at.isoformat(), v] for at, v in self.history], "episode": self.episode.dump()}
+        return {"history": dump_points(self.history), "episode": self.episode.dump()}
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> _Weight:
         state = cls(episode=EpisodeState.load(data["episode"]))
-        state.history.extend((need_time(at), v) for at, v in data["history"])
+        state.history.extend(load_points(data["history"]))
         return state
 
 
