@@ -38,6 +38,7 @@ SIGNALS_OF: dict[Metric, tuple[Signal, ...]] = {
 }
 # Decimal places a device shows, by unit.
 RESOLUTION = {"Cel": 1, "[degF]": 1, "[lb_av]": 1, "kg": 1, "mmol/L": 1}
+RETEST = timedelta(minutes=5)  # a patient re-measures a reading that worries them
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ def sample_times(patient: SimPatient, device: SimDevice, start: datetime, end: d
     for episode in patient.episodes:
         if episode.recheck is not None and episode.recheck[0] == device.kind.value:
             at = episode.start + episode.onset
+            times.append(at + RETEST)  # home-BP guidance: repeat a worrying reading after 5 minutes
             while at < episode.end:
                 times.append(at)
                 at += episode.recheck[1]

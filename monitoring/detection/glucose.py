@@ -1,12 +1,16 @@
-"""CGM episodes by the international consensus (Battelino 2019/2023).
+"""CGM hypoglycaemia and extended hyperglycaemia, by the international consensus (Battelino 2019/2023).
 
-- Hypoglycaemia: below 70 mg/dL (level 1) or 54 mg/dL (level 2) for at least
-  15 minutes starts an episode; 15 minutes back at or above 70 ends it. Two
-  readings in a row below 54 alert at once (an urgent low does not wait), and
-  the alert escalates from level 1 to level 2 within one episode.
-- Extended hyperglycaemia: above 250 mg/dL for 120 minutes (the 2023 consensus
-  counts 90 of 120 minutes; after-meal peaks can do that, a true high does more); ends after 15
-  minutes at or below 230 (hysteresis against flapping around the limit).
+- Hypoglycaemia: the consensus counts an episode once glucose has been below
+  70 mg/dL (level 1) or 54 mg/dL (level 2) for 15 minutes, and ends it after
+  15 minutes back at or above 70. Those definitions are for reports; a person
+  going low needs help sooner, so the alert opens on two readings in a row
+  below 70 (about 5 minutes with a 5-minute CGM, as a CGM's own low alarm
+  does) and says when the low has become a consensus episode. It escalates
+  from level 1 to level 2 within the episode: at once on two readings below
+  54, or after 15 minutes below 54.
+- Extended hyperglycaemia (2023 consensus): above 250 mg/dL for at least 90
+  cumulative minutes within 120 minutes; ends after 15 minutes at or below
+  230 (hysteresis against flapping around the limit).
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import uuid4
@@ -19,8 +23,8 @@
 >>> for i, mgdl in enumerate([90, 68, 66, 64, 62, 60, 52, 50, 75, 80, 82, 85]):
 ...     obs = Observation(p, Series.GLUCOSE_CGM, t0 + timedelta(minutes=5 * i), mgdl, d)
 ...     out += [(f.kind.value, f.severity.value) for f in detector.observe(obs, ctx)]
->>> out
-[('open', 'high'), ('update', 'high'), ('update', 'high'), ('update', 'critical'), ('clear', 'critical')]
+>>> out[0], out[-2:]  # opens at 66 (the 2nd low), level 2 at 50 (the 2nd below 54), ends at 85
+(('open', 'high'), [('update', 'critical'), ('clear', 'critical')])
 """
 
 from __future__ import annotations
@@ -45,14 +49,20 @@ from monitoring.domain import Severity
 class GlucoseRules:
     level1: float = 70.0
     level2: float = 54.0
-    low_persist: timedelta = timedelta(minutes=15)
+    low_alert_readings: int = 2  # readings in a row below level 1 that open the alert ...
+    low_alert_after: timedelta = timedelta(minutes=5)  # ... spanning at least this long
+    low_persist: timedelta = timedelta(minutes=15)  # a consensus episode
     low_end: timedelta = timedelta(minutes=15)
-    urgent_readings: int = 2  # readings in a row below level 2 that alert at once
+    urgent_readings: int = 2  # readings in a row below level 2 that make it level 2 at once
     very_high: float = 250.0
     high_end_at: float = 230.0
-    high_persist: timedelta = timedelta(minutes=120)
+    high_cumulative: timedelta = timedelta(minutes=90)  # time above very_high ...
+    high_window: timedelta = timedelta(minutes=120)  # ... within this window
     high_end: timedelta = timedelta(minutes=15)
     max_gap: timedelta = timedelta(minutes=20)
+
+
+_KEEP = 150  # readings kept: the 120-minute hyperglycaemia window at 1-minute CGM, and some
 
 
 @dataclass(slots=True)
@@ -61,7 +71,7 @@ class _Glucose:
     high: EpisodeState = field(default_factory=EpisodeState)
     level2: bool = False  # the current low episode has reached level 2
     below_l2: int = 0  # consecutive readings below level 2
-    recent: deque[tuple[datetime, float]] = field(default_factory=lambda: deque(maxlen=12))
+    recent: deque[tuple[datetime, float]] = field(default_factory=lambda: deque(maxlen=_KEEP))
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -86,8 +96,13 @@ class GlucoseEpisodes(Stateful[_Glucose]):
     def __init__(self, rules: GlucoseRules | None = None) -> None:
         self.rules = rules or GlucoseRules()
         r = self.rules
-        self._low = Persistence(start_after=r.low_persist, end_after=r.low_end, max_gap=r.max_gap)
-        self._high = Persistence(start_after=r.high_persist, end_after=r.high_end, max_gap=r.max_gap)
+        self._low = Persistence(
+            start_after=r.low_alert_after,
+            start_count=r.low_alert_readings,
+            end_after=r.low_end,
+            max_gap=r.max_gap,
+        )
+        self._high = Persistence(end_after=r.high_end, max_gap=r.max_gap)
         self._states = PatientStates(_Glucose, _Glucose.load)
 
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
@@ -109,15 +124,29 @@ class GlucoseEpisodes(Stateful[_Glucose]):
             found.append(self._low_finding(kind, started, obs, state))
             if kind == "clear":
                 state.level2 = False
-        if obs.value > r.very_high:
-            high = self._high.step(state.high, obs.at, True)
-        elif obs.value <= r.high_end_at:
-            high = self._high.step(state.high, obs.at, False)
-        else:
-            high = None  # between the limits: neither starts nor ends an episode
+        high = self._high_step(state, obs)
         if high is not None:
             found.append(self._high_finding(high[0], high[1], obs, state))
         return found
+
+    def _high_step(self, state: _Glucose, obs: Observation) -> tuple[str, datetime] | None:
+        r = self.rules
+        if state.high.active:  # in an episode: it lasts while glucose stays above the clear level
+            return self._high.step(state.high, obs.at, obs.value > r.high_end_at)
+        if obs.value <= r.very_high:
+            return None
+        since = obs.at - r.high_window
+        window = [(at, v) for at, v in state.recent if at >= since]
+        above = timedelta(0)
+        for (at, value), (after, _) in zip(window, window[1:], strict=False):
+            if value > r.very_high:
+                above += min(after - at, r.max_gap)
+        if above < r.high_cumulative:
+            return None
+        step = self._high.step(state.high, obs.at, True)
+        first = next(at for at, v in window if v > r.very_high)
+        state.high.active_since = state.high.pending_since = first  # the episode began with the first high
+        return None if step is None else (step[0], first)
 
     def _l2_sustained(self, state: _Glucose, started: datetime) -> bool:
         below = [at for at, v in state.recent if at >= started and v < self.rules.level2]
@@ -130,6 +159,8 @@ class GlucoseEpisodes(Stateful[_Glucose]):
         level = 2 if state.level2 else 1
         limit = r.level2 if level == 2 else r.level1
         minutes = round((obs.at - started).total_seconds() / 60)
+        episode = obs.at - started >= r.low_persist  # the consensus definition is met
+        pending = f"; a consensus episode once it lasts {fmt(r.low_persist.seconds / 60)} min."
         if kind == "clear":
             summary = (
                 f"Glucose back at or above {fmt(r.level1)} mg/dL for {int(r.low_end.total_seconds() // 60)} "
@@ -138,7 +169,8 @@ class GlucoseEpisodes(Stateful[_Glucose]):
         else:
             summary = (
                 f"Level {level} hypoglycaemia: CGM glucose below {fmt(limit)} mg/dL for {minutes} minutes "
-                f"since {when(started)}, now {fmt(obs.value)} mg/dL (lowest {fmt(lowest)})."
+                f"since {when(started)}, now {fmt(obs.value)} mg/dL (lowest {fmt(lowest)})"
+                + ("." if episode else pending)
             )
         return finding(
             detector=self.name,
@@ -150,8 +182,10 @@ class GlucoseEpisodes(Stateful[_Glucose]):
             severity=Severity.CRITICAL if level == 2 else Severity.HIGH,
             summary=summary,
             explanation={
-                "rule": "consensus hypoglycaemia: <70 (level 1) or <54 (level 2) mg/dL for >= 15 min; "
-                "ends after 15 min >= 70",
+                "rule": "hypoglycaemia: 2 CGM readings in a row <70 (level 1) or <54 (level 2) mg/dL; "
+                "a consensus episode after 15 min; ends after 15 min >= 70",
+                "consensus_episode": episode,
+                "minutes_below": minutes,
                 "series": Series.GLUCOSE_CGM.key,
                 "level": level,
                 "threshold": {"level1": r.level1, "level2": r.level2, "unit": "mg/dL"},
@@ -183,7 +217,7 @@ class GlucoseEpisodes(Stateful[_Glucose]):
             severity=Severity.MEDIUM,
             summary=summary,
             explanation={
-                "rule": "extended hyperglycaemia: >250 mg/dL for >= 120 min; ends after 15 min <= 230",
+                "rule": "extended hyperglycaemia: >250 mg/dL for >= 90 of 120 min; ends after 15 min <= 230",
                 "series": Series.GLUCOSE_CGM.key,
                 "threshold": {"limit": r.very_high, "clear_at": r.high_end_at, "unit": "mg/dL"},
                 "observed": points(window),

@@ -5,7 +5,9 @@ Checked per device and series, before any detector sees a reading:
 - an abrupt jump, faster than the body changes and not the continuation of a
   trend already under way (a CGM compression low, a motion spike): the new
   level is held as suspect and only believed once it has lasted
-  ``confirm_after``; if the signal comes back first, it was an artefact;
+  ``confirm_after``; if the signal comes back first, it was an artefact. If
+  it keeps moving the same way (``trend_release`` beyond the first suspect
+  value), it is a fast real change, not a step artefact, and is believed at once;
 - a stuck sensor: the exact same value many times in a row from a signal that
   always moves. That raises a device-problem alert, not a clinical one.
 
@@ -43,6 +45,7 @@ class QualityRule:
     stuck_ignore: tuple[float, ...] = ()  # values a healthy signal may repeat (SpO2 100 %)
     min_sqi: float = 0.5
     suspect_above: float | None = None  # beyond what the body does at home: believe it once it lasts
+    trend_release: float | None = None  # a suspect level that moves on this far the same way is real
 
 
 RULES: dict[Series, QualityRule] = {
@@ -55,7 +58,11 @@ RULES: dict[Series, QualityRule] = {
     Series.SKIN_TEMPERATURE: QualityRule(stuck_count=120),
     # Glucose changes at most a few mg/dL a minute; compression lows last 15-35 minutes.
     Series.GLUCOSE_CGM: QualityRule(
-        max_jump=3, max_jump_fraction=0.01, confirm_after=timedelta(minutes=40), stuck_count=8
+        max_jump=3,
+        max_jump_fraction=0.01,
+        confirm_after=timedelta(minutes=40),
+        stuck_count=8,
+        trend_release=15,
     ),
 }
 _NO_RULE = QualityRule()
@@ -68,6 +75,7 @@ class _Track:
     step: float = 0.0  # the last change between readings
     anchor: float | None = None  # the value before a suspect jump
     suspect_since: datetime | None = None
+    suspect_value: float | None = None  # the first reading of the suspect level
     same_value: float | None = None
     same_count: int = 0
     same_since: datetime | None = None
@@ -84,20 +92,22 @@ class _Track:
             self.same_count,
             dump_time(self.same_since),
             self.stuck,
+            self.suspect_value,
         ]
 
     @classmethod
     def load(cls, row: list[Any]) -> _Track:
         return cls(
-            row[0],
-            load_time(row[1]),
-            row[2],
-            row[3],
-            load_time(row[4]),
-            row[5],
-            row[6],
-            load_time(row[7]),
-            row[8],
+            last=row[0],
+            last_at=load_time(row[1]),
+            step=row[2],
+            anchor=row[3],
+            suspect_since=load_time(row[4]),
+            same_value=row[5],
+            same_count=row[6],
+            same_since=load_time(row[7]),
+            stuck=row[8],
+            suspect_value=row[9] if len(row) > 9 else None,  # absent from checkpoints before it existed
         )
 
 
@@ -151,8 +161,8 @@ class SignalGate:
             if abs(obs.value - track.anchor) <= self._allowed(rule, track.anchor, minutes):
                 track.suspect_since = None  # back where it was: that was an artefact
                 return Verdict.OK
-            if obs.at - track.suspect_since >= rule.confirm_after:
-                track.suspect_since = None  # the new level has lasted: believe it
+            if obs.at - track.suspect_since >= rule.confirm_after or self._moving_on(rule, track, obs.value):
+                track.suspect_since = None  # the new level has lasted, or is a real trend: believe it
                 return Verdict.OK
             return Verdict.SUSPECT_JUMP
         if minutes > 15:
@@ -160,9 +170,21 @@ class SignalGate:
         # Abrupt: faster than the body changes, and not the continuation of a trend under way.
         continuing = trend * step > 0 and abs(trend) * 3 >= abs(step)
         if abs(step) > self._allowed(rule, previous, minutes) and not continuing:
-            track.anchor, track.suspect_since = previous, obs.at
+            track.anchor, track.suspect_since, track.suspect_value = previous, obs.at, obs.value
             return Verdict.SUSPECT_JUMP
         return Verdict.OK
+
+    @staticmethod
+    def _moving_on(rule: QualityRule, track: _Track, value: float) -> bool:
+        """Whether the signal has gone on past the suspect level, away from where it was.
+
+        A compression low or a motion spike is a step to a new level; a fast
+        real fall keeps falling.
+        """
+        if rule.trend_release is None or track.suspect_value is None or track.anchor is None:
+            return False
+        direction = 1.0 if track.suspect_value > track.anchor else -1.0
+        return (value - track.suspect_value) * direction >= rule.trend_release
 
     @staticmethod
     def _allowed(rule: QualityRule, level: float, minutes: float) -> float:

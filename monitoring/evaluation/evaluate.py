@@ -21,7 +21,7 @@ from monitoring.detection.quality import QualityRule, SignalGate
 from monitoring.detection.thresholds import ThresholdDetector
 from monitoring.domain import Condition, Severity
 from monitoring.evaluation.offline import OfflineRun, System
-from monitoring.evaluation.scoring import ACUTE, EVIDENCE, score
+from monitoring.evaluation.scoring import ACUTE, EVIDENCE, SIGNIFICANCE_SERIES, score
 from monitoring.registry.careplans import CarePlan, Threshold, default_thresholds
 from simulators.cohort import build_cohort
 
@@ -69,7 +69,7 @@ def evaluate(*, patients: int, days: float, seed: int, start: datetime) -> tuple
         for row in labels
         if row["type"] in ACUTE
         for series, _ in EVIDENCE[row["type"]]
-    }
+    } | {(row["patient"], series) for row in labels for series in SIGNIFICANCE_SERIES.get(row["type"], ())}
     run = OfflineRun(cohort, systems(), trace=trace)
     results = run.run()
     scored = {

@@ -24,7 +24,9 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         "",
         "| | system | naive baseline |",
         "|---|---|---|",
-        f"| recall (observable events) | {_cell(ours['recall'])} | {_cell(naive['recall'])} |",
+        f"| recall (clinically significant events) | {_cell(ours['recall'])} | {_cell(naive['recall'])} |",
+        f"| recall (every observable event) | {_cell(ours['recall_observable'])} | "
+        f"{_cell(naive['recall_observable'])} |",
         f"| false alerts | {ours['false_alerts']} | {naive['false_alerts']} |",
         f"| false alerts per patient-day | {_cell(ours['false_alerts_per_patient_day'])} | "
         f"{_cell(naive['false_alerts_per_patient_day'])} |",
@@ -38,14 +40,17 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         "",
         "## By event type (system)",
         "",
-        "| event | events | observable | detected | recall | delay median / p90 (min) "
+        "Recall is over clinically significant events (the measured data meet the event's "
+        "clinical definition); see `monitoring/evaluation/scoring.py`.",
+        "",
+        "| event | events | observable | significant | detected | recall | delay median / p90 (min) "
         "| after first abnormal reading (min) | lead before peak (h) | naive recall |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in ours["by_event_type"].items():
         other = naive["by_event_type"].get(name, {})
         lines.append(
-            f"| {name} | {row['events']} | {row['observable']} | {row['detected']} | "
+            f"| {name} | {row['events']} | {row['observable']} | {row['significant']} | {row['detected']} | "
             f"{_cell(row['recall'])} | "
             f"{_cell(row['delay_min_median'])} / {_cell(row['delay_min_p90'])} | "
             f"{_cell(row['delay_from_evidence_min_median'])} | "

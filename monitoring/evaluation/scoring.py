@@ -1,5 +1,12 @@
 """Matching alerts to ground truth: recall, detection delay and false alerts per patient-day.
 
+Recall is counted over clinically significant events: those whose clinical
+definition is met by what was measured (a hypoglycaemia the CGM showed below
+70 mg/dL for 15 minutes, or a meter reading below 70; an extended
+hyperglycaemia of 90 minutes above 250 within two hours, or a meter reading
+above 250). A simulated dip that the data never show as a low cannot be
+detected by any system. Recall over every observable event is reported too.
+
 An alert detects a labelled event when it is for the same patient, opened
 between the event's start and its end plus a grace period, and is about one of
 the event's metrics. A clinical alert that detects nothing is false; it is
@@ -48,6 +55,14 @@ EVIDENCE: dict[str, tuple[tuple[str, Any], ...]] = {
     "hypertensive_crisis": (("bp_systolic", lambda v: v > 180), ("bp_diastolic", lambda v: v > 120)),
     "af_rapid_ventricular_response": (("heart_rate", lambda v: v > 110),),
     "bradycardia": (("heart_rate", lambda v: v < 40),),
+}
+LOW, VERY_HIGH = 70.0, 250.0
+CONSENSUS_LOW = timedelta(minutes=15)
+CONSENSUS_HIGH, HIGH_WINDOW = timedelta(minutes=90), timedelta(minutes=120)
+SIGNIFICANCE_SERIES = {
+    "hypoglycaemia_l1": ("glucose_cgm", "glucose_meter"),
+    "hypoglycaemia_l2": ("glucose_cgm", "glucose_meter"),
+    "hyperglycaemia": ("glucose_cgm", "glucose_meter"),
 }
 DEVICE_FAULTS = ("dropout", "battery_death", "stuck_sensor")
 GRACE = timedelta(hours=1)
@@ -108,6 +123,51 @@ def _observable(label: Label, result: RunResult, cohort_start: datetime) -> bool
     return False
 
 
+Trace = list[tuple[datetime, float]]
+
+
+def _low_run(cgm: Trace) -> bool:
+    """Whether consecutive CGM readings stayed below 70 for at least 15 minutes."""
+    since: datetime | None = None
+    for at, value in cgm:
+        if value >= LOW:
+            since = None
+            continue
+        since = since or at
+        if at - since >= CONSENSUS_LOW:
+            return True
+    return False
+
+
+def _extended_high(cgm: Trace) -> bool:
+    """Whether CGM readings were above 250 for 90 cumulative minutes within some 120 minutes."""
+    for i, (start, _) in enumerate(cgm):
+        above = timedelta(0)
+        for (at, value), (after, _) in zip(cgm[i:], cgm[i + 1 :], strict=False):
+            if after - start > HIGH_WINDOW:
+                break
+            if value > VERY_HIGH:
+                above += min(after - at, timedelta(minutes=20))
+        if above >= CONSENSUS_HIGH:
+            return True
+    return False
+
+
+def _significant(label: Label, result: RunResult) -> bool:
+    """Whether the measured data meet the event's clinical definition (types without one: yes)."""
+    if label.type not in SIGNIFICANCE_SERIES:
+        return True
+
+    def during(series: str) -> Trace:
+        trace = result.traces.get((label.patient, series), ())
+        return [(at, v) for at, v in trace if label.start <= at <= label.end]
+
+    cgm, meter = during("glucose_cgm"), during("glucose_meter")
+    if label.type == "hyperglycaemia":
+        return _extended_high(cgm) or any(v > VERY_HIGH for _, v in meter)
+    return _low_run(cgm) or any(v < LOW for _, v in meter)
+
+
 def _evidence(label: Label, result: RunResult) -> datetime | None:
     found: list[datetime] = []
     for series, test in EVIDENCE.get(label.type, ()):
@@ -141,12 +201,24 @@ def score(
         used.update(id(a) for a in matches)
         row = per_type.setdefault(
             event.type,
-            {"events": 0, "observable": 0, "detected": 0, "delays": [], "evidence": [], "lead_h": []},
+            {
+                "events": 0,
+                "observable": 0,
+                "significant": 0,
+                "detected_observable": 0,
+                "detected": 0,
+                "delays": [],
+                "evidence": [],
+                "lead_h": [],
+            },
         )
         row["events"] += 1
         seen = _observable(event, result, start)
+        meets = seen and _significant(event, result)
         row["observable"] += seen
-        if not matches or not seen:
+        row["significant"] += meets
+        row["detected_observable"] += bool(matches) and seen
+        if not matches or not meets:
             continue
         row["detected"] += 1
         first = min(a.opened_at for a in matches)
@@ -195,8 +267,12 @@ def score(
         types[name] = {
             "events": row["events"],
             "observable": row["observable"],
+            "significant": row["significant"],
             "detected": row["detected"],
-            "recall": round(row["detected"] / row["observable"], 3) if row["observable"] else None,
+            "recall": round(row["detected"] / row["significant"], 3) if row["significant"] else None,
+            "recall_observable": (
+                round(row["detected_observable"] / row["observable"], 3) if row["observable"] else None
+            ),
             "delay_min_median": _pct(row["delays"], 0.5),
             "delay_min_p90": _pct(row["delays"], 0.9),
             "delay_from_evidence_min_median": _pct(row["evidence"], 0.5),
@@ -206,7 +282,9 @@ def score(
             "acute": name in ACUTE,
         }
     observable = sum(t["observable"] for t in types.values())
+    significant = sum(t["significant"] for t in types.values())
     detected = sum(t["detected"] for t in types.values())
+    detected_observable = sum(r["detected_observable"] for r in per_type.values())
     false_total = sum(false_by.values())
     acute_delays = [d for n, r in per_type.items() if n in ACUTE for d in r["evidence"]]
     return {
@@ -216,7 +294,9 @@ def score(
         "alerts": len(result.alerts),
         "events": len(events),
         "observable_events": observable,
-        "recall": round(detected / observable, 3) if observable else None,
+        "significant_events": significant,
+        "recall": round(detected / significant, 3) if significant else None,
+        "recall_observable": round(detected_observable / observable, 3) if observable else None,
         "acute_delay_from_evidence_min_median": _pct(acute_delays, 0.5),
         "false_alerts": false_total,
         "false_alerts_per_patient_day": round(false_total / patient_days, 4) if patient_days else None,

@@ -134,12 +134,38 @@ def test_one_crisis_reading_waits_for_a_repeat_and_two_within_an_hour_alert() ->
     assert [(f.alert_type, f.kind.value) for f in found] == [("bp.crisis", "open")]
 
 
-def test_a_short_low_is_not_a_consensus_episode_but_two_readings_below_54_alert_at_once() -> None:
-    short = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([100, 68, 66, 75, 80])]
-    assert _run(GlucoseEpisodes(), short, PatientContext(P)) == []
+def test_a_low_alerts_on_the_second_reading_and_says_when_it_becomes_a_consensus_episode() -> None:
+    single = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([100, 68, 75, 80])]
+    assert _run(GlucoseEpisodes(), single, PatientContext(P)) == []
+    low = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([100, 68, 66, 64, 63])]
+    found = _run(GlucoseEpisodes(), low, PatientContext(P))
+    assert [(f.kind.value, f.explanation["consensus_episode"]) for f in found] == [
+        ("open", False),
+        ("update", False),
+        ("update", True),
+    ]
+    assert found[0].at == low[2].at
+    assert "consensus episode once it lasts 15" in found[0].summary
     urgent = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([100, 52, 50])]
-    (found,) = _run(GlucoseEpisodes(), urgent, PatientContext(P))
-    assert (found.kind.value, found.severity.value, found.explanation["level"]) == ("open", "critical", 2)
+    (found_urgent,) = _run(GlucoseEpisodes(), urgent, PatientContext(P))
+    assert (found_urgent.kind.value, found_urgent.severity.value, found_urgent.explanation["level"]) == (
+        "open",
+        "critical",
+        2,
+    )
+
+
+def test_extended_hyperglycaemia_needs_90_of_120_minutes_above_250() -> None:
+    # 95 minutes above 250, interrupted by one reading at 240: 90 cumulative minutes count.
+    values = [200] + [280] * 10 + [240] + [290] * 9 + [300]
+    readings = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate(values)]
+    found = _run(GlucoseEpisodes(), readings, PatientContext(P))
+    opened = [f for f in found if f.kind.value == "open"]
+    assert [f.alert_type for f in opened] == ["glucose.high_extended"]
+    assert opened[0].at == readings[20].at
+    assert opened[0].episode_started_at == readings[1].at
+    after_meal = [_obs(Series.GLUCOSE_CGM, 5 * i, v) for i, v in enumerate([180] + [270] * 17 + [200] * 10)]
+    assert _run(GlucoseEpisodes(), after_meal, PatientContext(P)) == []
 
 
 def test_the_forecast_warns_ahead_of_a_steady_fall_and_not_on_one_noisy_reading() -> None:
@@ -163,6 +189,12 @@ def test_a_cgm_compression_low_is_held_back_but_a_steady_fall_is_not() -> None:
     gate = SignalGate()
     fall = [150, 140, 128, 117, 104, 92, 80, 68, 60]
     assert {gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(fall)} == {Verdict.OK}
+    # A step down from a plateau looks like compression, but a level that keeps falling is real.
+    gate = SignalGate()
+    plunge = [266, 267, 218, 179, 146, 106, 90, 66]
+    verdicts = [gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(plunge)]
+    assert verdicts[2] is Verdict.SUSPECT_JUMP
+    assert set(verdicts[3:]) == {Verdict.OK}
 
 
 def test_a_stuck_sensor_raises_a_device_alert_and_its_readings_are_held_back() -> None:
