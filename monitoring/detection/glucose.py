@@ -9,8 +9,10 @@
   from level 1 to level 2 within the episode: at once on two readings below
   54, or after 15 minutes below 54.
 - Extended hyperglycaemia (2023 consensus): above 250 mg/dL for at least 90
-  cumulative minutes within 120 minutes; ends after 15 minutes at or below
-  230 (hysteresis against flapping around the limit).
+  cumulative minutes within 120 minutes, and not already coming down (an
+  after-meal peak falls back on its own; a persistent high does not); ends
+  after 15 minutes at or below 230 (hysteresis against flapping around the
+  limit).
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import uuid4
@@ -58,10 +60,12 @@ class GlucoseRules:
     high_end_at: float = 230.0
     high_cumulative: timedelta = timedelta(minutes=90)  # time above very_high ...
     high_window: timedelta = timedelta(minutes=120)  # ... within this window
+    falling: float = -0.5  # mg/dL a minute over the last 30 minutes: a high already coming down waits
     high_end: timedelta = timedelta(minutes=15)
     max_gap: timedelta = timedelta(minutes=20)
 
 
+_TREND = timedelta(minutes=30)
 _KEEP = 150  # readings kept: the 120-minute hyperglycaemia window at 1-minute CGM, and some
 
 
@@ -141,12 +145,23 @@ class GlucoseEpisodes(Stateful[_Glucose]):
         for (at, value), (after, _) in zip(window, window[1:], strict=False):
             if value > r.very_high:
                 above += min(after - at, r.max_gap)
-        if above < r.high_cumulative:
+        if above < r.high_cumulative or self._slope(window, obs.at) < r.falling:
             return None
         step = self._high.step(state.high, obs.at, True)
         first = next(at for at, v in window if v > r.very_high)
         state.high.active_since = state.high.pending_since = first  # the episode began with the first high
         return None if step is None else (step[0], first)
+
+    @staticmethod
+    def _slope(window: list[tuple[datetime, float]], now: datetime) -> float:
+        """Least-squares trend of the last 30 minutes, mg/dL a minute (0 with too few readings)."""
+        recent = [((at - now).total_seconds() / 60, v) for at, v in window if now - at <= _TREND]
+        if len(recent) < 3:
+            return 0.0
+        mx = sum(x for x, _ in recent) / len(recent)
+        my = sum(y for _, y in recent) / len(recent)
+        sxx = sum((x - mx) ** 2 for x, _ in recent)
+        return sum((x - mx) * (y - my) for x, y in recent) / sxx if sxx else 0.0
 
     def _l2_sustained(self, state: _Glucose, started: datetime) -> bool:
         below = [at for at, v in state.recent if at >= started and v < self.rules.level2]

@@ -7,7 +7,14 @@ and regular (exercise, fever) is left to the sustained care-plan limit; fast
 and irregular alerts within minutes.
 
 Irregularity is the RMSSD of successive minute rates over the last ten
-minutes, compared with the patient's own usual RMSSD (learned while at rest).
+minutes, with the local trend taken out (second differences, scaled so that
+random minute-to-minute scatter gives the plain RMSSD): a rate climbing
+steadily at the start of exercise changes a lot from minute to minute but is
+not irregular. It is compared with the patient's own usual value, learned at
+rest.
+
+>>> detrended_rmssd([60, 70, 80, 90, 100]), detrended_rmssd([60, 80, 60, 80, 60]) > 20  # ramp, scatter
+(0.0, True)
 """
 
 from __future__ import annotations
@@ -68,9 +75,10 @@ class _Rhythm:
         return state
 
 
-def rmssd(values: Sequence[float]) -> float:
-    diffs = [b - a for a, b in zip(values, values[1:], strict=False)]
-    return math.sqrt(sum(d * d for d in diffs) / len(diffs)) if diffs else 0.0
+def detrended_rmssd(values: Sequence[float]) -> float:
+    """RMSSD after removing a local linear trend: RMS of second differences over sqrt(3)."""
+    second = [c - 2 * b + a for a, b, c in zip(values, values[1:], values[2:], strict=False)]
+    return math.sqrt(sum(d * d for d in second) / (3 * len(second))) if second else 0.0
 
 
 class RapidIrregularRate(Stateful[_Rhythm]):
@@ -93,7 +101,7 @@ class RapidIrregularRate(Stateful[_Rhythm]):
             return ()
         values = [v for _, v in state.recent]
         rate = statistics.median(values[-5:])
-        irregularity = rmssd(values)
+        irregularity = detrended_rmssd(values)
         learned = state.usual_rmssd if state.learned >= r.learn_first else None
         usual = learned if learned is not None else r.prior_rmssd
         irregular = irregularity >= max(r.irregular_ratio * usual, r.irregular_floor)
@@ -129,11 +137,11 @@ class RapidIrregularRate(Stateful[_Rhythm]):
                 severity=Severity.HIGH,
                 summary=summary,
                 explanation={
-                    "rule": f"5-min median rate > {fmt(r.rate)} /min and RMSSD >= "
+                    "rule": f"5-min median rate > {fmt(r.rate)} /min and detrended RMSSD >= "
                     f"{r.irregular_ratio} x usual (>= {fmt(r.irregular_floor)})",
                     "series": Series.HEART_RATE.key,
                     "observed": points(state.recent),
-                    "score": {"median_rate": rate, "rmssd": round(irregularity, 2)},
+                    "score": {"median_rate": rate, "detrended_rmssd": round(irregularity, 2)},
                     "threshold": {"rate": r.rate, "irregular_ratio": r.irregular_ratio},
                     "baseline": {"usual_rmssd": round(usual, 2), "learned": learned is not None},
                 },

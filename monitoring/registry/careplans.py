@@ -95,11 +95,13 @@ GENERAL: tuple[Threshold, ...] = (
 )
 
 BY_CONDITION: dict[Condition, tuple[Threshold, ...]] = {
+    # Above 250 mg/dL (the consensus "very high") a person with type 1 should check ketones
+    # (ADA) and anyone should call their team, so the team hears of it.
     Condition.TYPE1_DIABETES: (
-        Threshold(Series.GLUCOSE_METER, 70, 300, Severity.HIGH, persist_readings=1, hysteresis=10),
+        Threshold(Series.GLUCOSE_METER, 70, 250, Severity.HIGH, persist_readings=1, hysteresis=10),
     ),
     Condition.TYPE2_DIABETES: (
-        Threshold(Series.GLUCOSE_METER, 70, 300, Severity.HIGH, persist_readings=1, hysteresis=10),
+        Threshold(Series.GLUCOSE_METER, 70, 250, Severity.HIGH, persist_readings=1, hysteresis=10),
     ),
     Condition.HEART_FAILURE: (
         Threshold(

@@ -22,7 +22,7 @@ def test_heart_failure_tightens_heart_rate() -> None:
 
 def test_diabetes_brings_glucose_limits() -> None:
     plan = default_thresholds([Condition.TYPE1_DIABETES])
-    assert (plan[Series.GLUCOSE_METER].low, plan[Series.GLUCOSE_METER].high) == (70, 300)
+    assert (plan[Series.GLUCOSE_METER].low, plan[Series.GLUCOSE_METER].high) == (70, 250)
     assert Series.GLUCOSE_METER not in default_thresholds([Condition.HYPERTENSION])
     # CGM glucose follows the consensus episode rules (detection.glucose), not a care-plan limit.
     assert Series.GLUCOSE_CGM not in plan
