@@ -89,6 +89,9 @@ class ApiSettings(BaseModel):
     port: int = Field(default=8000, ge=1, le=65_535)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     max_page_size: int = Field(default=1000, ge=1, le=10_000)
+    token_ttl_s: int = Field(default=900, ge=60, le=86_400, description="Lifetime of an access token.")
+    token_audience: str = "rpm-care-team"
+    token_issuer: str = "rpm-monitoring"
 
 
 class Settings(BaseSettings):

@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 from devices.client import BrokerAddress
+from monitoring.access.bootstrap import DEMO_PASSWORD, Account, demo_staff
 from monitoring.config import Settings
 from monitoring.registry.manifest import Manifest, enrol_manifest
 from monitoring.runtime import Role, Runtime, running
@@ -20,7 +21,9 @@ def _broker_address(runtime: Runtime) -> BrokerAddress:
     return BrokerAddress(host, port, username, password, protocol=runtime.endpoints.mqtt.protocol)
 
 
-def _welcome(runtime: Runtime, duration_s: float | None, simulator: DemoSimulator) -> str:
+def _welcome(
+    runtime: Runtime, duration_s: float | None, simulator: DemoSimulator, accounts: list[Account]
+) -> str:
     cohort_start, patient = simulator.cohort.start, simulator.deteriorating_patient
     base = f"http://{runtime.settings.api.host}:{runtime.settings.api.port}"
     embedded = ", ".join(runtime.endpoints.embedded) or "none"
@@ -34,6 +37,10 @@ def _welcome(runtime: Runtime, duration_s: float | None, simulator: DemoSimulato
             f"  Open alerts     {base}/api/v1/alerts?status=open",
             f"  Dead letters    {base}/api/v1/dead-letters",
             f"  Readiness       {base}/ready",
+            "Sign in (Authorize in the API docs, or POST username and password to "
+            f"{base}/api/v1/auth/token) as "
+            + ", ".join(a.username for a in accounts)
+            + f"; password {DEMO_PASSWORD!r}.",
             f"Simulated history since {cohort_start:%H:%M} UTC replays at 60x, then runs live. Patient "
             f"{patient} (heart failure) goes into fast atrial fibrillation about 15 s in; "
             "an alert opens a few readings later.",
@@ -47,9 +54,10 @@ async def run_demo(settings: Settings, stop: asyncio.Event, duration_s: float | 
     async with running(settings, roles, migrate_schema=True) as runtime:
         cohort = demo_cohort(datetime.now(UTC))
         await enrol_manifest(runtime.database, Manifest.model_validate(cohort.manifest()))
+        accounts = await demo_staff(runtime.database, cohort.site)
         simulator = DemoSimulator(cohort, _broker_address(runtime), root=runtime.endpoints.mqtt.topic_root)
         simulator.start()
-        print(_welcome(runtime, duration_s, simulator), flush=True)  # noqa: T201 - the demo talks to its user
+        print(_welcome(runtime, duration_s, simulator, accounts), flush=True)  # noqa: T201 - the demo talks to its user
         try:
             await asyncio.wait_for(stop.wait(), timeout=duration_s)
         except TimeoutError:

@@ -22,6 +22,13 @@ class ConflictError(DomainError):
     code = "conflict"
 
 
+class UnauthorizedError(DomainError):
+    """No valid credentials: missing, expired, tampered or meant for someone else."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
 class ForbiddenError(DomainError):
     status_code = 403
     code = "forbidden"

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
+from uuid import UUID
 
 import httpx
 
+from monitoring.access.principal import Role
+from monitoring.access.tokens import issue_token
 from monitoring.api.app import create_app
 from monitoring.api.probes import ComponentStatus, Probes
 from monitoring.config import Settings
 from monitoring.storage.db import Database
+from tests import factories
 
 
 def database_probe(database: Database) -> Probes:
@@ -24,13 +29,26 @@ def database_probe(database: Database) -> Probes:
     return [probe]
 
 
+SETTINGS = Settings(environment="test", api={"secret_key": "x" * 40})
+
+
 @asynccontextmanager
-async def api_client(database: Database, probes: Probes | None = None) -> AsyncIterator[httpx.AsyncClient]:
+async def api_client(
+    database: Database, probes: Probes | None = None, *, as_user: UUID | None | Literal["admin"] = "admin"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the API signed in as ``as_user``: by default a new admin of the test site; None: nobody."""
     app = create_app(
-        settings=Settings(environment="test", api={"secret_key": "x" * 40}),
+        settings=SETTINGS,
         database=database,
         probes=database_probe(database) if probes is None else probes,
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        if as_user is not None:
+            who = await factories.user(database, Role.ADMIN) if as_user == "admin" else as_user
+            client.headers["Authorization"] = f"Bearer {token_for(who)}"
         yield client
+
+
+def token_for(user_id: UUID) -> str:
+    return issue_token(user_id=user_id, role="?", settings=SETTINGS.api)

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from devices.contract import Reading, ReadingsMessage, encode
+from monitoring.access import repository as access
+from monitoring.access.principal import Role
 from monitoring.domain import Condition
 from monitoring.registry.service import enrol_patient, ensure_site, register_device
 from monitoring.storage.db import Database
@@ -29,6 +31,7 @@ async def enrol(
     conditions: Iterable[Condition] = (Condition.HYPERTENSION,),
     kind: str = "wearable",
     serial: str | None = None,
+    care_team_id: UUID | None = None,
 ) -> Enrolled:
     """A patient at the test site with one device assigned."""
     n = next(_counter)
@@ -41,11 +44,15 @@ async def enrol(
             mrn=f"MRN-{n:05d}",
             display_name=f"Patient {n}",
             conditions=list(conditions),
+            care_team_id=care_team_id,
         )
         device = await register_device(
             session=session, serial=serial, kind=kind, patient_id=enrolled.patient.id
         )
         return Enrolled(enrolled.patient.id, device.id, serial)
+
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 - test accounts only
 
 
 def heart_rates(
@@ -60,3 +67,29 @@ def heart_rates(
 
 def readings_payload(serial: str, seq: int, readings: list[Reading]) -> bytes:
     return encode(ReadingsMessage(device_id=serial, seq=seq, sent_at=datetime.now(UTC), readings=readings))
+
+
+async def team(database: Database, name: str | None = None) -> UUID:
+    """A care team at the test site."""
+    async with database.unit_of_work() as session:
+        site = await ensure_site(session=session, code="TEST", name="Test site")
+        created = await access.create_team(
+            session=session, site_id=site.id, name=name or f"Team {next(_counter)}"
+        )
+        return created.id
+
+
+async def user(database: Database, role: Role, team_ids: Iterable[UUID] = (), *, site: str = "TEST") -> UUID:
+    """A user of a site (the test site unless told) with a password of PASSWORD."""
+    async with database.unit_of_work() as session:
+        where = await ensure_site(session=session, code=site, name=f"Site {site}")
+        created = await access.create_user(
+            session=session,
+            site_id=where.id,
+            username=f"{role.value}-{next(_counter)}",
+            display_name=f"Test {role.value}",
+            role=role,
+            password=PASSWORD,
+            team_ids=list(team_ids),
+        )
+        return created.id

@@ -8,8 +8,9 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from monitoring.access.principal import Principal
 from monitoring.alerts import repository
-from monitoring.errors import NotFoundError
+from monitoring.alerts.work import visible_alert
 from monitoring.storage.models import Alert, AlertEvent
 
 
@@ -19,8 +20,6 @@ class AlertRecord:
     events: Sequence[AlertEvent]
 
 
-async def alert_record(*, session: AsyncSession, alert_id: UUID) -> AlertRecord:
-    alert = await repository.get_alert(session=session, alert_id=alert_id)
-    if alert is None:
-        raise NotFoundError(f"alert {alert_id} does not exist")
+async def alert_record(*, session: AsyncSession, principal: Principal, alert_id: UUID) -> AlertRecord:
+    alert, _ = await visible_alert(session=session, principal=principal, alert_id=alert_id)
     return AlertRecord(alert, await repository.events_of(session=session, alert_id=alert_id))

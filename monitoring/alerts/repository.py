@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring.domain import AlertStatus, Severity
-from monitoring.storage.models import Alert, AlertEvent
+from monitoring.domain import ACTIVE_ALERT_STATUSES, AlertStatus, Severity
+from monitoring.storage.models import Alert, AlertEvent, Patient
 
 
 async def latest_by_key(
@@ -45,8 +46,11 @@ def _filtered(
     statuses: Collection[AlertStatus] | None,
     patient_id: UUID | None,
     severities: Collection[Severity] | None,
+    scope: ColumnElement[bool] | None,
 ) -> Select[Alert]:
     query = select(Alert)
+    if scope is not None:  # only patients the caller may see
+        query = query.join(Patient, Patient.id == Alert.patient_id).where(scope)
     if statuses:
         query = query.where(Alert.status.in_([s.value for s in statuses]))
     if patient_id is not None:
@@ -54,6 +58,9 @@ def _filtered(
     if severities:
         query = query.where(Alert.severity.in_([s.value for s in severities]))
     return query
+
+
+SEVERITY_RANK = case({s.value: s.rank for s in Severity}, value=Alert.severity, else_=0)
 
 
 async def list_alerts(
@@ -64,12 +71,20 @@ async def list_alerts(
     severities: Collection[Severity] | None,
     limit: int,
     offset: int,
+    scope: ColumnElement[bool] | None = None,
+    queue_at: datetime | None = None,
 ) -> tuple[Sequence[Alert], int]:
-    query = _filtered(statuses, patient_id, severities)
+    """Alerts newest first; or, with ``queue_at``, the work queue at that time: active alerts
+    that are not snoozed, most severe first and, within a severity, oldest first."""
+    if queue_at is not None:
+        statuses = [s for s in ACTIVE_ALERT_STATUSES if not statuses or s in statuses]
+    query = _filtered(statuses, patient_id, severities, scope)
+    order: tuple[Any, ...] = (Alert.opened_at.desc(), Alert.id)
+    if queue_at is not None:
+        query = query.where(or_(Alert.snoozed_until.is_(None), Alert.snoozed_until <= queue_at))
+        order = (SEVERITY_RANK.desc(), Alert.opened_at, Alert.id)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    result = await session.execute(
-        query.order_by(Alert.opened_at.desc(), Alert.id).limit(limit).offset(offset)
-    )
+    result = await session.execute(query.order_by(*order).limit(limit).offset(offset))
     return result.scalars().all(), int(total or 0)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
+from monitoring.api.auditing import install_audit
 from monitoring.api.errors import install_error_handlers
 from monitoring.api.probes import Probes
-from monitoring.api.routers import alerts, dead_letters, health, patients
+from monitoring.api.routers import admin, alerts, auth, dead_letters, health, patients
+from monitoring.api.schemas import ErrorBody
+from monitoring.api.security import current_principal
 from monitoring.config import Settings
 from monitoring.storage.db import Database
 
@@ -27,9 +30,17 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
     app.state.database = database
     app.state.probes = probes
     install_error_handlers(app)
+    install_audit(app, database)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX)
-    for router in (patients.router, alerts.router, dead_letters.router):
-        api.include_router(router)
+    api.include_router(auth.router)
+    # Everything else needs a signed-in user; routes narrow it further by role and care team.
+    signed_in = APIRouter(
+        dependencies=[Depends(current_principal)],
+        responses={401: {"model": ErrorBody, "description": "Not signed in, or the token is not valid."}},
+    )
+    for router in (patients.router, alerts.router, admin.router, dead_letters.router):
+        signed_in.include_router(router)
+    api.include_router(signed_in)
     app.include_router(api)
     return app

@@ -37,6 +37,7 @@ class _FromOrm(BaseModel):
 class PatientOut(_FromOrm):
     id: UUID
     site_id: UUID
+    care_team_id: UUID | None = Field(description="The care team that looks after the patient.")
     mrn: str = Field(description="Medical record number at the patient's site.")
     display_name: str
     birth_date: date | None
@@ -112,6 +113,10 @@ class AlertOut(_FromOrm):
     cleared_at: datetime | None
     acknowledged_at: datetime | None
     resolved_at: datetime | None
+    assigned_to: UUID | None = Field(description="The user working the alert, if assigned.")
+    snoozed_until: datetime | None = Field(description="Out of the queue until then.")
+    dismissed_reason: str | None = Field(description="Why it was dismissed as a false alert.")
+    escalation_level: int = Field(description="0 until the alert escalates for want of acknowledgement.")
 
 
 class AlertEventOut(_FromOrm):

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.catalogue import Series
@@ -22,11 +22,16 @@ async def get_site_by_code(*, session: AsyncSession, code: str) -> Site | None:
 
 
 async def list_patients(
-    *, session: AsyncSession, site_id: UUID | None, limit: int, offset: int
+    *,
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    care_team_id: UUID | None = None,
+    limit: int,
+    offset: int,
 ) -> tuple[Sequence[Patient], int]:
-    query = select(Patient)
-    if site_id is not None:
-        query = query.where(Patient.site_id == site_id)
+    query = select(Patient).where(scope)
+    if care_team_id is not None:
+        query = query.where(Patient.care_team_id == care_team_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.execute(query.order_by(Patient.display_name, Patient.id).limit(limit).offset(offset))
     return rows.scalars().all(), int(total or 0)

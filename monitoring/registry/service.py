@@ -43,11 +43,13 @@ async def enrol_patient(
     conditions: Iterable[Condition],
     birth_date: date | None = None,
     overrides: Mapping[Series, Threshold] | None = None,
+    care_team_id: UUID | None = None,
 ) -> EnrolledPatient:
     """Create a patient whose care plan starts from the defaults of their conditions."""
     wanted = sorted(set(conditions))
     patient = Patient(
         site_id=site.id,
+        care_team_id=care_team_id,
         mrn=mrn,
         display_name=display_name,
         birth_date=birth_date,

@@ -58,12 +58,70 @@ class Site(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 
+class CareTeam(Base):
+    """A group of care-team members who look after a set of patients at one site."""
+
+    __tablename__ = "care_teams"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class User(Base):
+    """Someone who signs in to the care-team API: an admin, coordinator or clinician of one site."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'coordinator', 'clinician')", name="role"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("care_teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AuditEntry(Base):
+    """Who read or changed what, about which patient, when and from where (append-only)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now(), index=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    resource: Mapped[str] = mapped_column(String(300))
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    client: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(SmallInteger)
+
+
 class Patient(Base):
     __tablename__ = "patients"
     __table_args__ = (UniqueConstraint("site_id", "mrn"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
+    care_team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("care_teams.id"), index=True)
     mrn: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
@@ -186,6 +244,10 @@ class Alert(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(Timestamp)
     acknowledged_at: Mapped[datetime | None] = mapped_column(Timestamp)
     resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    assigned_to: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    snoozed_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    dismissed_reason: Mapped[str | None] = mapped_column(Text)
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 

@@ -6,20 +6,30 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from monitoring.access.bootstrap import DEMO_PASSWORD
 from monitoring.embedded.broker import free_port
 
 pytestmark = pytest.mark.e2e
 
 
-def _get(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+def _get(url: str, token: str) -> dict[str, object]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback only
         body: dict[str, object] = json.loads(response.read())
         return body
+
+
+def _sign_in(base: str, username: str, password: str) -> str:
+    form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+    with urllib.request.urlopen(f"{base}/api/v1/auth/token", data=form, timeout=5) as response:  # noqa: S310
+        token: str = json.loads(response.read())["access_token"]
+        return token
 
 
 def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -35,12 +45,14 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
         text=True,
     )
     alert: dict[str, object] | None = None
+    token: str | None = None
     try:
         deadline = time.monotonic() + 75
         while alert is None and time.monotonic() < deadline and demo.poll() is None:
             time.sleep(1)
             try:
-                found = _get(f"http://127.0.0.1:{port}/api/v1/alerts?status=open")
+                token = token or _sign_in(f"http://127.0.0.1:{port}", "demo-coordinator", DEMO_PASSWORD)
+                found = _get(f"http://127.0.0.1:{port}/api/v1/alerts?status=open", token)
             except OSError:
                 continue
             items = found["items"]

@@ -1,28 +1,51 @@
-"""Alerts as the care team sees them."""
+"""Alerts as the care team sees and works them."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.alerts import repository
+from monitoring.alerts.lifecycle import Action
 from monitoring.alerts.queries import alert_record
+from monitoring.alerts.work import Change, apply
 from monitoring.api.deps import PageDep, SessionDep
 from monitoring.api.schemas import AlertDetail, AlertEventOut, AlertOut, ErrorBody, Page
+from monitoring.api.security import CareTeamDep, PrincipalDep
 from monitoring.domain import AlertStatus, Severity
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
+_MISSING: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such alert among your care teams' patients."}
+}
+_WORK: dict[int | str, dict[str, Any]] = {
+    **_MISSING,
+    400: {"model": ErrorBody, "description": "The change is missing something it needs."},
+    403: {"model": ErrorBody, "description": "Only coordinators and clinicians work alerts."},
+    409: {"model": ErrorBody, "description": "Not allowed from the alert's current status."},
+}
 
 
-@router.get("", summary="Alerts, newest first")
+@router.get("", summary="Alerts, newest first; or the work queue, most urgent first")
 async def list_alerts(
     session: SessionDep,
+    principal: PrincipalDep,
     page: PageDep,
     status: Annotated[list[AlertStatus] | None, Query(description="Any of these statuses.")] = None,
     patient_id: Annotated[UUID | None, Query()] = None,
     severity: Annotated[list[Severity] | None, Query(description="Any of these severities.")] = None,
+    queue: Annotated[
+        bool,
+        Query(
+            description="The coordinator's queue: open and acknowledged alerts that are not snoozed, "
+            "by severity (highest first) and age (oldest first)."
+        ),
+    ] = False,
 ) -> Page[AlertOut]:
     rows, total = await repository.list_alerts(
         session=session,
@@ -31,25 +54,109 @@ async def list_alerts(
         severities=severity,
         limit=page.limit,
         offset=page.offset,
+        scope=principal.patient_scope(),
+        queue_at=datetime.now(UTC) if queue else None,
     )
     return Page(
-        items=[AlertOut.model_validate(a) for a in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+        items=[AlertOut.model_validate(a) for a in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
-@router.get(
-    "/{alert_id}",
-    summary="One alert with its explanation and history",
-    responses={404: {"model": ErrorBody, "description": "No such alert."}},
-)
-async def get_alert(session: SessionDep, alert_id: UUID) -> AlertDetail:
-    record = await alert_record(session=session, alert_id=alert_id)
+@router.get("/{alert_id}", summary="One alert with its explanation and history", responses=_MISSING)
+async def get_alert(
+    request: Request, session: SessionDep, principal: PrincipalDep, alert_id: UUID
+) -> AlertDetail:
+    record = await alert_record(session=session, principal=principal, alert_id=alert_id)
+    request.state.audit_patient = record.alert.patient_id
+    return _detail(record.alert, record.events)
+
+
+class NoteIn(BaseModel):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DismissIn(BaseModel):
+    reason: str = Field(
+        min_length=3, max_length=500, description="Why this alert was false; used to tune detectors."
+    )
+
+
+class AssignIn(BaseModel):
+    user_id: UUID
+
+
+class SnoozeIn(BaseModel):
+    until: datetime = Field(description="With UTC offset; at most 7 days ahead.")
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+async def _work(
+    request: Request, session: AsyncSession, principal: Any, alert_id: UUID, change: Change
+) -> AlertDetail:
+    alert = await apply(
+        session=session, principal=principal, alert_id=alert_id, change=change, now=datetime.now(UTC)
+    )
+    request.state.audit_patient = alert.patient_id
+    return _detail(alert, await repository.events_of(session=session, alert_id=alert.id))
+
+
+def _detail(alert: Any, events: Any) -> AlertDetail:
     return AlertDetail.model_validate(
         {
-            **AlertOut.model_validate(record.alert).model_dump(),
-            "events": [AlertEventOut.model_validate(e) for e in record.events],
+            **AlertOut.model_validate(alert).model_dump(),
+            "events": [AlertEventOut.model_validate(e) for e in events],
         }
     )
+
+
+@router.post("/{alert_id}/acknowledge", summary="Acknowledge: someone is on it", responses=_WORK)
+async def acknowledge(
+    request: Request, session: SessionDep, who: CareTeamDep, alert_id: UUID, body: NoteIn | None = None
+) -> AlertDetail:
+    return await _work(
+        request, session, who, alert_id, Change(Action.ACKNOWLEDGE, note=body.note if body else None)
+    )
+
+
+@router.post("/{alert_id}/resolve", summary="Resolve: dealt with", responses=_WORK)
+async def resolve(
+    request: Request, session: SessionDep, who: CareTeamDep, alert_id: UUID, body: NoteIn | None = None
+) -> AlertDetail:
+    return await _work(
+        request, session, who, alert_id, Change(Action.RESOLVE, note=body.note if body else None)
+    )
+
+
+@router.post("/{alert_id}/dismiss", summary="Dismiss as a false alert, with the reason", responses=_WORK)
+async def dismiss(
+    request: Request, session: SessionDep, who: CareTeamDep, alert_id: UUID, body: DismissIn
+) -> AlertDetail:
+    return await _work(request, session, who, alert_id, Change(Action.DISMISS, reason=body.reason))
+
+
+@router.post(
+    "/{alert_id}/assign",
+    summary="Assign to a coordinator or clinician of the patient's team",
+    responses=_WORK,
+)
+async def assign(
+    request: Request, session: SessionDep, who: CareTeamDep, alert_id: UUID, body: AssignIn
+) -> AlertDetail:
+    return await _work(request, session, who, alert_id, Change(Action.ASSIGN, assignee=body.user_id))
+
+
+@router.post("/{alert_id}/snooze", summary="Take out of the queue until a time", responses=_WORK)
+async def snooze(
+    request: Request, session: SessionDep, who: CareTeamDep, alert_id: UUID, body: SnoozeIn
+) -> AlertDetail:
+    return await _work(request, session, who, alert_id, Change(Action.SNOOZE, until=body.until))
+
+
+@router.post("/{alert_id}/comments", summary="Add a comment", responses=_WORK)
+async def comment(
+    request: Request, session: SessionDep, who: CareTeamDep, alert_id: UUID, body: CommentIn
+) -> AlertDetail:
+    return await _work(request, session, who, alert_id, Change(Action.COMMENT, note=body.text))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from devices.contract import ErrorCode
 from monitoring.api.deps import PageDep, SessionDep
 from monitoring.api.schemas import DeadLetterOut, Page
+from monitoring.api.security import AdminDep
 from monitoring.ingest import deadletters
 
 router = APIRouter(prefix="/dead-letters", tags=["data quality"])
@@ -17,9 +18,10 @@ router = APIRouter(prefix="/dead-letters", tags=["data quality"])
 EXCERPT_BYTES = 4096
 
 
-@router.get("", summary="Refused messages, newest first")
+@router.get("", summary="Refused messages, newest first (admins)")
 async def list_dead_letters(
     session: SessionDep,
+    admin: AdminDep,
     page: PageDep,
     code: Annotated[ErrorCode | None, Query(description="Only this error code.")] = None,
     device_serial: Annotated[str | None, Query(max_length=64)] = None,

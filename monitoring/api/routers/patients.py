@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from monitoring.api.deps import PageDep, SessionDep, SettingsDep
 from monitoring.api.schemas import (
@@ -19,6 +19,7 @@ from monitoring.api.schemas import (
     ReadingSeries,
     ThresholdOut,
 )
+from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.catalogue import Series
 from monitoring.readings.service import patient_series
 from monitoring.registry import repository as registry
@@ -30,14 +31,19 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descri
 SERIES_PATTERN = "^(" + "|".join(s.key for s in Series) + ")$"
 
 
-@router.get("", summary="List enrolled patients")
+@router.get("", summary="Patients of the caller's care teams (admins: their site)")
 async def list_patients(
     session: SessionDep,
+    principal: PrincipalDep,
     page: PageDep,
-    site_id: Annotated[UUID | None, Query(description="Only patients of this site.")] = None,
+    care_team_id: Annotated[UUID | None, Query(description="Only patients of this care team.")] = None,
 ) -> Page[PatientOut]:
     rows, total = await registry.list_patients(
-        session=session, site_id=site_id, limit=page.limit, offset=page.offset
+        session=session,
+        scope=principal.patient_scope(),
+        care_team_id=care_team_id,
+        limit=page.limit,
+        offset=page.offset,
     )
     return Page(
         items=[PatientOut.model_validate(p) for p in rows],
@@ -48,7 +54,10 @@ async def list_patients(
 
 
 @router.get("/{patient_id}", summary="A patient with care plan and devices", responses=_NOT_FOUND)
-async def get_patient(session: SessionDep, patient_id: UUID) -> PatientDetail:
+async def get_patient(
+    request: Request, session: SessionDep, principal: PrincipalDep, patient_id: UUID
+) -> PatientDetail:
+    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
     record = await patient_record(session=session, patient_id=patient_id)
     return PatientDetail.model_validate(
         {
@@ -79,8 +88,10 @@ async def get_patient(session: SessionDep, patient_id: UUID) -> PatientDetail:
     responses={**_NOT_FOUND, 400: {"model": ErrorBody, "description": "Range not allowed."}},
 )
 async def get_readings(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     patient_id: UUID,
     series: Annotated[
         str,
@@ -93,6 +104,7 @@ async def get_readings(
     end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 5000,
 ) -> ReadingSeries:
+    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
     end = end or datetime.now(UTC)
     start = start or end - timedelta(hours=24)
     chosen = Series.from_key(series)

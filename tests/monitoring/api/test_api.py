@@ -136,7 +136,12 @@ async def test_health_and_readiness(database: Database) -> None:
 async def test_every_operation_documents_a_typed_response(database: Database) -> None:
     async with api_client(database) as client:
         spec = (await client.get("/openapi.json")).json()
+    error = {"$ref": "#/components/schemas/ErrorBody"}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            responses = operation["responses"]
+            success = next(code for code in responses if code.startswith("2"))
+            ok = responses[success]["content"]["application/json"]["schema"]
             assert ok.get("$ref") or ok.get("type") not in (None, "object"), f"{method} {path}"
+            if path.startswith("/api/"):  # every API operation says how it refuses a caller
+                assert responses["401"]["content"]["application/json"]["schema"] == error, f"{method} {path}"

@@ -1,0 +1,1 @@
+"""Who may do what: users, care teams, roles, tokens and the audit log."""

@@ -1,0 +1,62 @@
+"""API models for signing in, care teams, users and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from monitoring.access.passwords import MIN_LENGTH
+from monitoring.access.principal import Role
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class TeamIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class TeamOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    site_id: UUID
+    name: str
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    display_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    password: str = Field(min_length=MIN_LENGTH, max_length=256)
+    team_ids: list[UUID] = Field(default_factory=list, max_length=50)
+
+
+class UserOut(BaseModel):
+    id: UUID
+    site_id: UUID
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+    team_ids: list[UUID]
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    user_id: UUID | None
+    username: str
+    role: str
+    action: str = Field(description="read or change")
+    resource: str = Field(description="Method and path of the request.")
+    patient_id: UUID | None
+    client: str | None = Field(description="The caller's address.")
+    status: int
