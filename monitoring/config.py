@@ -84,6 +84,19 @@ class DetectionSettings(BaseModel):
     )
 
 
+class AlertSettings(BaseModel):
+    """How long an open alert may wait for acknowledgement before it escalates, by severity."""
+
+    escalate_critical_s: int = Field(default=300, ge=30, description="Critical alerts: 5 minutes.")
+    escalate_high_s: int = Field(default=900, ge=30, description="High alerts: 15 minutes.")
+    escalate_medium_s: int = Field(default=3600, ge=30, description="Medium alerts: 1 hour.")
+    escalate_low_s: int = Field(default=14_400, ge=30, description="Low alerts: 4 hours.")
+    max_escalations: int = Field(default=3, ge=0, le=10, description="Tiers above the care team.")
+
+    def wait_for(self, severity: str) -> int:
+        return int(getattr(self, f"escalate_{severity}_s"))
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65_535)
@@ -106,6 +119,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
     detection: DetectionSettings = DetectionSettings()
+    alerts: AlertSettings = AlertSettings()
     api: ApiSettings = ApiSettings()
 
     @model_validator(mode="after")

@@ -29,7 +29,7 @@ from monitoring.embedded.postgres import EmbeddedPostgres
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.runner import IngestService
-from monitoring.jobs.detection import checkpoint_job, data_gap_job
+from monitoring.jobs.detection import checkpoint_job, data_gap_job, escalation_job
 from monitoring.jobs.maintenance import partition_job
 from monitoring.jobs.scheduler import Scheduler
 from monitoring.pipeline import Pipeline
@@ -166,7 +166,11 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
             runtime.tasks.append(asyncio.create_task(runtime.ingest.run(), name="ingest"))
 
         if Role.SCHEDULER in roles:
-            jobs = [partition_job(database), data_gap_job(database, on_alerts=_log_alert_changes)]
+            jobs = [
+                partition_job(database),
+                data_gap_job(database, on_alerts=_log_alert_changes),
+                escalation_job(database, settings.alerts),
+            ]
             runtime.scheduler = Scheduler(jobs)
             runtime.scheduler.start()
             stack.callback(runtime.scheduler.stop)

@@ -117,6 +117,7 @@ class AlertOut(_FromOrm):
     snoozed_until: datetime | None = Field(description="Out of the queue until then.")
     dismissed_reason: str | None = Field(description="Why it was dismissed as a false alert.")
     escalation_level: int = Field(description="0 until the alert escalates for want of acknowledgement.")
+    escalated_at: datetime | None
 
 
 class AlertEventOut(_FromOrm):

@@ -1,4 +1,4 @@
-"""Scheduled detection work: the data-gap heartbeat and detector checkpoints."""
+"""Scheduled detection and alert work: the data-gap heartbeat, detector checkpoints, escalation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from monitoring.alerts.escalation import Escalation, escalate_due, summary
 from monitoring.alerts.service import AlertChange, apply_findings
+from monitoring.config import AlertSettings
 from monitoring.detection import repository
 from monitoring.detection.checkpoints import Checkpointer
 from monitoring.detection.gaps import DataGaps
@@ -51,3 +53,22 @@ def checkpoint_job(checkpointer: Checkpointer, every: timedelta) -> Job:
         await checkpointer.save()
 
     return Job(name="detector-checkpoint", every=every, run=run)
+
+
+def escalation_job(
+    database: Database,
+    settings: AlertSettings,
+    every: timedelta = timedelta(seconds=30),
+    on_escalations: Callable[[Sequence[Escalation]], None] | None = None,
+) -> Job:
+    """Escalate unacknowledged alerts on a schedule (the scheduler role runs it)."""
+
+    async def run() -> None:
+        async with database.unit_of_work() as session:
+            done = await escalate_due(session=session, settings=settings, now=datetime.now(UTC))
+        if done:
+            log.warning("escalated %d unacknowledged alerts: %s", len(done), summary(done))
+            if on_escalations is not None:
+                on_escalations(done)
+
+    return Job(name="alert-escalation", every=every, run=run)

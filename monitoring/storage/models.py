@@ -248,6 +248,7 @@ class Alert(Base):
     snoozed_until: Mapped[datetime | None] = mapped_column(Timestamp)
     dismissed_reason: Mapped[str | None] = mapped_column(Text)
     escalation_level: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 

@@ -99,9 +99,11 @@ def upgrade() -> None:
     op.add_column(
         "alerts", sa.Column("escalation_level", sa.SmallInteger(), server_default="0", nullable=False)
     )
+    op.add_column("alerts", sa.Column("escalated_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
+    op.drop_column("alerts", "escalated_at")
     op.drop_column("alerts", "escalation_level")
     op.drop_column("alerts", "dismissed_reason")
     op.drop_column("alerts", "snoozed_until")

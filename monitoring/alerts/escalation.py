@@ -1,0 +1,86 @@
+"""Escalation: an open alert nobody has acknowledged in time moves up a tier.
+
+Each time an open alert has waited its current severity's limit (since it
+opened, or since it last escalated) it escalates: its severity rises one step
+(up to critical), its escalation level rises by one (the next tier: charge
+nurse, on-call clinician, ...), and the change is recorded and announced.
+Acknowledging stops it; a snoozed alert waits until its snooze ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitoring.alerts.repository import add_event
+from monitoring.config import AlertSettings
+from monitoring.domain import AlertStatus, Severity
+from monitoring.storage.models import Alert
+
+_UP = {Severity.LOW: Severity.MEDIUM, Severity.MEDIUM: Severity.HIGH, Severity.HIGH: Severity.CRITICAL}
+
+
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    alert_id: UUID
+    patient_id: UUID
+    alert_type: str
+    level: int
+    severity_from: Severity
+    severity_to: Severity
+    waited_s: int
+
+
+async def escalate_due(*, session: AsyncSession, settings: AlertSettings, now: datetime) -> list[Escalation]:
+    """Escalate every open alert whose wait is over; return what changed."""
+    candidates = await session.scalars(
+        select(Alert)
+        .where(
+            Alert.status == AlertStatus.OPEN.value,
+            Alert.escalation_level < settings.max_escalations,
+            or_(Alert.snoozed_until.is_(None), Alert.snoozed_until <= now),
+        )
+        .order_by(Alert.opened_at)
+        .with_for_update(skip_locked=True)
+    )
+    done: list[Escalation] = []
+    for alert in candidates:
+        since = alert.escalated_at or alert.opened_at
+        if alert.snoozed_until is not None and alert.snoozed_until > since:
+            since = alert.snoozed_until  # the wait starts again when a snooze ends
+        waited = now - since
+        if waited < timedelta(seconds=settings.wait_for(alert.severity)):
+            continue
+        before = Severity(alert.severity)
+        after = _UP.get(before, before)
+        alert.severity, alert.escalation_level = after.value, alert.escalation_level + 1
+        alert.escalated_at = alert.updated_at = now
+        detail: dict[str, object] = {
+            "level": alert.escalation_level,
+            "from_severity": before.value,
+            "to_severity": after.value,
+            "waited_s": int(waited.total_seconds()),
+        }
+        add_event(session=session, alert=alert, at=now, kind="escalated", detail=detail)
+        done.append(
+            Escalation(
+                alert.id,
+                alert.patient_id,
+                alert.alert_type,
+                alert.escalation_level,
+                before,
+                after,
+                int(waited.total_seconds()),
+            )
+        )
+    await session.flush()
+    return done
+
+
+def summary(escalations: Sequence[Escalation]) -> str:
+    return ", ".join(f"{e.alert_type} -> level {e.level} ({e.severity_to.value})" for e in escalations)
