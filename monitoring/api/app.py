@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, FastAPI
 from monitoring.api.auditing import install_audit
 from monitoring.api.errors import install_error_handlers
 from monitoring.api.probes import Probes
-from monitoring.api.routers import admin, alerts, auth, dead_letters, health, patients
+from monitoring.api.routers import admin, alerts, auth, dead_letters, health, live, patients
 from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import current_principal
+from monitoring.api.stream import AlertHub
 from monitoring.config import Settings
 from monitoring.storage.db import Database
 
@@ -29,11 +30,13 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
     app.state.settings = settings
     app.state.database = database
     app.state.probes = probes
+    app.state.alert_hub = AlertHub(database)
     install_error_handlers(app)
     install_audit(app, database)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
+    api.include_router(live.router)  # checks its token itself: a WebSocket carries it in the query
     # Everything else needs a signed-in user; routes narrow it further by role and care team.
     signed_in = APIRouter(
         dependencies=[Depends(current_principal)],

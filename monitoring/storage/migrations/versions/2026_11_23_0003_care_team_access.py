@@ -100,9 +100,22 @@ def upgrade() -> None:
         "alerts", sa.Column("escalation_level", sa.SmallInteger(), server_default="0", nullable=False)
     )
     op.add_column("alerts", sa.Column("escalated_at", sa.DateTime(timezone=True)))
+    # Every recorded alert change is announced to listeners (the API's real-time stream), whichever
+    # process made it: ingestion, the scheduler or the API.
+    op.execute(
+        "CREATE FUNCTION alert_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "PERFORM pg_notify('alert_events', json_build_object('id', NEW.id, 'alert_id', NEW.alert_id, "
+        "'kind', NEW.kind)::text); RETURN NEW; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER alert_events_notify AFTER INSERT ON alert_events "
+        "FOR EACH ROW EXECUTE FUNCTION alert_events_notify()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER alert_events_notify ON alert_events")
+    op.execute("DROP FUNCTION alert_events_notify()")
     op.drop_column("alerts", "escalated_at")
     op.drop_column("alerts", "escalation_level")
     op.drop_column("alerts", "dismissed_reason")
