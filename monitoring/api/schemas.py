@@ -95,6 +95,26 @@ class ReadingSeries(BaseModel):
     truncated: bool = Field(description="True when more points exist than the limit returned.")
 
 
+class TrendBucket(BaseModel):
+    start: datetime = Field(description="Start of the bucket; it lasts bucket_seconds.")
+    min: float
+    mean: float
+    max: float
+    count: int = Field(description="Readings in the bucket.")
+
+
+class TrendSeries(BaseModel):
+    patient_id: UUID
+    series: str
+    label: str
+    loinc: str
+    unit: str
+    start: datetime
+    end: datetime
+    bucket_seconds: int
+    buckets: list[TrendBucket] = Field(description="Only buckets with readings, oldest first.")
+
+
 class AlertOut(_FromOrm):
     id: UUID
     patient_id: UUID

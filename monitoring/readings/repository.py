@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import select, text
@@ -91,6 +91,47 @@ async def fetch_range(
         .limit(limit)
     )
     return [StoredPoint(*row) for row in result]
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    start: datetime
+    low: float
+    mean: float
+    high: float
+    count: int
+
+
+_BUCKETS = text(
+    "SELECT date_bin(CAST(:width AS interval), measured_at, CAST(:origin AS timestamptz)) AS bucket, "
+    "min(value), avg(value), max(value), count(*) FROM readings "
+    "WHERE patient_id = :patient_id AND series = :series AND measured_at >= :start AND measured_at < :end "
+    "GROUP BY bucket ORDER BY bucket"
+)
+
+
+async def buckets(
+    *,
+    session: AsyncSession,
+    patient_id: UUID,
+    series: Series,
+    start: datetime,
+    end: datetime,
+    width: timedelta,
+) -> list[Bucket]:
+    """Min, mean, max and count per ``width`` bucket from ``start``, computed in the database."""
+    result = await session.execute(
+        _BUCKETS,
+        {
+            "width": width,
+            "origin": start,
+            "patient_id": patient_id,
+            "series": int(series),
+            "start": start,
+            "end": end,
+        },
+    )
+    return [Bucket(at, low, mean, high, count) for at, low, mean, high, count in result]
 
 
 async def stream_since(

@@ -18,10 +18,12 @@ from monitoring.api.schemas import (
     ReadingPoint,
     ReadingSeries,
     ThresholdOut,
+    TrendBucket,
+    TrendSeries,
 )
 from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.catalogue import Series
-from monitoring.readings.service import patient_series
+from monitoring.readings.service import patient_series, patient_trend
 from monitoring.registry import repository as registry
 from monitoring.registry.service import patient_record
 
@@ -136,4 +138,43 @@ async def get_readings(
             for p in window.points
         ],
         truncated=window.truncated,
+    )
+
+
+@router.get(
+    "/{patient_id}/trend",
+    summary="A patient's series downsampled in the database: min, mean and max per bucket",
+    responses={**_NOT_FOUND, 400: {"model": ErrorBody, "description": "Range not allowed."}},
+)
+async def get_trend(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    patient_id: UUID,
+    series: Annotated[str, Query(pattern=SERIES_PATTERN, description="Series key.")],
+    start: Annotated[datetime | None, Query(description="Inclusive; default 30 days before end.")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
+    points: Annotated[int, Query(ge=1, le=5000, description="At most this many buckets.")] = 500,
+) -> TrendSeries:
+    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=30)
+    chosen = Series.from_key(series)
+    trend = await patient_trend(
+        session=session, patient_id=patient_id, series=chosen, start=start, end=end, points=points
+    )
+    info = chosen.info
+    return TrendSeries(
+        patient_id=patient_id,
+        series=chosen.key,
+        label=info.label,
+        loinc=info.loinc,
+        unit=info.unit,
+        start=trend.start,
+        end=trend.end,
+        bucket_seconds=int(trend.width.total_seconds()),
+        buckets=[
+            TrendBucket(start=b.start, min=b.low, mean=b.mean, max=b.high, count=b.count)
+            for b in trend.buckets
+        ],
     )
