@@ -20,7 +20,7 @@ async def test_a_trend_is_min_mean_max_per_bucket(database: Database) -> None:
     values = [60, 62, 64, 70, 80, 90, 66, 66, 65, 61]  # one a minute
     payload = readings_payload(patient.serial, 1, heart_rates(values, start=t0))
     await make_pipeline(database).process([inbound(patient.serial, payload)], Acks())
-    params = {
+    params: dict[str, str | int] = {
         "series": "heart_rate",
         "start": t0.isoformat(),
         "end": (t0 + timedelta(minutes=15)).isoformat(),

@@ -1,0 +1,65 @@
+"""Clinicians' reports on one patient."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Query, Request
+
+from monitoring.api.deps import SessionDep
+from monitoring.api.report_schemas import GlucoseReportOut, HourProfileOut, RangeShareOut, SufficiencyOut
+from monitoring.api.schemas import ErrorBody
+from monitoring.api.security import PrincipalDep, visible_patient
+from monitoring.errors import InvalidRequestError
+from monitoring.reports.service import glucose_report
+
+router = APIRouter(prefix="/patients/{patient_id}/reports", tags=["reports"])
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such patient in your care teams."},
+    400: {"model": ErrorBody, "description": "Range or time zone not allowed."},
+}
+
+
+@router.get("/glucose", summary="Time in ranges, mean, GMI, CV, AGP and data sufficiency", responses=_ERRORS)
+async def get_glucose_report(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    patient_id: UUID,
+    start: Annotated[datetime | None, Query(description="Inclusive; default 14 days before end.")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
+    tz: Annotated[str, Query(max_length=64, description="IANA time zone for the AGP's hours.")] = "UTC",
+) -> GlucoseReportOut:
+    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidRequestError(
+            f"unknown time zone {tz!r}; use an IANA name such as Europe/Paris"
+        ) from error
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=14)
+    report = await glucose_report(session=session, patient_id=patient_id, start=start, end=end, zone=zone)
+    s = report.summary
+    return GlucoseReportOut(
+        patient_id=patient_id,
+        start=start,
+        end=end,
+        time_zone=tz,
+        series=None if report.series is None else report.series.key,
+        time_in_ranges=[RangeShareOut(band=r.band, percent=r.percent) for r in s.ranges],
+        mean=s.mean,
+        gmi_percent=s.gmi,
+        cv_percent=s.cv,
+        agp=[HourProfileOut(hour=h.hour, count=h.count, percentiles=h.percentiles) for h in s.agp],
+        sufficiency=SufficiencyOut(
+            days_with_data=s.sufficiency.days_with_data,
+            readings=s.sufficiency.readings,
+            expected=s.sufficiency.expected,
+            percent_expected=s.sufficiency.percent_expected,
+            sufficient=s.sufficiency.sufficient,
+        ),
+    )

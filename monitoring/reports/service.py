@@ -1,0 +1,43 @@
+"""Reports for clinicians, read from stored readings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devices.kinds import KINDS, DeviceKind
+from monitoring.catalogue import Series
+from monitoring.readings import repository
+from monitoring.readings.service import check_range
+from monitoring.reports.glucose import GlucoseSummary, summarise
+
+MAX_REPORT_RANGE = timedelta(days=92)
+MAX_POINTS = 100_000  # 92 days of 1-minute CGM is 132k; 5-minute CGM is 26k
+_SOURCES = ((Series.GLUCOSE_CGM, DeviceKind.CGM), (Series.GLUCOSE_METER, DeviceKind.GLUCOMETER))
+
+
+@dataclass(frozen=True, slots=True)
+class GlucoseReport:
+    series: Series | None  # the CGM when there is one, else the meter; None without glucose data
+    summary: GlucoseSummary
+
+
+async def glucose_report(
+    *, session: AsyncSession, patient_id: UUID, start: datetime, end: datetime, zone: tzinfo
+) -> GlucoseReport:
+    check_range(start, end, MAX_REPORT_RANGE)
+    for series, kind in _SOURCES:
+        points = await repository.fetch_range(
+            session=session, patient_id=patient_id, series=series, start=start, end=end, limit=MAX_POINTS
+        )
+        if points:
+            pairs = [(p.measured_at, p.value) for p in points]
+            every = KINDS[kind].sample_every
+            return GlucoseReport(
+                series, summarise(pairs, expected_every=every, start=start, end=end, zone=zone)
+            )
+    every = KINDS[DeviceKind.CGM].sample_every
+    return GlucoseReport(None, summarise([], expected_every=every, start=start, end=end, zone=zone))
