@@ -42,3 +42,44 @@ class GlucoseReportOut(BaseModel):
     cv_percent: float | None = Field(description="Coefficient of variation; stable at 36 % or less.")
     agp: list[HourProfileOut]
     sufficiency: SufficiencyOut
+
+
+class StatsOut(BaseModel):
+    count: int
+    mean: float | None
+    min: float | None
+    max: float | None
+
+
+class PressureOut(BaseModel):
+    unit: str = "mm[Hg]"
+    systolic: StatsOut
+    diastolic: StatsOut
+    morning_mean: list[float] | None = Field(description="[systolic, diastolic], readings 04:00-11:59 local.")
+    evening_mean: list[float] | None = Field(description="[systolic, diastolic], readings 18:00-23:59 local.")
+    home_category: str | None = Field(description="normal, elevated, stage 1 or stage 2 (home thresholds).")
+
+
+class WeightOut(BaseModel):
+    unit: str = "kg"
+    latest: float | None
+    change_1d: float | None
+    change_3d: float | None
+    change_7d: float | None
+
+
+class AdherenceOut(BaseModel):
+    days_with_readings: int = Field(description="In the 30 days before the end of the period.")
+    meets_16_day_rule: bool
+
+
+class VitalsReportOut(BaseModel):
+    patient_id: UUID
+    start: datetime
+    end: datetime
+    time_zone: str
+    blood_pressure: PressureOut
+    weight: WeightOut
+    heart_rate: StatsOut
+    spo2: StatsOut
+    adherence: AdherenceOut

@@ -134,6 +134,25 @@ async def buckets(
     return [Bucket(at, low, mean, high, count) for at, low, mean, high, count in result]
 
 
+_DAYS = text(
+    "SELECT patient_id, count(DISTINCT CAST(timezone(:zone, measured_at) AS date)) FROM readings "
+    "WHERE patient_id = ANY(:patient_ids) AND measured_at >= :start AND measured_at < :end "
+    "GROUP BY patient_id"
+)
+
+
+async def days_with_readings(
+    *, session: AsyncSession, patient_ids: Sequence[UUID], start: datetime, end: datetime, zone: str
+) -> dict[UUID, int]:
+    """Per patient, the local days in [start, end) with at least one reading of any series."""
+    result = await session.execute(
+        _DAYS, {"zone": zone, "patient_ids": list(patient_ids), "start": start, "end": end}
+    )
+    found = dict.fromkeys(patient_ids, 0)
+    found.update({patient_id: int(days) for patient_id, days in result})
+    return found
+
+
 async def stream_since(
     *, session: AsyncSession, since: datetime, chunk: int = 5000
 ) -> AsyncIterator[list[StandardReading]]:

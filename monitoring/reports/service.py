@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +14,13 @@ from monitoring.catalogue import Series
 from monitoring.readings import repository
 from monitoring.readings.service import check_range
 from monitoring.reports.glucose import GlucoseSummary, summarise
+from monitoring.reports.vitals import (
+    ADHERENCE_WINDOW,
+    PressureSummary,
+    Stats,
+    pressure_summary,
+    weight_changes,
+)
 
 MAX_REPORT_RANGE = timedelta(days=92)
 MAX_POINTS = 100_000  # 92 days of 1-minute CGM is 132k; 5-minute CGM is 26k
@@ -41,3 +49,38 @@ async def glucose_report(
             )
     every = KINDS[DeviceKind.CGM].sample_every
     return GlucoseReport(None, summarise([], expected_every=every, start=start, end=end, zone=zone))
+
+
+@dataclass(frozen=True, slots=True)
+class VitalsReport:
+    pressure: PressureSummary
+    weight_latest: float | None
+    weight_changes: dict[int, float | None]
+    heart_rate: Stats
+    spo2: Stats
+    adherence_days: int  # in the 30 days before the end
+
+
+async def vitals_report(
+    *, session: AsyncSession, patient_id: UUID, start: datetime, end: datetime, zone: ZoneInfo
+) -> VitalsReport:
+    check_range(start, end, MAX_REPORT_RANGE)
+
+    async def points(series: Series) -> list[tuple[datetime, float]]:
+        found = await repository.fetch_range(
+            session=session, patient_id=patient_id, series=series, start=start, end=end, limit=MAX_POINTS
+        )
+        return [(p.measured_at, p.value) for p in found]
+
+    weights = await points(Series.BODY_WEIGHT)
+    days = await repository.days_with_readings(
+        session=session, patient_ids=[patient_id], start=end - ADHERENCE_WINDOW, end=end, zone=zone.key
+    )
+    return VitalsReport(
+        pressure=pressure_summary(await points(Series.BP_SYSTOLIC), await points(Series.BP_DIASTOLIC), zone),
+        weight_latest=weights[-1][1] if weights else None,
+        weight_changes=weight_changes(weights),
+        heart_rate=Stats.of([v for _, v in await points(Series.HEART_RATE)]),
+        spo2=Stats.of([v for _, v in await points(Series.SPO2)]),
+        adherence_days=days[patient_id],
+    )

@@ -10,17 +10,39 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Query, Request
 
 from monitoring.api.deps import SessionDep
-from monitoring.api.report_schemas import GlucoseReportOut, HourProfileOut, RangeShareOut, SufficiencyOut
+from monitoring.api.report_schemas import (
+    AdherenceOut,
+    GlucoseReportOut,
+    HourProfileOut,
+    PressureOut,
+    RangeShareOut,
+    StatsOut,
+    SufficiencyOut,
+    VitalsReportOut,
+    WeightOut,
+)
 from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.errors import InvalidRequestError
-from monitoring.reports.service import glucose_report
+from monitoring.reports.service import glucose_report, vitals_report
+from monitoring.reports.vitals import ADHERENCE_DAYS, Stats
 
 router = APIRouter(prefix="/patients/{patient_id}/reports", tags=["reports"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such patient in your care teams."},
     400: {"model": ErrorBody, "description": "Range or time zone not allowed."},
 }
+
+
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidRequestError(f"unknown time zone {tz!r}; use an IANA name, e.g. Europe/Paris") from error
+
+
+def _stats(stats: Stats) -> StatsOut:
+    return StatsOut(count=stats.count, mean=stats.mean, min=stats.low, max=stats.high)
 
 
 @router.get("/glucose", summary="Time in ranges, mean, GMI, CV, AGP and data sufficiency", responses=_ERRORS)
@@ -34,12 +56,7 @@ async def get_glucose_report(
     tz: Annotated[str, Query(max_length=64, description="IANA time zone for the AGP's hours.")] = "UTC",
 ) -> GlucoseReportOut:
     await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise InvalidRequestError(
-            f"unknown time zone {tz!r}; use an IANA name such as Europe/Paris"
-        ) from error
+    zone = _zone(tz)
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=14)
     report = await glucose_report(session=session, patient_id=patient_id, start=start, end=end, zone=zone)
@@ -61,5 +78,49 @@ async def get_glucose_report(
             expected=s.sufficiency.expected,
             percent_expected=s.sufficiency.percent_expected,
             sufficient=s.sufficiency.sufficient,
+        ),
+    )
+
+
+@router.get(
+    "/vitals",
+    summary="Blood pressure (morning, evening, home category), weight change, heart rate, SpO2, adherence",
+    responses=_ERRORS,
+)
+async def get_vitals_report(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    patient_id: UUID,
+    start: Annotated[datetime | None, Query(description="Inclusive; default 30 days before end.")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
+    tz: Annotated[str, Query(max_length=64, description="IANA time zone for morning and evening.")] = "UTC",
+) -> VitalsReportOut:
+    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
+    zone = _zone(tz)
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=30)
+    report = await vitals_report(session=session, patient_id=patient_id, start=start, end=end, zone=zone)
+    bp, changes = report.pressure, report.weight_changes
+    return VitalsReportOut(
+        patient_id=patient_id,
+        start=start,
+        end=end,
+        time_zone=tz,
+        blood_pressure=PressureOut(
+            systolic=_stats(bp.systolic),
+            diastolic=_stats(bp.diastolic),
+            morning_mean=list(bp.morning) if bp.morning else None,
+            evening_mean=list(bp.evening) if bp.evening else None,
+            home_category=bp.category,
+        ),
+        weight=WeightOut(
+            latest=report.weight_latest, change_1d=changes[1], change_3d=changes[3], change_7d=changes[7]
+        ),
+        heart_rate=_stats(report.heart_rate),
+        spo2=_stats(report.spo2),
+        adherence=AdherenceOut(
+            days_with_readings=report.adherence_days,
+            meets_16_day_rule=report.adherence_days >= ADHERENCE_DAYS,
         ),
     )
