@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from monitoring.api.auditing import install_audit
 from monitoring.api.errors import install_error_handlers
 from monitoring.api.probes import Probes
-from monitoring.api.routers import admin, alerts, auth, dead_letters, health, live, patients, reports
+from monitoring.api.routers import admin, alerts, auth, dead_letters, health, live, patients, reports, triage
 from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import current_principal
 from monitoring.api.stream import AlertHub
@@ -42,7 +42,15 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
         dependencies=[Depends(current_principal)],
         responses={401: {"model": ErrorBody, "description": "Not signed in, or the token is not valid."}},
     )
-    for router in (patients.router, reports.router, alerts.router, admin.router, dead_letters.router):
+    routers = (
+        patients.router,
+        reports.router,
+        triage.router,
+        alerts.router,
+        admin.router,
+        dead_letters.router,
+    )
+    for router in routers:
         signed_in.include_router(router)
     api.include_router(signed_in)
     app.include_router(api)

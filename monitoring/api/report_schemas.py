@@ -83,3 +83,17 @@ class VitalsReportOut(BaseModel):
     heart_rate: StatsOut
     spo2: StatsOut
     adherence: AdherenceOut
+
+
+class TriageRowOut(BaseModel):
+    patient_id: UUID
+    display_name: str
+    risk: int = Field(description="Open alerts weighted by severity, plus 20 per flag; the list's order.")
+    flags: list[str]
+    open_alerts: dict[str, int] = Field(description="Open or acknowledged alerts by severity.")
+    time_below_70: float | None = Field(description="% of CGM readings, last 14 days.")
+    time_below_54: float | None
+    time_in_range: float | None
+    previous_time_in_range: float | None = Field(description="The 14 days before.")
+    adherence_days: int = Field(description="Days with readings in the last 30.")
+    devices_offline: list[str]

@@ -153,6 +153,44 @@ async def days_with_readings(
     return found
 
 
+_BANDS = text(
+    "SELECT patient_id, measured_at >= :split AS recent, count(*), "
+    "count(*) FILTER (WHERE value < 70), count(*) FILTER (WHERE value < 54), "
+    "count(*) FILTER (WHERE value >= 70 AND value < 180.5) FROM readings "
+    "WHERE patient_id = ANY(:patient_ids) AND series = :series "
+    "AND measured_at >= :start AND measured_at < :end "
+    "GROUP BY patient_id, recent"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GlucoseCounts:
+    readings: int
+    below_70: int
+    below_54: int
+    in_range: int
+
+
+async def glucose_counts(
+    *, session: AsyncSession, patient_ids: Sequence[UUID], series: Series, split: datetime, span: timedelta
+) -> dict[tuple[UUID, bool], GlucoseCounts]:
+    """Per patient, counts of readings below 70, below 54 and in 70-180 mg/dL for the ``span``
+    after ``split`` (key True) and the ``span`` before it (key False)."""
+    result = await session.execute(
+        _BANDS,
+        {
+            "split": split,
+            "patient_ids": list(patient_ids),
+            "series": int(series),
+            "start": split - span,
+            "end": split + span,
+        },
+    )
+    return {
+        (pid, recent): GlucoseCounts(n, low, very_low, ok) for pid, recent, n, low, very_low, ok in result
+    }
+
+
 async def stream_since(
     *, session: AsyncSession, since: datetime, chunk: int = 5000
 ) -> AsyncIterator[list[StandardReading]]:

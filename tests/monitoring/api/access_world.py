@@ -17,6 +17,7 @@ class World:
     patient: UUID  # in team A
     other_patient: UUID  # in team B
     users: dict[str, UUID]  # admin, coordinator, clinician (team A), outsider (team B), foreign_admin
+    teams: tuple[UUID, UUID]  # A, B
 
 
 async def build(database: Database) -> World:
@@ -34,4 +35,4 @@ async def build(database: Database) -> World:
         "outsider": await user(database, Role.COORDINATOR, [team_b]),
         "foreign_admin": await user(database, Role.ADMIN, site="OTHER"),
     }
-    return World(mine.patient_id, theirs.patient_id, users)
+    return World(mine.patient_id, theirs.patient_id, users, (team_a, team_b))

@@ -18,7 +18,8 @@ from tests.monitoring.api.access_world import build
 pytestmark = pytest.mark.integration
 
 ROLES = ("admin", "coordinator", "clinician", "outsider", "foreign_admin")
-# (method, path, body, expected status per role in ROLES). {p}: the team-A patient; {a}: its alert.
+# (method, path, body, expected status per role in ROLES).
+# {p}: the team-A patient; {a}: its alert; {t}: team A.
 # The outsider coordinates team B; the foreign admin runs another site.
 MATRIX: list[tuple[str, str, dict[str, object] | None, tuple[int, ...]]] = [
     ("GET", "/patients/{p}", None, (200, 200, 200, 404, 404)),
@@ -27,6 +28,7 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, tuple[int, ...]]] = [
     ("GET", "/patients/{p}/reports/glucose", None, (200, 200, 200, 404, 404)),
     ("GET", "/patients/{p}/reports/vitals", None, (200, 200, 200, 404, 404)),
     ("GET", "/alerts/{a}", None, (200, 200, 200, 404, 404)),
+    ("GET", "/teams/{t}/triage", None, (200, 200, 200, 404, 404)),
     ("POST", "/alerts/{a}/comments", {"text": "called the patient"}, (403, 200, 200, 404, 403)),
     ("GET", "/teams", None, (200, 403, 403, 403, 200)),
     ("GET", "/users", None, (200, 403, 403, 403, 200)),
@@ -44,7 +46,7 @@ async def test_the_authorisation_matrix(database: Database) -> None:
     got: dict[tuple[str, str], int] = {}
     want: dict[tuple[str, str], int] = {}
     for method, template, body, expected in MATRIX:
-        path = "/api/v1" + template.format(p=world.patient, a=alert["id"])
+        path = "/api/v1" + template.format(p=world.patient, a=alert["id"], t=world.teams[0])
         for role, status in zip(ROLES, expected, strict=True):
             async with api_client(database, as_user=world.users[role]) as client:
                 response = await client.request(method, path, json=body)
