@@ -60,7 +60,6 @@ class CarePlan:
     thresholds: tuple[Threshold, ...]
 
 
-# Limits that apply to everyone monitored, whatever their condition.
 # Limits that apply to everyone monitored, whatever their condition. Persistence is in
 # readings or seconds, whichever comes first: a wearable reports every minute, a
 # spot-check device a few times a day. Blood pressure above the crisis limit and CGM

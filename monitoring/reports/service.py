@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import KINDS, DeviceKind
 from monitoring.catalogue import Series
 from monitoring.readings import repository
-from monitoring.readings.service import check_range
+from monitoring.readings.service import check_range, patient_trend
+from monitoring.registry.service import patient_record
+from monitoring.reports.chart import Marker, render
 from monitoring.reports.glucose import GlucoseSummary, summarise
 from monitoring.reports.vitals import (
     ADHERENCE_WINDOW,
@@ -21,6 +25,7 @@ from monitoring.reports.vitals import (
     pressure_summary,
     weight_changes,
 )
+from monitoring.storage.models import Alert
 
 MAX_REPORT_RANGE = timedelta(days=92)
 MAX_POINTS = 100_000  # 92 days of 1-minute CGM is 132k; 5-minute CGM is 26k
@@ -83,4 +88,39 @@ async def vitals_report(
         heart_rate=Stats.of([v for _, v in await points(Series.HEART_RATE)]),
         spo2=Stats.of([v for _, v in await points(Series.SPO2)]),
         adherence_days=days[patient_id],
+    )
+
+
+CHART_POINTS = 400
+
+
+async def series_chart(
+    *, session: AsyncSession, patient_id: UUID, series: Series, start: datetime, end: datetime
+) -> bytes:
+    """The PNG of one series with its care-plan limits and the alerts raised on it."""
+    trend = await patient_trend(
+        session=session, patient_id=patient_id, series=series, start=start, end=end, points=CHART_POINTS
+    )
+    record = await patient_record(session=session, patient_id=patient_id)
+    limit = next((t for t in record.care_plan.thresholds if t.series is series), None)
+    rows = await session.execute(
+        select(Alert.opened_at, Alert.alert_type, Alert.severity).where(
+            Alert.patient_id == patient_id,
+            Alert.series == int(series),
+            Alert.opened_at >= start,
+            Alert.opened_at < end,
+        )
+    )
+    markers = [Marker(at, kind, severity) for at, kind, severity in rows]
+    info = series.info
+    return await asyncio.to_thread(
+        render,
+        title=f"{info.label} ({info.loinc})",
+        unit=info.unit,
+        buckets=trend.buckets,
+        low=None if limit is None else limit.low,
+        high=None if limit is None else limit.high,
+        alerts=markers,
+        start=start,
+        end=end,
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from monitoring.api.deps import SessionDep
 from monitoring.api.report_schemas import (
@@ -21,10 +21,12 @@ from monitoring.api.report_schemas import (
     VitalsReportOut,
     WeightOut,
 )
+from monitoring.api.routers.patients import SERIES_PATTERN
 from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import PrincipalDep, visible_patient
+from monitoring.catalogue import Series
 from monitoring.errors import InvalidRequestError
-from monitoring.reports.service import glucose_report, vitals_report
+from monitoring.reports.service import glucose_report, series_chart, vitals_report
 from monitoring.reports.vitals import ADHERENCE_DAYS, Stats
 
 router = APIRouter(prefix="/patients/{patient_id}/reports", tags=["reports"])
@@ -124,3 +126,27 @@ async def get_vitals_report(
             meets_16_day_rule=report.adherence_days >= ADHERENCE_DAYS,
         ),
     )
+
+
+@router.get(
+    "/chart.png",
+    summary="A PNG chart of one series with care-plan limits and alerts marked",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"image/png": {}}, "description": "The chart."}},
+)
+async def get_chart(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    patient_id: UUID,
+    series: Annotated[str, Query(pattern=SERIES_PATTERN, description="Series key.")],
+    start: Annotated[datetime | None, Query(description="Inclusive; default 7 days before end.")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
+) -> Response:
+    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=7)
+    png = await series_chart(
+        session=session, patient_id=patient_id, series=Series.from_key(series), start=start, end=end
+    )
+    return Response(content=png, media_type="image/png")

@@ -27,6 +27,7 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, tuple[int, ...]]] = [
     ("GET", "/patients/{p}/trend?series=heart_rate", None, (200, 200, 200, 404, 404)),
     ("GET", "/patients/{p}/reports/glucose", None, (200, 200, 200, 404, 404)),
     ("GET", "/patients/{p}/reports/vitals", None, (200, 200, 200, 404, 404)),
+    ("GET", "/patients/{p}/reports/chart.png?series=heart_rate", None, (200, 200, 200, 404, 404)),
     ("GET", "/alerts/{a}", None, (200, 200, 200, 404, 404)),
     ("GET", "/teams/{t}/triage", None, (200, 200, 200, 404, 404)),
     ("POST", "/alerts/{a}/comments", {"text": "called the patient"}, (403, 200, 200, 404, 403)),

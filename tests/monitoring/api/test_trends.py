@@ -1,11 +1,13 @@
-"""Downsampled trends against hand-computed buckets."""
+"""Downsampled trends against hand-computed buckets, and the PNG chart drawn from them."""
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitoring.domain import Condition
 from monitoring.storage.db import Database
 from tests.api_support import api_client
 from tests.factories import enrol, heart_rates, readings_payload
@@ -38,3 +40,22 @@ async def test_a_trend_is_min_mean_max_per_bucket(database: Database) -> None:
     assert got == [(60, 62.0, 64, 3), (70, 80.0, 90, 3), (65, 65.67, 66, 3), (61, 61.0, 61, 1)]
     assert body["buckets"][1]["start"] == (t0 + timedelta(minutes=3)).isoformat().replace("+00:00", "Z")
     assert too_long.status_code == 400
+
+
+async def test_the_chart_is_a_png_with_the_alert_period(database: Database) -> None:
+    patient = await enrol(database, conditions=[Condition.HEART_FAILURE])
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    payload = readings_payload(patient.serial, 1, heart_rates([70, 38, 36, 35, 37, 36, 60], start=t0))
+    await make_pipeline(database).process([inbound(patient.serial, payload)], Acks())
+    path = f"/api/v1/patients/{patient.patient_id}/reports/chart.png"
+    async with api_client(database) as client:
+        chart = await client.get(path, params={"series": "heart_rate"})
+        empty = await client.get(path, params={"series": "spo2"})
+        unknown = await client.get(path, params={"series": "cholesterol"})
+    assert chart.headers["content-type"] == "image/png"
+    assert chart.content[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", chart.content[16:24])
+    assert (width, height) == (1000, 400)
+    assert empty.status_code == 200
+    assert chart.content != empty.content
+    assert unknown.status_code == 422
