@@ -7,7 +7,18 @@ from fastapi import APIRouter, Depends, FastAPI
 from monitoring.api.auditing import install_audit
 from monitoring.api.errors import install_error_handlers
 from monitoring.api.probes import Probes
-from monitoring.api.routers import admin, alerts, auth, dead_letters, health, live, patients, reports, triage
+from monitoring.api.routers import (
+    admin,
+    alerts,
+    auth,
+    dead_letters,
+    fhir,
+    health,
+    live,
+    patients,
+    reports,
+    triage,
+)
 from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import current_principal
 from monitoring.api.stream import AlertHub
@@ -49,6 +60,7 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
         alerts.router,
         admin.router,
         dead_letters.router,
+        fhir.router,
     )
     for router in routers:
         signed_in.include_router(router)

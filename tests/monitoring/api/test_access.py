@@ -28,6 +28,8 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, tuple[int, ...]]] = [
     ("GET", "/patients/{p}/reports/glucose", None, (200, 200, 200, 404, 404)),
     ("GET", "/patients/{p}/reports/vitals", None, (200, 200, 200, 404, 404)),
     ("GET", "/patients/{p}/reports/chart.png?series=heart_rate", None, (200, 200, 200, 404, 404)),
+    ("GET", "/fhir/Observation?patient={p}", None, (200, 200, 200, 404, 404)),
+    ("GET", "/fhir/Flag?patient={p}", None, (200, 200, 200, 404, 404)),
     ("GET", "/alerts/{a}", None, (200, 200, 200, 404, 404)),
     ("GET", "/teams/{t}/triage", None, (200, 200, 200, 404, 404)),
     ("POST", "/alerts/{a}/comments", {"text": "called the patient"}, (403, 200, 200, 404, 403)),

@@ -144,7 +144,7 @@ async def test_every_operation_documents_a_typed_response(database: Database) ->
             content = responses[success]["content"]
             if "image/png" in content:
                 continue  # a chart
-            ok = content["application/json"]["schema"]
+            ok = (content.get("application/json") or content["application/fhir+json"])["schema"]
             assert ok.get("$ref") or ok.get("type") not in (None, "object"), f"{method} {path}"
             if path.startswith("/api/"):  # every API operation says how it refuses a caller
                 assert responses["401"]["content"]["application/json"]["schema"] == error, f"{method} {path}"

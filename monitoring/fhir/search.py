@@ -1,0 +1,110 @@
+"""FHIR search over stored readings: ``Observation?patient&code&date&_count`` and ``$lastn``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitoring.catalogue import Series
+from monitoring.errors import InvalidRequestError
+from monitoring.fhir import resources
+from monitoring.readings import repository
+
+Kind = Series | str  # a series, or "bp" for the blood-pressure panel
+ALL_KINDS: tuple[Kind, ...] = (
+    *(s for s in Series if s not in (Series.BP_SYSTOLIC, Series.BP_DIASTOLIC)),
+    "bp",
+)
+DEFAULT_WINDOW = timedelta(days=92)
+
+
+def kinds_for(codes: Sequence[str]) -> list[Kind]:
+    """The series a ``code`` parameter asks for (``system|code`` or bare code, comma = or)."""
+    if not codes:
+        return list(ALL_KINDS)
+    wanted: list[Kind] = []
+    for token in (c for value in codes for c in value.split(",")):
+        system, _, code = token.rpartition("|")
+        if system not in ("", resources.LOINC):
+            continue
+        if code == resources.BP_PANEL:
+            wanted.append("bp")
+        wanted.extend(s for s in Series if code in (s.info.loinc, *_extra_codes(s)) and s not in wanted)
+    return wanted
+
+
+def _extra_codes(series: Series) -> tuple[str, ...]:
+    return (resources.SPO2_PROFILE_CODE,) if series is Series.SPO2 else ()
+
+
+def date_range(values: Sequence[str], now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) from FHIR ``date`` parameters with ge/gt/le/lt prefixes (default: last 92 days)."""
+    start: datetime | None = None
+    end: datetime | None = None
+    for value in values:
+        prefix, raw = value[:2], value[2:]
+        if prefix not in ("ge", "gt", "le", "lt"):
+            raise InvalidRequestError(
+                f"date {value!r}: use a ge, gt, le or lt prefix, e.g. date=ge2026-11-01"
+            )
+        try:
+            at = datetime.fromisoformat(raw)
+        except ValueError as error:
+            raise InvalidRequestError(f"date {value!r} is not an ISO 8601 date or time") from error
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        if prefix in ("ge", "gt"):
+            start = at + (timedelta(microseconds=1) if prefix == "gt" else timedelta(0))
+        else:
+            end = at + (timedelta(microseconds=1) if prefix == "le" else timedelta(0))
+    end = end or now
+    return start or end - DEFAULT_WINDOW, end
+
+
+async def observations(
+    *,
+    session: AsyncSession,
+    patient_id: UUID,
+    kinds: Sequence[Kind],
+    start: datetime,
+    end: datetime,
+    per_kind: int,
+) -> list[dict[str, Any]]:
+    """Newest first, at most ``per_kind`` of each kind."""
+    found: list[tuple[datetime, dict[str, Any]]] = []
+    for kind in kinds:
+
+        async def newest(series: Series) -> list[repository.StoredPoint]:
+            return await repository.fetch_range(
+                session=session,
+                patient_id=patient_id,
+                series=series,
+                start=start,
+                end=end,
+                limit=per_kind,
+                newest_first=True,
+            )
+
+        if kind == "bp":
+            diastolic = {(p.device_id, p.measured_at): p.value for p in await newest(Series.BP_DIASTOLIC)}
+            for p in await newest(Series.BP_SYSTOLIC):
+                other = diastolic.get((p.device_id, p.measured_at))
+                if other is not None:
+                    resource = resources.blood_pressure(
+                        patient_id, p.device_id, p.measured_at, p.value, other
+                    )
+                    found.append((p.measured_at, resource))
+        else:
+            assert isinstance(kind, Series)
+            for p in await newest(kind):
+                found.append(
+                    (
+                        p.measured_at,
+                        resources.observation(patient_id, p.device_id, kind, p.measured_at, p.value),
+                    )
+                )
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return [resource for _, resource in found]
