@@ -47,7 +47,7 @@ async def enrol(
             care_team_id=care_team_id,
         )
         device = await register_device(
-            session=session, serial=serial, kind=kind, patient_id=enrolled.patient.id
+            session=session, serial=serial, kind=kind, patient_id=enrolled.patient.id, site_id=site.id
         )
         return Enrolled(enrolled.patient.id, device.id, serial)
 

@@ -12,6 +12,7 @@ from monitoring.api.routers import (
     alerts,
     auth,
     dead_letters,
+    enrolment,
     fhir,
     health,
     live,
@@ -60,6 +61,7 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
         alerts.router,
         admin.router,
         dead_letters.router,
+        enrolment.router,
         fhir.router,
     )
     for router in routers:

@@ -63,6 +63,8 @@ class DeviceOut(_FromOrm):
     id: UUID
     serial: str
     kind: str
+    patient_id: UUID | None
+    site_id: UUID | None
     status: str
     online: bool
     battery: float | None

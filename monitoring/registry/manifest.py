@@ -66,7 +66,11 @@ async def enrol_manifest(database: Database, manifest: Manifest) -> EnrolmentCou
             for device in entry.devices:
                 if device.serial not in known:
                     await register_device(
-                        session=session, serial=device.serial, kind=device.kind, patient_id=patient.id
+                        session=session,
+                        serial=device.serial,
+                        kind=device.kind,
+                        patient_id=patient.id,
+                        site_id=site.id,
                     )
                     counts.devices_added += 1
     return counts

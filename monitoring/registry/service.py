@@ -65,7 +65,13 @@ async def enrol_patient(
 
 
 async def register_device(
-    *, session: AsyncSession, serial: str, kind: str, patient_id: UUID | None = None
+    *,
+    session: AsyncSession,
+    serial: str,
+    kind: str,
+    patient_id: UUID | None = None,
+    site_id: UUID | None = None,
+    password_hash: str | None = None,
 ) -> Device:
     if not re.match(DEVICE_ID_PATTERN, serial):
         raise InvalidRequestError(f"device serial {serial!r} is not a valid MQTT device id")
@@ -77,7 +83,14 @@ async def register_device(
         and await repository.get_patient(session=session, patient_id=patient_id) is None
     ):
         raise NotFoundError(f"patient {patient_id} does not exist")
-    device = Device(serial=serial, kind=kind, patient_id=patient_id, status=DeviceState.ACTIVE.value)
+    device = Device(
+        serial=serial,
+        kind=kind,
+        patient_id=patient_id,
+        site_id=site_id,
+        mqtt_password_hash=password_hash,
+        status=DeviceState.ACTIVE.value,
+    )
     session.add(device)
     await session.flush()
     return device

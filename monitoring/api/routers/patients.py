@@ -25,7 +25,7 @@ from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.catalogue import Series
 from monitoring.readings.service import patient_series, patient_trend
 from monitoring.registry import repository as registry
-from monitoring.registry.service import patient_record
+from monitoring.registry.service import PatientRecord, patient_record
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 
@@ -60,7 +60,10 @@ async def get_patient(
     request: Request, session: SessionDep, principal: PrincipalDep, patient_id: UUID
 ) -> PatientDetail:
     await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
-    record = await patient_record(session=session, patient_id=patient_id)
+    return patient_detail(await patient_record(session=session, patient_id=patient_id))
+
+
+def patient_detail(record: PatientRecord) -> PatientDetail:
     return PatientDetail.model_validate(
         {
             **PatientOut.model_validate(record.patient).model_dump(),

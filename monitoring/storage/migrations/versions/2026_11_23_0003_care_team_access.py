@@ -100,6 +100,9 @@ def upgrade() -> None:
         "alerts", sa.Column("escalation_level", sa.SmallInteger(), server_default="0", nullable=False)
     )
     op.add_column("alerts", sa.Column("escalated_at", sa.DateTime(timezone=True)))
+    op.add_column("devices", sa.Column("site_id", _UUID))
+    op.create_foreign_key("fk_devices_site_id_sites", "devices", "sites", ["site_id"], ["id"])
+    op.add_column("devices", sa.Column("mqtt_password_hash", sa.String(255)))
     # Every recorded alert change is announced to listeners (the API's real-time stream), whichever
     # process made it: ingestion, the scheduler or the API.
     op.execute(
@@ -114,6 +117,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("devices", "mqtt_password_hash")
+    op.drop_constraint("fk_devices_site_id_sites", "devices", type_="foreignkey")
+    op.drop_column("devices", "site_id")
     op.execute("DROP TRIGGER alert_events_notify ON alert_events")
     op.execute("DROP FUNCTION alert_events_notify()")
     op.drop_column("alerts", "escalated_at")

@@ -1,0 +1,149 @@
+"""Enrolment (admins): patients with their care plan, and devices with their MQTT credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from devices.contract import DEVICE_ID_PATTERN, readings_topic
+from monitoring.access.repository import team_in_site
+from monitoring.api.deps import SessionDep, SettingsDep
+from monitoring.api.routers.patients import patient_detail
+from monitoring.api.schemas import DeviceOut, ErrorBody, PatientDetail
+from monitoring.api.security import AdminDep
+from monitoring.config import Settings
+from monitoring.domain import Condition
+from monitoring.errors import ConflictError
+from monitoring.registry import devices
+from monitoring.registry.service import enrol_patient, patient_record
+from monitoring.storage.models import Patient, Site
+
+router = APIRouter(tags=["enrolment"])
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Something the request names is not acceptable."},
+    403: {"model": ErrorBody, "description": "Admins only."},
+    404: {"model": ErrorBody, "description": "Not at your site."},
+    409: {"model": ErrorBody, "description": "Not allowed in the current state, or a duplicate."},
+}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _post(path: str, summary: str, *, created: bool = False) -> Callable[[F], F]:
+    return router.post(path, status_code=201 if created else 200, summary=summary, responses=_REFUSED)
+
+
+class PatientIn(BaseModel):
+    mrn: str = Field(min_length=1, max_length=64, description="Medical record number at your site.")
+    display_name: str = Field(min_length=1, max_length=200)
+    birth_date: date | None = None
+    conditions: list[Condition] = Field(default_factory=list, max_length=10)
+    care_team_id: UUID | None = None
+
+
+class DeviceIn(BaseModel):
+    serial: str = Field(pattern=DEVICE_ID_PATTERN, description="Also the device's MQTT username.")
+    kind: str = Field(max_length=32, examples=["wearable"])
+    patient_id: UUID | None = None
+
+
+class AssignIn(BaseModel):
+    patient_id: UUID
+
+
+class Credentials(BaseModel):
+    device: DeviceOut
+    mqtt_username: str
+    mqtt_password: str = Field(description="Shown only in this response; stored as a hash.")
+    readings_topic: str = Field(description="Where the device publishes its readings.")
+
+
+def _credentials(provisioned: devices.Provisioned, settings: Settings) -> Credentials:
+    return Credentials(
+        device=DeviceOut.model_validate(provisioned.device),
+        mqtt_username=provisioned.mqtt_username,
+        mqtt_password=provisioned.mqtt_password,
+        readings_topic=readings_topic(provisioned.mqtt_username, settings.mqtt.topic_root),
+    )
+
+
+@router.post(
+    "/patients",
+    status_code=201,
+    summary="Enrol a patient; the care plan starts from their conditions",
+    responses=_REFUSED,
+)
+async def enrol(session: SessionDep, admin: AdminDep, body: PatientIn) -> PatientDetail:
+    if body.care_team_id is not None:
+        await team_in_site(session=session, team_id=body.care_team_id, site_id=admin.site_id)
+    site = await session.get(Site, admin.site_id)
+    assert site is not None
+    taken = await session.scalar(
+        select(Patient.id).where(Patient.site_id == site.id, Patient.mrn == body.mrn)
+    )
+    if taken is not None:
+        raise ConflictError(f"MRN {body.mrn!r} is already enrolled at your site (patient {taken})")
+    enrolled = await enrol_patient(
+        session=session,
+        site=site,
+        mrn=body.mrn,
+        display_name=body.display_name,
+        conditions=body.conditions,
+        birth_date=body.birth_date,
+        care_team_id=body.care_team_id,
+    )
+    return patient_detail(await patient_record(session=session, patient_id=enrolled.patient.id))
+
+
+@router.post(
+    "/devices",
+    status_code=201,
+    summary="Register a device; its MQTT password is shown once",
+    responses=_REFUSED,
+)
+async def register(
+    session: SessionDep, settings: SettingsDep, admin: AdminDep, body: DeviceIn
+) -> Credentials:
+    provisioned = await devices.provision(
+        session=session, admin=admin, serial=body.serial, kind=body.kind, patient_id=body.patient_id
+    )
+    return _credentials(provisioned, settings)
+
+
+@router.post(
+    "/devices/{device_id}/credentials",
+    summary="Issue new MQTT credentials (old ones stop working)",
+    responses=_REFUSED,
+)
+async def rotate(session: SessionDep, settings: SettingsDep, admin: AdminDep, device_id: UUID) -> Credentials:
+    provisioned = await devices.rotate_credentials(session=session, admin=admin, device_id=device_id)
+    return _credentials(provisioned, settings)
+
+
+@_post("/devices/{device_id}/assign", "Assign a device to a patient")
+async def assign(session: SessionDep, admin: AdminDep, device_id: UUID, body: AssignIn) -> DeviceOut:
+    device = await devices.assign(
+        session=session, admin=admin, device_id=device_id, patient_id=body.patient_id
+    )
+    return DeviceOut.model_validate(device)
+
+
+@router.post(
+    "/devices/{device_id}/unassign",
+    summary="Unassign a device: its readings go to dead letters",
+    responses=_REFUSED,
+)
+async def unassign(session: SessionDep, admin: AdminDep, device_id: UUID) -> DeviceOut:
+    return DeviceOut.model_validate(await devices.unassign(session=session, admin=admin, device_id=device_id))
+
+
+@_post("/devices/{device_id}/retire", "Retire a device for good")
+async def retire(session: SessionDep, admin: AdminDep, device_id: UUID) -> DeviceOut:
+    return DeviceOut.model_validate(await devices.retire(session=session, admin=admin, device_id=device_id))

@@ -1,0 +1,109 @@
+"""A device's life at a site: registered with MQTT credentials, assigned, unassigned, retired.
+
+The MQTT password is generated here, returned once and stored only as an
+Argon2id hash; rotating it issues a new one. A device that is not assigned to
+a patient, or is retired, has its readings refused into dead letters by the
+ingestion service (which rereads devices at least every 30 seconds).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devices.kinds import DeviceKind
+from monitoring.access.passwords import hash_password
+from monitoring.access.principal import Principal
+from monitoring.domain import DeviceState
+from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
+from monitoring.registry.service import register_device
+from monitoring.storage.models import Device, Patient
+
+
+@dataclass(frozen=True, slots=True)
+class Provisioned:
+    device: Device
+    mqtt_username: str  # the device's serial, as the broker's ACL patterns expect
+    mqtt_password: str  # shown once
+
+
+def _secret() -> tuple[str, str]:
+    password = secrets.token_urlsafe(24)
+    return password, hash_password(password)
+
+
+async def _site_patient(session: AsyncSession, admin: Principal, patient_id: UUID) -> Patient:
+    patient = await session.get(Patient, patient_id)
+    if patient is None or not admin.sees(patient):
+        raise NotFoundError(f"patient {patient_id} does not exist at your site")
+    return patient
+
+
+async def site_device(session: AsyncSession, admin: Principal, device_id: UUID) -> Device:
+    device = await session.get(Device, device_id, with_for_update=True)
+    if device is None or device.site_id != admin.site_id:
+        raise NotFoundError(f"device {device_id} is not registered at your site")
+    return device
+
+
+async def provision(
+    *, session: AsyncSession, admin: Principal, serial: str, kind: str, patient_id: UUID | None
+) -> Provisioned:
+    if kind not in {k.value for k in DeviceKind}:
+        raise InvalidRequestError(
+            f"unknown device kind {kind!r}; one of {', '.join(k.value for k in DeviceKind)}"
+        )
+    if patient_id is not None:
+        await _site_patient(session, admin, patient_id)
+    password, hashed = _secret()
+    device = await register_device(
+        session=session,
+        serial=serial,
+        kind=kind,
+        patient_id=patient_id,
+        site_id=admin.site_id,
+        password_hash=hashed,
+    )
+    return Provisioned(device, serial, password)
+
+
+async def rotate_credentials(*, session: AsyncSession, admin: Principal, device_id: UUID) -> Provisioned:
+    device = await site_device(session, admin, device_id)
+    if device.status == DeviceState.RETIRED.value:
+        raise ConflictError("a retired device gets no new credentials")
+    password, device.mqtt_password_hash = _secret()
+    await session.flush()
+    return Provisioned(device, device.serial, password)
+
+
+async def assign(*, session: AsyncSession, admin: Principal, device_id: UUID, patient_id: UUID) -> Device:
+    device = await site_device(session, admin, device_id)
+    await _site_patient(session, admin, patient_id)
+    if device.status == DeviceState.RETIRED.value:
+        raise ConflictError(f"device {device.serial} is retired and cannot be assigned")
+    if device.patient_id is not None and device.patient_id != patient_id:
+        raise ConflictError(f"device {device.serial} is assigned to another patient; unassign it first")
+    device.patient_id = patient_id
+    await session.flush()
+    return device
+
+
+async def unassign(*, session: AsyncSession, admin: Principal, device_id: UUID) -> Device:
+    device = await site_device(session, admin, device_id)
+    if device.patient_id is None:
+        raise ConflictError(f"device {device.serial} is not assigned")
+    device.patient_id = None
+    await session.flush()
+    return device
+
+
+async def retire(*, session: AsyncSession, admin: Principal, device_id: UUID) -> Device:
+    device = await site_device(session, admin, device_id)
+    if device.status == DeviceState.RETIRED.value:
+        raise ConflictError(f"device {device.serial} is already retired")
+    device.status, device.patient_id, device.mqtt_password_hash = DeviceState.RETIRED.value, None, None
+    await session.flush()
+    return device
