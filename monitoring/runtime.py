@@ -29,7 +29,7 @@ from monitoring.embedded.postgres import EmbeddedPostgres
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.runner import IngestService
-from monitoring.jobs.detection import checkpoint_job, data_gap_job, escalation_job
+from monitoring.jobs.detection import checkpoint_job, data_gap_job, escalation_job, webhook_job
 from monitoring.jobs.maintenance import partition_job
 from monitoring.jobs.scheduler import Scheduler
 from monitoring.pipeline import Pipeline
@@ -170,6 +170,7 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
                 partition_job(database),
                 data_gap_job(database, on_alerts=_log_alert_changes),
                 escalation_job(database, settings.alerts),
+                webhook_job(database),
             ]
             runtime.scheduler = Scheduler(jobs)
             runtime.scheduler.start()

@@ -60,3 +60,22 @@ class AuditOut(BaseModel):
     patient_id: UUID | None
     client: str | None = Field(description="The caller's address.")
     status: int
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(
+        min_length=8, max_length=500, pattern=r"^https?://", description="Where alert changes are POSTed."
+    )
+
+
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    url: str
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="Signs every delivery (X-RPM-Signature); shown only in this response.")

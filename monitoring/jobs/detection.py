@@ -1,4 +1,4 @@
-"""Scheduled detection and alert work: the data-gap heartbeat, detector checkpoints, escalation."""
+"""Scheduled detection and alert work: data-gap heartbeat, detector checkpoints, escalation, webhooks."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from monitoring.alerts.escalation import Escalation, escalate_due, summary
 from monitoring.alerts.service import AlertChange, apply_findings
+from monitoring.alerts.webhooks import deliver_due
 from monitoring.config import AlertSettings
 from monitoring.detection import repository
 from monitoring.detection.checkpoints import Checkpointer
@@ -72,3 +75,16 @@ def escalation_job(
                 on_escalations(done)
 
     return Job(name="alert-escalation", every=every, run=run)
+
+
+def webhook_job(database: Database, every: timedelta = timedelta(seconds=10)) -> Job:
+    """Send due webhook deliveries (the scheduler role runs it)."""
+    client = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
+
+    async def run() -> None:
+        async with database.unit_of_work() as session:
+            outcome = await deliver_due(session=session, client=client, now=datetime.now(UTC))
+        if outcome.retrying or outcome.failed:
+            log.warning("webhooks: %s", outcome)
+
+    return Job(name="webhook-delivery", every=every, run=run)

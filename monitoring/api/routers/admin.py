@@ -1,19 +1,32 @@
-"""Administration of a site: care teams, users and the audit log (admins only)."""
+"""Administration of a site: care teams, users, webhooks and the audit log (admins only)."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from sqlalchemy import select
 
 from monitoring.access import audit, repository
-from monitoring.api.access_schemas import AuditOut, TeamIn, TeamOut, UserIn, UserOut
-from monitoring.api.deps import PageDep, SessionDep
+from monitoring.api.access_schemas import (
+    AuditOut,
+    TeamIn,
+    TeamOut,
+    UserIn,
+    UserOut,
+    WebhookCreated,
+    WebhookIn,
+    WebhookOut,
+)
+from monitoring.api.deps import PageDep, SessionDep, SettingsDep
 from monitoring.api.routers.auth import user_out
 from monitoring.api.schemas import ErrorBody, Page
 from monitoring.api.security import AdminDep
+from monitoring.errors import InvalidRequestError, NotFoundError
+from monitoring.storage.models import Webhook
 
 router = APIRouter(tags=["administration"])
 _REFUSED: dict[int | str, dict[str, Any]] = {
@@ -93,3 +106,38 @@ async def list_audit(
     return Page(
         items=[AuditOut.model_validate(r) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
+
+
+@router.post(
+    "/webhooks", status_code=201, summary="Subscribe a URL to the site's alert changes", responses=_REFUSED
+)
+async def create_webhook(
+    session: SessionDep, settings: SettingsDep, admin: AdminDep, body: WebhookIn
+) -> WebhookCreated:
+    if settings.environment == "production" and not body.url.startswith("https://"):
+        raise InvalidRequestError("webhooks must use https in production")
+    hook = Webhook(site_id=admin.site_id, url=body.url, secret=secrets.token_urlsafe(32))
+    session.add(hook)
+    await session.flush()
+    await session.refresh(hook)
+    return WebhookCreated(
+        id=hook.id, url=hook.url, active=hook.active, created_at=hook.created_at, secret=hook.secret
+    )
+
+
+@router.get("/webhooks", summary="The site's webhooks (secrets are not shown again)", responses=_REFUSED)
+async def list_webhooks(session: SessionDep, admin: AdminDep) -> list[WebhookOut]:
+    rows = await session.scalars(
+        select(Webhook).where(Webhook.site_id == admin.site_id).order_by(Webhook.created_at)
+    )
+    return [WebhookOut.model_validate(w) for w in rows]
+
+
+@router.post("/webhooks/{webhook_id}/disable", summary="Stop sending to a webhook", responses=_REFUSED)
+async def disable_webhook(session: SessionDep, admin: AdminDep, webhook_id: UUID) -> WebhookOut:
+    hook = await session.get(Webhook, webhook_id)
+    if hook is None or hook.site_id != admin.site_id:
+        raise NotFoundError(f"webhook {webhook_id} is not one of your site's")
+    hook.active = False
+    await session.flush()
+    return WebhookOut.model_validate(hook)

@@ -37,6 +37,7 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, tuple[int, ...]]] = [
     ("GET", "/teams", None, (200, 403, 403, 403, 200)),
     ("GET", "/users", None, (200, 403, 403, 403, 200)),
     ("GET", "/audit", None, (200, 403, 403, 403, 200)),
+    ("GET", "/webhooks", None, (200, 403, 403, 403, 200)),
     ("GET", "/dead-letters", None, (200, 403, 403, 403, 200)),
 ]
 

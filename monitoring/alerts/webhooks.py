@@ -1,0 +1,113 @@
+"""Webhook delivery: signed POSTs of alert changes, retried with backoff until delivered.
+
+The database queues one delivery per (alert change, active webhook of the
+patient's site) in the same transaction as the change. This sender takes due
+deliveries (``FOR UPDATE SKIP LOCKED``, so several schedulers never send one
+twice), POSTs them, and on failure retries after 30 s, 1, 2, 4 ... minutes (at
+most an hour apart) up to ``MAX_ATTEMPTS``, then marks the delivery failed.
+
+Each request carries ``X-RPM-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
+"<t>.<body>" with the webhook's secret>``; receivers recompute it and reject
+old timestamps, which defeats replay.
+
+>>> sign("s3cret", 1700000000, b'{"a":1}')  # = openssl dgst -sha256 -hmac s3cret of 1700000000.{"a":1}
+'t=1700000000,v1=1698a50bc74d1ff1db85c4e0a5297c2ad9fdba245d5737cdb789e4cc6e098940'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from monitoring.storage.models import Alert, AlertEvent, Webhook, WebhookDelivery
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+SIGNATURE_HEADER = "X-RPM-Signature"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def backoff(attempts: int) -> timedelta:
+    wait = FIRST_RETRY * float(2 ** (attempts - 1))
+    return wait if wait < LONGEST_WAIT else LONGEST_WAIT
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def payload(delivery: WebhookDelivery, event: AlertEvent, alert: Alert) -> dict[str, Any]:
+    return {
+        "delivery_id": delivery.id,
+        "event": event.kind,
+        "at": event.at.isoformat(),
+        "alert": {
+            "id": str(alert.id),
+            "patient_id": str(alert.patient_id),
+            "alert_type": alert.alert_type,
+            "severity": alert.severity,
+            "status": alert.status,
+            "summary": alert.summary,
+            "opened_at": alert.opened_at.isoformat(),
+            "escalation_level": alert.escalation_level,
+        },
+    }
+
+
+async def deliver_due(
+    *, session: AsyncSession, client: httpx.AsyncClient, now: datetime, batch: int = 50
+) -> Outcome:
+    due = await session.execute(
+        select(WebhookDelivery, AlertEvent, Alert, Webhook)
+        .join(AlertEvent, AlertEvent.id == WebhookDelivery.alert_event_id)
+        .join(Alert, Alert.id == AlertEvent.alert_id)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.id)
+        .limit(batch)
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    )
+    delivered = retrying = failed = 0
+    for delivery, event, alert, webhook in due:
+        body = json.dumps(payload(delivery, event, alert), separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(webhook.secret, int(now.timestamp()), body),
+            "X-RPM-Delivery": str(delivery.id),
+        }
+        delivery.attempts += 1
+        try:
+            response = await client.post(webhook.url, content=body, headers=headers)
+            error = None if response.is_success else f"HTTP {response.status_code}"
+        except httpx.HTTPError as problem:
+            error = f"{type(problem).__name__}: {problem}"[:500]
+        if error is None:
+            delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
+            delivered += 1
+        elif delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status, delivery.last_error = "failed", error
+            failed += 1
+            log.error("webhook delivery %d to %s failed for good: %s", delivery.id, webhook.url, error)
+        else:
+            delivery.next_attempt_at, delivery.last_error = now + backoff(delivery.attempts), error
+            retrying += 1
+    await session.flush()
+    return Outcome(delivered, retrying, failed)
