@@ -11,6 +11,7 @@ from monitoring.api.routers import (
     admin,
     alerts,
     auth,
+    careplan,
     dead_letters,
     enrolment,
     fhir,
@@ -56,6 +57,7 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
     )
     routers = (
         patients.router,
+        careplan.router,
         reports.router,
         triage.router,
         alerts.router,

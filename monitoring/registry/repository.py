@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.catalogue import Series
@@ -68,6 +68,14 @@ async def care_plans(*, session: AsyncSession, patient_ids: Collection[UUID]) ->
             )
         )
     return {p: CarePlan(conditions[p], tuple(thresholds[p])) for p in conditions}
+
+
+async def remove_threshold(*, session: AsyncSession, patient_id: UUID, series: Series) -> None:
+    await session.execute(
+        delete(CarePlanThreshold).where(
+            CarePlanThreshold.patient_id == patient_id, CarePlanThreshold.series == int(series)
+        )
+    )
 
 
 def add_thresholds(*, session: AsyncSession, patient_id: UUID, thresholds: Collection[Threshold]) -> None:

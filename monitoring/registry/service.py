@@ -116,3 +116,32 @@ async def patient_record(*, session: AsyncSession, patient_id: UUID) -> PatientR
     plans = await repository.care_plans(session=session, patient_ids=[patient_id])
     devices = await repository.devices_of(session=session, patient_id=patient_id)
     return PatientRecord(patient, plans[patient_id], devices)
+
+
+def checked_threshold(**fields: object) -> Threshold:
+    """A threshold from request fields, its own consistency rules turned into a 400."""
+    try:
+        return Threshold(**fields)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise InvalidRequestError(str(error)) from error
+
+
+async def set_threshold(*, session: AsyncSession, patient_id: UUID, threshold: Threshold) -> None:
+    """Override one series of a patient's care plan (ingestion picks it up within its refresh time)."""
+    await require_patient(session=session, patient_id=patient_id)
+    await repository.remove_threshold(session=session, patient_id=patient_id, series=threshold.series)
+    await session.flush()
+    repository.add_thresholds(session=session, patient_id=patient_id, thresholds=[threshold])
+    await session.flush()
+
+
+async def reset_threshold(*, session: AsyncSession, patient_id: UUID, series: Series) -> Threshold | None:
+    """Back to the default of the patient's conditions (or none, when they have no default)."""
+    patient = await require_patient(session=session, patient_id=patient_id)
+    await repository.remove_threshold(session=session, patient_id=patient_id, series=series)
+    await session.flush()
+    default = default_thresholds(Condition(c) for c in patient.conditions).get(series)
+    if default is not None:
+        repository.add_thresholds(session=session, patient_id=patient_id, thresholds=[default])
+        await session.flush()
+    return default

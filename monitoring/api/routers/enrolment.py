@@ -14,6 +14,7 @@ from sqlalchemy import select
 from devices.contract import DEVICE_ID_PATTERN, readings_topic
 from monitoring.access.repository import team_in_site
 from monitoring.api.deps import SessionDep, SettingsDep
+from monitoring.api.routers.careplan import SeriesThresholdIn
 from monitoring.api.routers.patients import patient_detail
 from monitoring.api.schemas import DeviceOut, ErrorBody, PatientDetail
 from monitoring.api.security import AdminDep
@@ -46,6 +47,9 @@ class PatientIn(BaseModel):
     birth_date: date | None = None
     conditions: list[Condition] = Field(default_factory=list, max_length=10)
     care_team_id: UUID | None = None
+    care_plan: list[SeriesThresholdIn] = Field(
+        default_factory=list, max_length=20, description="Overrides of the conditions' default limits."
+    )
 
 
 class DeviceIn(BaseModel):
@@ -98,6 +102,7 @@ async def enrol(session: SessionDep, admin: AdminDep, body: PatientIn) -> Patien
         conditions=body.conditions,
         birth_date=body.birth_date,
         care_team_id=body.care_team_id,
+        overrides={t.series: t for t in (entry.threshold() for entry in body.care_plan)},
     )
     return patient_detail(await patient_record(session=session, patient_id=enrolled.patient.id))
 

@@ -25,6 +25,7 @@ from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.catalogue import Series
 from monitoring.readings.service import patient_series, patient_trend
 from monitoring.registry import repository as registry
+from monitoring.registry.careplans import Threshold
 from monitoring.registry.service import PatientRecord, patient_record
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -63,24 +64,27 @@ async def get_patient(
     return patient_detail(await patient_record(session=session, patient_id=patient_id))
 
 
+def threshold_out(t: Threshold) -> ThresholdOut:
+    return ThresholdOut(
+        series=t.series.key,
+        unit=t.series.info.unit,
+        low=t.low,
+        high=t.high,
+        severity=t.severity,
+        persist_readings=t.persist_readings,
+        persist_seconds=t.persist_seconds,
+        high_persist_readings=t.high_persist_readings,
+        high_persist_seconds=t.high_persist_seconds,
+        hysteresis=t.hysteresis,
+    )
+
+
 def patient_detail(record: PatientRecord) -> PatientDetail:
     return PatientDetail.model_validate(
         {
             **PatientOut.model_validate(record.patient).model_dump(),
             "care_plan": [
-                ThresholdOut(
-                    series=t.series.key,
-                    unit=t.series.info.unit,
-                    low=t.low,
-                    high=t.high,
-                    severity=t.severity,
-                    persist_readings=t.persist_readings,
-                    persist_seconds=t.persist_seconds,
-                    high_persist_readings=t.high_persist_readings,
-                    high_persist_seconds=t.high_persist_seconds,
-                    hysteresis=t.hysteresis,
-                )
-                for t in sorted(record.care_plan.thresholds, key=lambda t: t.series)
+                threshold_out(t) for t in sorted(record.care_plan.thresholds, key=lambda t: t.series)
             ],
             "devices": [DeviceOut.model_validate(d) for d in record.devices],
         }

@@ -34,6 +34,7 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, tuple[int, ...]]] = [
     ("GET", "/teams/{t}/triage", None, (200, 200, 200, 404, 404)),
     ("POST", "/alerts/{a}/comments", {"text": "called the patient"}, (403, 200, 200, 404, 403)),
     ("POST", "/patients", {"mrn": "MATRIX-1", "display_name": "M"}, (201, 403, 403, 403, 201)),
+    ("PUT", "/patients/{p}/care-plan/heart_rate", {"low": 40, "high": 130}, (200, 403, 200, 403, 404)),
     ("GET", "/teams", None, (200, 403, 403, 403, 200)),
     ("GET", "/users", None, (200, 403, 403, 403, 200)),
     ("GET", "/audit", None, (200, 403, 403, 403, 200)),
