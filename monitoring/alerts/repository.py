@@ -97,3 +97,18 @@ async def events_of(*, session: AsyncSession, alert_id: UUID) -> Sequence[AlertE
         select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
     )
     return result.scalars().all()
+
+
+async def dismissal_counts(
+    *, session: AsyncSession, scope: ColumnElement[bool], since: datetime
+) -> list[tuple[str, str, int]]:
+    """How often each alert type was dismissed as false, and why, most frequent first."""
+    count = func.count().label("n")
+    result = await session.execute(
+        select(Alert.alert_type, Alert.dismissed_reason, count)
+        .join(Patient, Patient.id == Alert.patient_id)
+        .where(scope, Alert.status == AlertStatus.DISMISSED.value, Alert.resolved_at >= since)
+        .group_by(Alert.alert_type, Alert.dismissed_reason)
+        .order_by(count.desc(), Alert.alert_type)
+    )
+    return [(kind, reason or "", int(n)) for kind, reason, n in result]

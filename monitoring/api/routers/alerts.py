@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -60,6 +60,26 @@ async def list_alerts(
     return Page(
         items=[AlertOut.model_validate(a) for a in rows], total=total, limit=page.limit, offset=page.offset
     )
+
+
+class DismissalCount(BaseModel):
+    alert_type: str
+    reason: str
+    count: int
+
+
+@router.get("/dismissals", summary="Alerts dismissed as false, by type and reason (for detector tuning)")
+async def dismissals(
+    session: SessionDep,
+    principal: PrincipalDep,
+    since: Annotated[datetime | None, Query(description="Default: the last 90 days.")] = None,
+) -> list[DismissalCount]:
+    rows = await repository.dismissal_counts(
+        session=session,
+        scope=principal.patient_scope(),
+        since=since or datetime.now(UTC) - timedelta(days=90),
+    )
+    return [DismissalCount(alert_type=t, reason=r, count=n) for t, r, n in rows]
 
 
 @router.get("/{alert_id}", summary="One alert with its explanation and history", responses=_MISSING)

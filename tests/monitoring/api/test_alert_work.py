@@ -84,9 +84,11 @@ async def test_dismissing_needs_a_reason_and_keeps_it(database: Database) -> Non
         path = f"/api/v1/alerts/{alert['id']}/dismiss"
         missing = await client.post(path, json={})
         done = (await client.post(path, json={"reason": "strap loose during a walk"})).json()
+        summary = (await client.get("/api/v1/alerts/dismissals")).json()
     assert missing.status_code == 422
     assert (done["status"], done["dismissed_reason"]) == ("dismissed", "strap loose during a walk")
     assert done["resolved_at"] is not None
+    assert summary == [{"alert_type": alert["alert_type"], "reason": "strap loose during a walk", "count": 1}]
 
 
 async def test_assign_only_to_someone_in_the_patients_team(database: Database) -> None:
