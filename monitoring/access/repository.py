@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring.access.passwords import MIN_LENGTH, hash_password
+from monitoring.access.passwords import MIN_LENGTH, hash_off_loop
 from monitoring.access.principal import Principal, Role
 from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
 from monitoring.storage.models import CareTeam, TeamMember, User
@@ -74,7 +74,7 @@ async def create_user(
         username=username,
         display_name=display_name,
         role=role.value,
-        password_hash=hash_password(password),
+        password_hash=await hash_off_loop(password),
     )
     session.add(user)
     try:

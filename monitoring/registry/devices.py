@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import DeviceKind
-from monitoring.access.passwords import hash_password
+from monitoring.access.passwords import hash_off_loop
 from monitoring.access.principal import Principal
 from monitoring.domain import DeviceState
 from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -30,9 +30,9 @@ class Provisioned:
     mqtt_password: str  # shown once
 
 
-def _secret() -> tuple[str, str]:
+async def _secret() -> tuple[str, str]:
     password = secrets.token_urlsafe(24)
-    return password, hash_password(password)
+    return password, await hash_off_loop(password)
 
 
 async def _site_patient(session: AsyncSession, admin: Principal, patient_id: UUID) -> Patient:
@@ -58,7 +58,7 @@ async def provision(
         )
     if patient_id is not None:
         await _site_patient(session, admin, patient_id)
-    password, hashed = _secret()
+    password, hashed = await _secret()
     device = await register_device(
         session=session,
         serial=serial,
@@ -74,7 +74,7 @@ async def rotate_credentials(*, session: AsyncSession, admin: Principal, device_
     device = await site_device(session, admin, device_id)
     if device.status == DeviceState.RETIRED.value:
         raise ConflictError("a retired device gets no new credentials")
-    password, device.mqtt_password_hash = _secret()
+    password, device.mqtt_password_hash = await _secret()
     await session.flush()
     return Provisioned(device, device.serial, password)
 
