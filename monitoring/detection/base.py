@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from monitoring.catalogue import Series
@@ -65,3 +65,14 @@ class Detector(Protocol):
     def restore(self, patient_id: UUID, state: dict[str, Any]) -> None:
         """Replace the patient's state with one taken by ``snapshot``."""
         ...
+
+
+@runtime_checkable
+class LateAware(Protocol):
+    """A detector that can still judge a reading that arrives after newer ones.
+
+    Such a reading changes no state; only rules that need nothing but the
+    reading itself can apply.
+    """
+
+    def observe_late(self, observation: Observation, context: PatientContext) -> Sequence[Finding]: ...

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from monitoring.catalogue import Series
-from monitoring.detection.base import Detector, PatientContext
+from monitoring.detection.base import Detector, LateAware, PatientContext
 from monitoring.detection.baseline import Baseline
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.quality import SignalGate, Verdict
@@ -80,8 +80,9 @@ class DetectionEngine:
         """Feed new readings to the detectors in measurement order; return their findings.
 
         A reading older than the newest one already evaluated for its patient and
-        series is stored but not evaluated: online detectors only move forward,
-        and their persistence windows are built from readings in order.
+        series does not move the online detectors (their windows are built from
+        readings in order); it only goes through the rules that need nothing
+        but the reading itself, and what it raises is marked late.
         """
         findings: list[Finding] = []
         for reading in sorted(readings, key=lambda r: r.measured_at):
@@ -99,7 +100,7 @@ class DetectionEngine:
         last = latest.get(obs.series)
         if last is not None and obs.at <= last:
             self.out_of_order += 1
-            return []
+            return self._late(obs)
         latest[obs.series] = obs.at
         self._dirty.add(obs.patient_id)
         verdict, findings = self.gate.assess(obs)
@@ -112,6 +113,16 @@ class DetectionEngine:
             if found:
                 self._flag(context, found)
                 findings.extend(found)
+        return findings
+
+    def _late(self, obs: Observation) -> list[Finding]:
+        if obs.at == self._last_at[obs.patient_id][obs.series] or not self.gate.plausible(obs):
+            return []
+        context = self.context(obs.patient_id)
+        findings: list[Finding] = []
+        for detector in self.detectors:
+            if isinstance(detector, LateAware):
+                findings.extend(detector.observe_late(obs, context))
         return findings
 
     @staticmethod

@@ -139,6 +139,11 @@ class SignalGate:
             self.stats.gated[verdict.value] = self.stats.gated.get(verdict.value, 0) + 1
         return verdict, findings
 
+    def plausible(self, obs: Observation) -> bool:
+        """Whether a reading judged on its own (a late one) is clean enough to act on."""
+        rule = self.rules.get(obs.series, self.default)
+        return obs.sqi is None or obs.sqi >= rule.min_sqi
+
     def _verdict(self, rule: QualityRule, track: _Track, obs: Observation) -> Verdict:
         if track.stuck:
             return Verdict.STUCK

@@ -121,6 +121,32 @@ class ThresholdDetector:
             context.baseline(observation.series).learn(value)
         return findings
 
+    def observe_late(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
+        """A reading older than the newest one evaluated: apply single-reading limits only.
+
+        The persistence windows have moved on, so a late reading changes no
+        state; but where one reading alone is enough to alert (a spot-check
+        meter), it still alerts, as its own episode.
+        """
+        threshold = context.thresholds.get(observation.series)
+        if threshold is None:
+            return ()
+        value = observation.value
+        for direction, limit in (("high", threshold.high), ("low", threshold.low)):
+            if limit is None or threshold.persistence(direction == "high")[0] != 1:
+                continue
+            if (value > limit) if direction == "high" else (value < limit):
+                side: Direction = "high" if direction == "high" else "low"
+                clear_at = limit - threshold.hysteresis if side == "high" else limit + threshold.hysteresis
+                run = _Run(observation.at, value)
+                run.count = 1
+                run.recent.append((observation.at, value))
+                finding = self._finding(
+                    FindingKind.OPEN, side, limit, clear_at, threshold, observation, run, context
+                )
+                return (finding,)
+        return ()
+
     def _step(
         self,
         direction: Direction,
