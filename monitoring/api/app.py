@@ -26,6 +26,7 @@ from monitoring.api.security import current_principal
 from monitoring.api.stream import AlertHub
 from monitoring.config import Settings
 from monitoring.storage.db import Database
+from monitoring.web.pages import install_dashboard
 
 API_PREFIX = "/api/v1"
 
@@ -70,4 +71,5 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
         signed_in.include_router(router)
     api.include_router(signed_in)
     app.include_router(api)
+    install_dashboard(app)
     return app

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from devices.contract import DEVICE_ID_PATTERN, readings_topic
 from monitoring.access.repository import team_in_site
-from monitoring.api.deps import SessionDep, SettingsDep
+from monitoring.api.deps import PageDep, SessionDep, SettingsDep
 from monitoring.api.routers.careplan import SeriesThresholdIn
 from monitoring.api.routers.patients import patient_detail
-from monitoring.api.schemas import DeviceOut, ErrorBody, PatientDetail
+from monitoring.api.schemas import DeviceOut, ErrorBody, Page, PatientDetail
 from monitoring.api.security import AdminDep
 from monitoring.config import Settings
-from monitoring.domain import Condition
+from monitoring.domain import Condition, DeviceState
 from monitoring.errors import ConflictError
 from monitoring.registry import devices
 from monitoring.registry.service import enrol_patient, patient_record
-from monitoring.storage.models import Patient, Site
+from monitoring.storage.models import Device, Patient, Site
 
 router = APIRouter(tags=["enrolment"])
 _REFUSED: dict[int | str, dict[str, Any]] = {
@@ -105,6 +105,26 @@ async def enrol(session: SessionDep, admin: AdminDep, body: PatientIn) -> Patien
         overrides={t.series: t for t in (entry.threshold() for entry in body.care_plan)},
     )
     return patient_detail(await patient_record(session=session, patient_id=enrolled.patient.id))
+
+
+@router.get("/devices", summary="Devices registered at your site", responses=_REFUSED)
+async def list_devices(
+    session: SessionDep,
+    admin: AdminDep,
+    page: PageDep,
+    unassigned: Annotated[bool, Query(description="Only devices not assigned to a patient.")] = False,
+) -> Page[DeviceOut]:
+    query = select(Device).where(Device.site_id == admin.site_id, Device.status != DeviceState.RETIRED.value)
+    if unassigned:
+        query = query.where(Device.patient_id.is_(None))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(Device.serial).limit(page.limit).offset(page.offset))
+    return Page(
+        items=[DeviceOut.model_validate(d) for d in rows],
+        total=total or 0,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""A care team's triage list: its patients by risk, with what needs attention."""
+"""A care team: who is in it (to assign alerts to), and its triage list of patients by risk."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring.access.principal import Role
+from monitoring.access.principal import Principal, Role
 from monitoring.api.deps import SessionDep
 from monitoring.api.report_schemas import TriageRowOut
 from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import PrincipalDep
 from monitoring.errors import NotFoundError
 from monitoring.reports.team import team_triage
-from monitoring.storage.models import CareTeam
+from monitoring.storage.models import CareTeam, TeamMember, User
 
 router = APIRouter(prefix="/teams", tags=["reports"])
 _MISSING: dict[int | str, dict[str, Any]] = {
@@ -23,16 +26,49 @@ _MISSING: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get(
-    "/{team_id}/triage", summary="The team's patients, riskiest first, with their flags", responses=_MISSING
-)
-async def get_triage(session: SessionDep, principal: PrincipalDep, team_id: UUID) -> list[TriageRowOut]:
+class MemberOut(BaseModel):
+    id: UUID
+    display_name: str
+    role: Role
+
+
+class TeamDetail(BaseModel):
+    id: UUID
+    name: str
+    members: list[MemberOut] = Field(description="Active coordinators and clinicians: who alerts can go to.")
+
+
+async def _team(session: AsyncSession, principal: Principal, team_id: UUID) -> CareTeam:
     team = await session.get(CareTeam, team_id)
     mine = team is not None and (
         team.id in principal.team_ids or (principal.role is Role.ADMIN and team.site_id == principal.site_id)
     )
-    if not mine:
+    if team is None or not mine:
         raise NotFoundError(f"care team {team_id} does not exist or is not yours")
+    return team
+
+
+@router.get("/{team_id}", summary="A care team and its members", responses=_MISSING)
+async def get_team(session: SessionDep, principal: PrincipalDep, team_id: UUID) -> TeamDetail:
+    team = await _team(session, principal, team_id)
+    members = await session.scalars(
+        select(User)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team.id, User.active.is_(True))
+        .order_by(User.display_name)
+    )
+    return TeamDetail(
+        id=team.id,
+        name=team.name,
+        members=[MemberOut(id=u.id, display_name=u.display_name, role=Role(u.role)) for u in members],
+    )
+
+
+@router.get(
+    "/{team_id}/triage", summary="The team's patients, riskiest first, with their flags", responses=_MISSING
+)
+async def get_triage(session: SessionDep, principal: PrincipalDep, team_id: UUID) -> list[TriageRowOut]:
+    await _team(session, principal, team_id)
     rows = await team_triage(session=session, team_id=team_id, now=datetime.now(UTC))
     return [
         TriageRowOut(

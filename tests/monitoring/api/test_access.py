@@ -32,6 +32,7 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, tuple[int, ...]]] = [
     ("GET", "/fhir/Flag?patient={p}", None, (200, 200, 200, 404, 404)),
     ("GET", "/alerts/{a}", None, (200, 200, 200, 404, 404)),
     ("GET", "/teams/{t}/triage", None, (200, 200, 200, 404, 404)),
+    ("GET", "/teams/{t}", None, (200, 200, 200, 404, 404)),
     ("POST", "/alerts/{a}/comments", {"text": "called the patient"}, (403, 200, 200, 404, 403)),
     ("POST", "/patients", {"mrn": "MATRIX-1", "display_name": "M"}, (201, 403, 403, 403, 201)),
     ("PUT", "/patients/{p}/care-plan/heart_rate", {"low": 40, "high": 130}, (200, 403, 200, 403, 404)),
@@ -40,6 +41,7 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, tuple[int, ...]]] = [
     ("GET", "/audit", None, (200, 403, 403, 403, 200)),
     ("GET", "/webhooks", None, (200, 403, 403, 403, 200)),
     ("GET", "/dead-letters", None, (200, 403, 403, 403, 200)),
+    ("GET", "/devices", None, (200, 403, 403, 403, 200)),
 ]
 
 

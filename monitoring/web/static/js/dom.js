@@ -1,0 +1,49 @@
+// Building the page from data without ever parsing data as HTML.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export function mount(...children) {
+  const view = document.getElementById("view");
+  view.replaceChildren(...children);
+  return view;
+}
+
+export function toast(message, { bad = false } = {}) {
+  const line = h("p", { class: bad ? "bad" : "" }, message);
+  document.getElementById("toast").append(line);
+  setTimeout(() => line.remove(), bad ? 8000 : 4000);
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+export function when(iso) {
+  return iso ? timeFormat.format(new Date(iso)) : "";
+}
+
+export function age(iso, now = Date.now()) {
+  const minutes = Math.max(0, Math.round((now - new Date(iso).getTime()) / 60000));
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return `${Math.floor(minutes / 1440)} d`;
+}
+
+export function severityBadge(severity) {
+  return h("span", { class: `sev sev-${severity}` }, severity);
+}
+
+export function num(value, digits = 0) {
+  return value === null || value === undefined ? "–" : Number(value).toFixed(digits);
+}

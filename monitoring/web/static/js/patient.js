@@ -1,0 +1,185 @@
+// Clinicians' views: the patient list, and one patient's trends, reports and alert history.
+
+import { api, patientIndex } from "./api.js";
+import { agpChart, chartBox, rangeText, timeInRangeChart, trendChart } from "./charts.js";
+import { h, mount, num, severityBadge, toast, when } from "./dom.js";
+
+const RANGES = [["1", "24 hours"], ["7", "7 days"], ["30", "30 days"], ["90", "90 days"]];
+// What is charted, in this order; blood pressure's two series share one chart.
+const PANELS = [
+  ["Blood pressure", ["bp_systolic", "bp_diastolic"]],
+  ["Body weight", ["body_weight"]],
+  ["CGM glucose", ["glucose_cgm"]],
+  ["Meter glucose", ["glucose_meter"]],
+  ["Heart rate", ["heart_rate"]],
+  ["SpO2", ["spo2"]],
+  ["Respiratory rate", ["respiratory_rate"]],
+  ["Body temperature", ["body_temperature"]],
+  ["Skin temperature", ["skin_temperature"]],
+  ["Steps", ["steps"]],
+];
+
+export async function patientList() {
+  const patients = [...(await patientIndex({ fresh: true })).values()];
+  patients.sort((a, b) => a.display_name.localeCompare(b.display_name));
+  mount(
+    h("h1", {}, "Patients"),
+    h("table", {},
+      h("thead", {}, h("tr", {}, ["Name", "MRN", "Conditions", "Enrolled"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, patients.map((p) => h("tr", {},
+        h("td", {}, h("a", { href: `#/patients/${p.id}` }, p.display_name)),
+        h("td", {}, p.mrn),
+        h("td", {}, p.conditions.join(", ").replaceAll("_", " ") || "–"),
+        h("td", {}, when(p.enrolled_at)),
+      )))),
+  );
+}
+
+export async function patientView(id) {
+  const patient = await api(`/patients/${id}`);
+  let days = "7";
+  let charts = [];
+  const body = h("div");
+  const buttons = RANGES.map(([value, label]) => h("button", {
+    type: "button", class: "quiet", "aria-pressed": value === days ? "true" : "false",
+    onclick: () => { days = value; buttons.forEach((b, i) => b.setAttribute("aria-pressed", RANGES[i][0] === value ? "true" : "false")); draw(); },
+  }, label));
+  const fhir = h("button", { type: "button", class: "quiet", onclick: () => exportFhir(patient) }, "Export FHIR Observations");
+  mount(
+    h("h1", {}, patient.display_name),
+    h("dl", { class: "facts" },
+      fact("MRN", patient.mrn),
+      fact("Conditions", patient.conditions.join(", ").replaceAll("_", " ") || "–"),
+      fact("Devices", patient.devices.map((d) => `${d.kind} ${d.serial} (${d.online ? "online" : "offline"}${d.battery === null ? "" : `, battery ${num(d.battery)} %`})`).join("; ") || "none"),
+    ),
+    h("p", {}, h("span", { id: "range-label" }, "Range: "), h("span", { class: "range", role: "group", "aria-labelledby": "range-label" }, buttons), " ", fhir,
+      " ", h("a", { href: `/api/v1/fhir/Flag?patient=${id}`, onclick: (e) => { e.preventDefault(); exportFhir(patient, "Flag"); } }, "Export alerts as FHIR Flags")),
+    body,
+  );
+
+  async function draw() {
+    charts.forEach((c) => c.destroy());
+    charts = [];
+    const end = new Date();
+    const start = new Date(end.getTime() - Number(days) * 86400e3);
+    const params = { start: start.toISOString(), end: end.toISOString() };
+    const keys = PANELS.flatMap(([, series]) => series);
+    const [trends, alerts, glucose, vitals] = await Promise.all([
+      Promise.all(keys.map((series) => api(`/patients/${id}/trend`, { params: { series, points: 400, ...params } }))),
+      api("/alerts", { params: { patient_id: id, limit: 200 } }),
+      api(`/patients/${id}/reports/glucose`, { params }),
+      api(`/patients/${id}/reports/vitals`, { params }),
+    ]);
+    const bySeries = Object.fromEntries(keys.map((k, i) => [k, trends[i]]));
+    const cards = [];
+    for (const [title, series] of PANELS) {
+      const data = series.map((k) => bySeries[k]).filter((s) => s.buckets.length);
+      if (!data.length) continue;
+      const limits = series.flatMap((k) => patient.care_plan.filter((t) => t.series === k).flatMap((t) => [
+        t.low === null ? null : { label: `${labelOf(bySeries[k])} low limit ${t.low}`, value: t.low },
+        t.high === null ? null : { label: `${labelOf(bySeries[k])} high limit ${t.high}`, value: t.high },
+      ]).filter(Boolean));
+      const marks = alertMarks(alerts.items, series, data[0], start, end);
+      const latest = data.map((s) => `${s.label} latest mean ${num(s.buckets.at(-1).mean, 1)} ${s.unit}`).join(", ");
+      const { canvas, box } = chartBox(`${title} over ${days} day(s): ${latest}; ${marks.length} alert(s) marked.`);
+      cards.push(h("section", { class: "card", "aria-label": title }, h("h3", {}, title), box));
+      charts.push(() => trendChart(canvas, { series: data, start: start.getTime(), end: end.getTime(), limits, alerts: marks }));
+    }
+    body.replaceChildren(
+      glucoseSection(glucose, charts),
+      vitalsSection(vitals),
+      h("h2", {}, "Trends"),
+      cards.length ? h("div", { class: "cards" }, cards) : h("p", { class: "muted" }, "No readings in this range."),
+      historySection(alerts.items),
+    );
+    charts = charts.map((make) => make());
+  }
+  await draw();
+}
+
+function labelOf(series) {
+  return series.label;
+}
+
+function fact(label, value) {
+  return h("div", {}, h("dt", {}, label), h("dd", {}, value));
+}
+
+function alertMarks(alerts, series, trend, start, end) {
+  const marks = [];
+  for (const alert of alerts) {
+    const about = alert.explanation?.series;
+    const at = new Date(alert.episode_started_at).getTime();
+    if (at < start.getTime() || at > end.getTime()) continue;
+    if (!(series.includes(about) || series.some((k) => alert.alert_type.includes(k)))) continue;
+    const near = trend.buckets.reduce((best, b) => Math.abs(new Date(b.start) - at) < Math.abs(new Date(best.start) - at) ? b : best);
+    marks.push({ x: at, y: alert.explanation?.worst ?? near.mean, summary: `${alert.severity}: ${alert.summary}` });
+  }
+  return marks;
+}
+
+function glucoseSection(report, charts) {
+  if (!report.series || !report.sufficiency.readings) return h("div");
+  const agp = chartBox(`Ambulatory glucose profile by hour of day, from ${report.sufficiency.readings} readings.`);
+  const tir = chartBox(`Time in ranges. ${rangeText(report.time_in_ranges)}.`);
+  charts.push(() => agpChart(agp.canvas, report.agp), () => timeInRangeChart(tir.canvas, report.time_in_ranges));
+  return h("section", { "aria-label": "Glucose" },
+    h("h2", {}, "Glucose"),
+    h("dl", { class: "facts" },
+      fact("Mean", `${num(report.mean)} mg/dL`),
+      fact("GMI", `${num(report.gmi_percent, 1)} %`),
+      fact("Variability (CV)", `${num(report.cv_percent, 1)} %`),
+      fact("Data", `${report.sufficiency.days_with_data} days, ${num(report.sufficiency.percent_expected)} % of expected${report.sufficiency.sufficient ? "" : " (not enough for a consensus report)"}`),
+    ),
+    h("div", { class: "cards" },
+      h("section", { class: "card" }, h("h3", {}, "Time in ranges"), tir.box),
+      h("section", { class: "card" }, h("h3", {}, "Ambulatory glucose profile"), agp.box)),
+  );
+}
+
+function vitalsSection(report) {
+  const bp = report.blood_pressure;
+  const pair = (p) => (p ? `${num(p[0])}/${num(p[1])} mm[Hg]` : "–");
+  const change = (v) => (v === null ? "–" : `${v > 0 ? "+" : ""}${num(v, 1)} kg`);
+  return h("section", { "aria-label": "Vitals summary" },
+    h("h2", {}, "Vitals and adherence"),
+    h("dl", { class: "facts" },
+      fact("Home BP category", bp.home_category ?? "–"),
+      fact("Morning mean", pair(bp.morning_mean)),
+      fact("Evening mean", pair(bp.evening_mean)),
+      fact("Weight", report.weight.latest === null ? "–" : `${num(report.weight.latest, 1)} kg`),
+      fact("Weight change 3 d / 7 d", `${change(report.weight.change_3d)} / ${change(report.weight.change_7d)}`),
+      fact("Heart rate mean", report.heart_rate.mean === null ? "–" : `${num(report.heart_rate.mean)} /min`),
+      fact("SpO2 mean", report.spo2.mean === null ? "–" : `${num(report.spo2.mean, 1)} %`),
+      fact("Days with readings (of 30)", `${report.adherence.days_with_readings}${report.adherence.meets_16_day_rule ? " (meets the 16-day rule)" : ""}`),
+    ),
+  );
+}
+
+function historySection(alerts) {
+  return h("section", { "aria-label": "Alert history" },
+    h("h2", {}, "Alert history"),
+    alerts.length === 0 ? h("p", { class: "muted" }, "No alerts.") : h("table", {},
+      h("thead", {}, h("tr", {}, ["Opened", "Severity", "Type", "Why", "Status"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, alerts.map((a) => h("tr", {},
+        h("td", {}, when(a.opened_at)),
+        h("td", {}, severityBadge(a.severity)),
+        h("td", {}, a.alert_type),
+        h("td", {}, a.summary),
+        h("td", {}, a.status + (a.dismissed_reason ? ` (${a.dismissed_reason})` : "")),
+      )))),
+  );
+}
+
+async function exportFhir(patient, resource = "Observation") {
+  try {
+    const response = await api(`/fhir/${resource}`, { params: { patient: patient.id, _count: 1000 }, raw: true });
+    const blob = await response.blob();
+    const link = h("a", { href: URL.createObjectURL(blob), download: `${patient.mrn}-${resource}.fhir.json` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    toast(`FHIR export failed: ${error.message}`, { bad: true });
+  }
+}

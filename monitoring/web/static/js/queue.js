@@ -1,0 +1,173 @@
+// The alert queue: most urgent first, kept current by the API's live stream, worked in place.
+
+import { api, auth, patientIndex, streamUrl, team } from "./api.js";
+import { age, h, mount, severityBadge, toast, when } from "./dom.js";
+
+const RANK = { critical: 4, high: 3, medium: 2, low: 1 };
+const SNOOZES = [["1", "1 hour"], ["4", "4 hours"], ["24", "1 day"]];
+
+function inQueue(alert, now = Date.now()) {
+  const active = alert.status === "open" || alert.status === "acknowledged";
+  return active && !(alert.snoozed_until && new Date(alert.snoozed_until).getTime() > now);
+}
+
+function order(a, b) {
+  return RANK[b.severity] - RANK[a.severity] || new Date(a.opened_at) - new Date(b.opened_at);
+}
+
+export async function queueView() {
+  const alerts = new Map();
+  const expanded = new Set();
+  const panels = new Map();
+  const patients = await patientIndex();
+  const first = await api("/alerts", { params: { queue: true, limit: 500 } });
+  for (const alert of first.items) alerts.set(alert.id, alert);
+
+  const live = h("span", { class: "status-down", id: "live-status" }, "Connecting…");
+  const count = h("span", { class: "muted" });
+  const tbody = h("tbody");
+  const empty = h("p", { class: "muted" }, "No alerts need attention.");
+  const table = h(
+    "table",
+    { "aria-describedby": "queue-caption" },
+    h("caption", { id: "queue-caption", class: "muted" }, "Open and acknowledged alerts, most severe first, then oldest first."),
+    h("thead", {}, h("tr", {},
+      ["Severity", "Patient", "Why", "Open for", "Status", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
+    tbody,
+  );
+  mount(h("h1", {}, "Alert queue ", count), h("p", {}, "Stream: ", live), empty, table);
+
+  async function act(alert, action, body) {
+    try {
+      const changed = await api(`/alerts/${alert.id}/${action}`, { method: "POST", body });
+      update(changed);
+      toast(`${action === "comments" ? "Comment added" : `Alert ${action}d`}: ${patients.get(alert.patient_id)?.display_name ?? ""}`);
+    } catch (error) {
+      toast(`Could not ${action}: ${error.message}`, { bad: true });
+    }
+  }
+
+  async function workPanel(alert) {
+    const patient = patients.get(alert.patient_id);
+    const members = patient?.care_team_id ? (await team(patient.care_team_id)).members : [];
+    const id = alert.id.slice(0, 8);
+    const assignee = h("select", { id: `assign-${id}` },
+      members.map((m) => h("option", { value: m.id, selected: m.id === alert.assigned_to }, `${m.display_name} (${m.role})`)));
+    const snooze = h("select", { id: `snooze-${id}` }, SNOOZES.map(([v, t]) => h("option", { value: v }, t)));
+    const comment = h("input", { id: `comment-${id}`, maxlength: 2000, required: true });
+    const reason = h("input", { id: `reason-${id}`, minlength: 3, maxlength: 500, required: true });
+    const form = (label, control, button, submit) => h("form", { onsubmit: (e) => { e.preventDefault(); submit(); } },
+      h("span", {}, h("label", { for: control.id }, label), control), h("button", { type: "submit" }, button));
+    return h("td", { colspan: 6 },
+      h("p", {}, h("a", { href: `#/patients/${alert.patient_id}` }, "Open the patient's charts"),
+        ` · detector ${alert.detector} · episode began ${when(alert.episode_started_at)} · ${alert.occurrences} occurrence(s)`),
+      form("Assign to", assignee, "Assign", () => act(alert, "assign", { user_id: assignee.value })),
+      form("Snooze for", snooze, "Snooze", () => act(alert, "snooze", {
+        until: new Date(Date.now() + Number(snooze.value) * 3600e3).toISOString(),
+      })),
+      form("Comment", comment, "Add comment", () => act(alert, "comments", { text: comment.value })),
+      form("Reason it is false", reason, "Dismiss as false", () => act(alert, "dismiss", { reason: reason.value })),
+    );
+  }
+
+  function rowsFor(alert) {
+    const patient = patients.get(alert.patient_id);
+    const assigned = alert.assigned_to ? " · assigned" : "";
+    const toggle = h("button", {
+      type: "button", class: "quiet", "aria-expanded": expanded.has(alert.id) ? "true" : "false",
+      onclick: () => {
+        if (expanded.has(alert.id)) expanded.delete(alert.id);
+        else expanded.add(alert.id);
+        render(alert.id);
+      },
+    }, "Work…");
+    const main = h("tr", { "data-alert-id": alert.id },
+      h("td", {}, severityBadge(alert.severity),
+        alert.escalation_level ? h("div", { class: "muted" }, `escalated ×${alert.escalation_level}`) : null),
+      h("td", {}, h("a", { href: `#/patients/${alert.patient_id}` }, patient?.display_name ?? alert.patient_id.slice(0, 8)),
+        h("div", { class: "muted" }, alert.alert_type)),
+      h("td", { class: "summary" }, alert.summary),
+      h("td", { title: when(alert.opened_at), "data-opened": alert.opened_at }, age(alert.opened_at)),
+      h("td", { class: "status" }, alert.status + assigned),
+      h("td", {}, h("div", { class: "actions" },
+        alert.status === "open" ? h("button", { type: "button", onclick: () => act(alert, "acknowledge", {}) }, "Acknowledge") : null,
+        h("button", { type: "button", class: "quiet", onclick: () => act(alert, "resolve", {}) }, "Resolve"),
+        toggle)),
+    );
+    const rows = [main];
+    if (expanded.has(alert.id)) {
+      let panel = panels.get(alert.id);
+      if (panel?.alert !== alert) { // keep what someone is typing unless the alert itself changed
+        panel = { alert, row: h("tr", { class: "work" }) };
+        const row = panel.row;
+        workPanel(alert).then((cell) => row.append(cell));
+        panels.set(alert.id, panel);
+      }
+      rows.push(panel.row);
+    } else {
+      panels.delete(alert.id);
+    }
+    return rows;
+  }
+
+  function render(fresh) {
+    const now = Date.now();
+    const shown = [...alerts.values()].filter((a) => inQueue(a, now)).sort(order);
+    tbody.replaceChildren(...shown.flatMap((alert) => {
+      const rows = rowsFor(alert);
+      if (alert.id === fresh) rows[0].classList.add("fresh");
+      return rows;
+    }));
+    count.textContent = `(${shown.length})`;
+    empty.hidden = shown.length > 0;
+    table.hidden = shown.length === 0;
+  }
+
+  function update(alert) {
+    if (!patients.has(alert.patient_id)) patientIndex({ fresh: true }).then((p) => { for (const [k, v] of p) patients.set(k, v); render(); });
+    alerts.set(alert.id, alert);
+    if (!inQueue(alert)) expanded.delete(alert.id);
+    render(alert.id);
+  }
+
+  // The live stream: reconnect with back-off; on reconnect reload, in case a change was missed.
+  let socket = null;
+  let closed = false;
+  let delay = 1000;
+  function connect() {
+    socket = new WebSocket(streamUrl());
+    socket.onopen = async () => {
+      live.textContent = "Live";
+      live.className = "status-live";
+      if (delay > 1000) {
+        const page = await api("/alerts", { params: { queue: true, limit: 500 } });
+        alerts.clear();
+        for (const alert of page.items) alerts.set(alert.id, alert);
+        render();
+      }
+      delay = 1000;
+    };
+    socket.onmessage = (message) => update(JSON.parse(message.data).alert);
+    socket.onclose = () => {
+      if (closed) return;
+      live.textContent = "Reconnecting…";
+      live.className = "status-down";
+      if (!auth.token) return;
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+  render();
+  connect();
+  const ticker = setInterval(() => { // ages go on, and snoozes run out
+    const now = Date.now();
+    const due = [...alerts.values()].filter((a) => inQueue(a, now)).length;
+    if (due !== tbody.querySelectorAll("tr[data-alert-id]").length) return render();
+    for (const cell of tbody.querySelectorAll("td[data-opened]")) cell.textContent = age(cell.dataset.opened, now);
+  }, 60000);
+  return () => {
+    closed = true;
+    clearInterval(ticker);
+    socket?.close();
+  };
+}
