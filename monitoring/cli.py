@@ -32,7 +32,7 @@ Command = Callable[[Settings, argparse.Namespace, asyncio.Event], Coroutine[Any,
 async def _demo(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
     from monitoring.demo import run_demo  # the simulators are imported by the demo only
 
-    await run_demo(settings, stop, args.duration)
+    await run_demo(settings, stop, args.duration, open_browser=not args.no_browser)
 
 
 def _serving(*roles: Role) -> Command:
@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if name == "demo":
             sub.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+            sub.add_argument(
+                "--no-browser", action="store_true", help="do not open the dashboard in a browser"
+            )
         if name in ("serve", "ingest", "api"):
             sub.add_argument(
                 "--migrate", action="store_true", help="apply pending migrations before starting"

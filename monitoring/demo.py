@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import webbrowser
 from datetime import UTC, datetime
 
 from devices.client import BrokerAddress
@@ -32,12 +35,13 @@ def _welcome(
         [
             "",
             f"Remote monitoring demo running {until} (embedded services: {embedded}).",
+            f"  Dashboard       {base}/app/  (coordinators: the live alert queue)",
             f"  API docs        {base}/docs",
             f"  Patients        {base}/api/v1/patients",
             f"  Open alerts     {base}/api/v1/alerts?status=open",
             f"  Dead letters    {base}/api/v1/dead-letters",
             f"  Readiness       {base}/ready",
-            "Sign in (Authorize in the API docs, or POST username and password to "
+            "Sign in on the dashboard (or Authorize in the API docs, or POST username and password to "
             f"{base}/api/v1/auth/token) as "
             + ", ".join(a.username for a in accounts)
             + f"; password {DEMO_PASSWORD!r}.",
@@ -49,7 +53,18 @@ def _welcome(
     )
 
 
-async def run_demo(settings: Settings, stop: asyncio.Event, duration_s: float | None) -> None:
+def _open_dashboard(runtime: Runtime) -> None:
+    """Show the dashboard in the user's browser, where there is a screen to show it on."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return  # a server or a terminal session: the printed address is enough
+    webbrowser.open(f"http://{runtime.settings.api.host}:{runtime.settings.api.port}/app/")
+
+
+async def run_demo(
+    settings: Settings, stop: asyncio.Event, duration_s: float | None, *, open_browser: bool = True
+) -> None:
     roles = {Role.API, Role.INGEST, Role.SCHEDULER}
     async with running(settings, roles, migrate_schema=True) as runtime:
         cohort = demo_cohort(datetime.now(UTC))
@@ -58,6 +73,8 @@ async def run_demo(settings: Settings, stop: asyncio.Event, duration_s: float | 
         simulator = DemoSimulator(cohort, _broker_address(runtime), root=runtime.endpoints.mqtt.topic_root)
         simulator.start()
         print(_welcome(runtime, duration_s, simulator, accounts), flush=True)  # noqa: T201 - the demo talks to its user
+        if open_browser:
+            _open_dashboard(runtime)
         try:
             await asyncio.wait_for(stop.wait(), timeout=duration_s)
         except TimeoutError:

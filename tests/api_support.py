@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 from uuid import UUID
 
 import httpx
+import uvicorn
 
 from monitoring.access.principal import Role
 from monitoring.access.tokens import issue_token
 from monitoring.api.app import create_app
 from monitoring.api.probes import ComponentStatus, Probes
 from monitoring.config import Settings
+from monitoring.embedded.broker import free_port
 from monitoring.storage.db import Database
 from tests import factories
 
@@ -52,3 +55,24 @@ async def api_client(
 
 def token_for(user_id: UUID) -> str:
     return issue_token(user_id=user_id, role="?", settings=SETTINGS.api)
+
+
+@asynccontextmanager
+async def serving(database: Database) -> AsyncIterator[str]:
+    """The API served by uvicorn on a free loopback port (for WebSockets and browsers); yields host:port."""
+    port = free_port()
+    app = create_app(settings=SETTINGS, database=database, probes=database_probe(database))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+        await app.state.alert_hub.close()

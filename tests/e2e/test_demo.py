@@ -38,7 +38,7 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k not in ("RPM_DATABASE__URL", "RPM_MQTT__URL")}
     env |= {"RPM_DATA_DIR": str(tmp_path / "data"), "RPM_API__PORT": str(port)}
     demo = subprocess.Popen(
-        [sys.executable, "-m", "monitoring", "demo", "--duration", "90"],
+        [sys.executable, "-m", "monitoring", "demo", "--duration", "90", "--no-browser"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -65,5 +65,5 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
     assert alert is not None, output[-3000:]
     assert "Rapid irregular heart rate" in str(alert["summary"])
     assert demo.returncode == 0, output[-3000:]
-    assert "Open alerts" in output
+    assert f"http://127.0.0.1:{port}/app/" in output
     assert "Traceback" not in output

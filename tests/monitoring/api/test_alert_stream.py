@@ -4,43 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from monitoring.api.app import create_app
-from monitoring.embedded.broker import free_port
 from monitoring.storage.db import Database
-from tests.api_support import SETTINGS, database_probe, token_for
+from tests.api_support import serving, token_for
 from tests.monitoring.api.access_world import build
 
 pytestmark = pytest.mark.integration
-
-
-@asynccontextmanager
-async def serving(database: Database) -> AsyncIterator[str]:
-    port = free_port()
-    app = create_app(settings=SETTINGS, database=database, probes=database_probe(database))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
-        await app.state.alert_hub.close()
 
 
 async def _next(socket: ClientConnection) -> dict[str, Any]:

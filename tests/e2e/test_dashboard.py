@@ -1,0 +1,158 @@
+"""The dashboard in headless Chromium, against the real API, Mosquitto and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+from playwright.async_api import Page, ViewportSize, expect
+from sqlalchemy import select
+
+from monitoring.access.principal import Role
+from monitoring.domain import AlertStatus, Condition
+from monitoring.storage.db import Database
+from monitoring.storage.models import Alert, Device, Patient, User
+from tests import factories
+from tests.api_support import serving
+from tests.e2e.browser import accessibility_violations, chromium, describe, screenshot
+from tests.e2e.support import Broker, eventually, ingestion
+from tests.factories import PASSWORD, enrol, heart_rates
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+VIEWPORT = ViewportSize(width=1280, height=900)
+
+
+async def _username(database: Database, user_id: UUID) -> str:
+    async with database.sessions() as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        return user.username
+
+
+def _collect_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+async def _sign_in_with_the_keyboard(page: Page, address: str, username: str) -> None:
+    await page.goto(f"http://{address}/")
+    await expect(page.locator("#username")).to_be_focused()
+    await page.keyboard.type(username)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+
+
+async def _accessible(page: Page) -> None:
+    violations = await accessibility_violations(page)
+    assert violations == [], describe(violations)
+
+
+async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens_the_chart(
+    database: Database, broker: Broker
+) -> None:
+    team = await factories.team(database)
+    coordinator = await factories.user(database, Role.COORDINATOR, [team])
+    patient = await enrol(database, conditions=[Condition.HEART_FAILURE], care_team_id=team)
+    async with ingestion(database, broker), serving(database) as address, chromium() as browser:
+        page = await browser.new_page(viewport=VIEWPORT)
+        errors = _collect_errors(page)
+        await _sign_in_with_the_keyboard(page, address, await _username(database, coordinator))
+        await expect(page.locator("#live-status")).to_have_text("Live")
+        await expect(page.locator("tr[data-alert-id]")).to_have_count(0)
+        await _accessible(page)
+
+        # A device publishes normal readings, then a sustained bradycardia.
+        device = broker.device(patient.serial)
+        try:
+            now = datetime.now(UTC)
+            device.record(heart_rates([72, 74, 73], start=now - timedelta(minutes=30)))
+            device.record(heart_rates([38, 36, 35, 37, 36], start=now - timedelta(minutes=10), step_s=5))
+            assert await asyncio.to_thread(device.flush, 10)
+        finally:
+            await asyncio.to_thread(device.stop)
+            device.close()
+
+        # It reaches the open page through the stream: no reload.
+        row = page.locator("tr[data-alert-id]", has_text="threshold.heart_rate.low")
+        await expect(row).to_be_visible(timeout=20_000)
+        await expect(row.locator("td.summary")).to_contain_text("below the care-plan limit of 45 /min")
+        await screenshot(page, "dashboard-queue-live-alert")
+        await _accessible(page)
+
+        await row.get_by_role("button", name="Acknowledge").click()
+        await expect(row.locator("td.status")).to_have_text(re.compile("^acknowledged"))
+        await eventually(lambda: _status(database, patient.patient_id, AlertStatus.ACKNOWLEDGED), what="ack")
+
+        # The patient's page: the heart-rate chart with the care-plan limit and the alert on it.
+        await row.get_by_role("link").click()
+        canvas = page.locator('section[aria-label="Heart rate"] canvas')
+        await expect(canvas).to_be_visible()
+        datasets = dict(
+            await page.evaluate(
+                "(c) => Chart.getChart(c).data.datasets.map(d => [d.label, d.data.length])",
+                await canvas.element_handle(),
+            )
+        )
+        assert datasets["Heart rate"] >= 2
+        assert datasets["Alerts"] == 1
+        assert "Heart rate low limit 45" in datasets
+        await expect(page.get_by_role("cell", name="threshold.heart_rate.low")).to_be_visible()
+        await screenshot(page, "dashboard-patient-chart")
+        await _accessible(page)
+    assert errors == []
+
+
+async def test_an_admin_enrols_a_patient_and_sees_a_new_devices_credentials_once(database: Database) -> None:
+    team = await factories.team(database, "Cardiology at home")
+    admin = await factories.user(database, Role.ADMIN)
+    async with serving(database) as address, chromium() as browser:
+        page = await browser.new_page(viewport=VIEWPORT)
+        errors = _collect_errors(page)
+        await page.goto(f"http://{address}/")
+        await _accessible(page)  # the sign-in page
+        await _sign_in_with_the_keyboard(page, address, await _username(database, admin))
+        await expect(page.get_by_role("heading", name="Enrolment")).to_be_visible()
+
+        await page.get_by_label("MRN", exact=True).fill("BROWSER-1")
+        await page.get_by_label("Name", exact=True).fill("Ada Example")
+        await page.get_by_label("Care team").select_option(label="Cardiology at home")
+        await page.get_by_label("heart failure").check()
+        await page.get_by_role("button", name="Enrol").click()
+        await expect(page.get_by_role("heading", name="Ada Example")).to_be_visible()
+
+        await page.goto(f"http://{address}/app/#/admin")
+        await page.get_by_label("Serial (its MQTT username)").fill("scale-browser-1")
+        await page.get_by_label("Kind").select_option("scale")
+        await page.locator("#owner").select_option(label="Ada Example (BROWSER-1)")
+        await page.get_by_role("button", name="Register").click()
+        password = page.locator("#mqtt-password")
+        await expect(password).to_be_visible()
+        assert len(await password.inner_text()) >= 20
+        await expect(page.get_by_role("cell", name="scale-browser-1")).to_be_visible()
+        await screenshot(page, "dashboard-admin-credentials")
+        await _accessible(page)
+
+        await page.reload()  # shown once: nothing to see again
+        await expect(page.get_by_role("cell", name="scale-browser-1")).to_be_visible()
+        await expect(page.locator("#mqtt-password")).to_have_count(0)
+    async with database.sessions() as session:
+        enrolled = await session.scalar(select(Patient).where(Patient.mrn == "BROWSER-1"))
+        device = await session.scalar(select(Device).where(Device.serial == "scale-browser-1"))
+    assert enrolled is not None
+    assert enrolled.care_team_id == team
+    assert enrolled.conditions == [Condition.HEART_FAILURE.value]
+    assert device is not None
+    assert device.patient_id == enrolled.id
+    assert errors == []
+
+
+async def _status(database: Database, patient_id: UUID, status: AlertStatus) -> bool:
+    async with database.sessions() as session:
+        alert = await session.scalar(select(Alert).where(Alert.patient_id == patient_id))
+        return alert is not None and alert.status == status.value
