@@ -89,6 +89,15 @@ async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens
         await expect(row.locator("td.status")).to_have_text(re.compile("^acknowledged"))
         await eventually(lambda: _status(database, patient.patient_id, AlertStatus.ACKNOWLEDGED), what="ack")
 
+        # Work it further: assign to a team member and leave a comment.
+        await row.get_by_role("button", name="Work…").click()
+        await page.get_by_label("Assign to").select_option(label="Test coordinator (coordinator)")
+        await page.get_by_role("button", name="Assign", exact=True).click()
+        await expect(row.locator("td.status")).to_have_text("acknowledged · assigned")
+        await page.get_by_label("Comment").fill("Called the patient: feels dizzy, on the way to the clinic")
+        await page.get_by_role("button", name="Add comment").click()
+        await expect(page.locator("#toast")).to_contain_text("Comment added")
+
         # The patient's page: the heart-rate chart with the care-plan limit and the alert on it.
         await row.get_by_role("link").click()
         canvas = page.locator('section[aria-label="Heart rate"] canvas')
@@ -105,6 +114,16 @@ async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens
         await expect(page.get_by_role("cell", name="threshold.heart_rate.low")).to_be_visible()
         await screenshot(page, "dashboard-patient-chart")
         await _accessible(page)
+
+        # Back in the queue, dismissing it as false takes it out.
+        await page.get_by_role("link", name="Alert queue").click()
+        await row.get_by_role("button", name="Work…").click()
+        await page.get_by_label("Reason it is false").fill("motion artefact while cycling")
+        await page.get_by_role("button", name="Dismiss as false").click()
+        await expect(page.locator("tr[data-alert-id]")).to_have_count(0)
+        await eventually(
+            lambda: _status(database, patient.patient_id, AlertStatus.DISMISSED), what="dismissed"
+        )
     assert errors == []
 
 

@@ -79,6 +79,9 @@ export async function patientView(id) {
         t.low === null ? null : { label: `${labelOf(bySeries[k])} low limit ${t.low}`, value: t.low },
         t.high === null ? null : { label: `${labelOf(bySeries[k])} high limit ${t.high}`, value: t.high },
       ]).filter(Boolean));
+      if (series.some((k) => k.startsWith("glucose_"))) { // the consensus target range
+        limits.push({ label: "Target range low 70", value: 70 }, { label: "Target range high 180", value: 180 });
+      }
       const marks = alertMarks(alerts.items, series, data[0], start, end);
       const latest = data.map((s) => `${s.label} latest mean ${num(s.buckets.at(-1).mean, 1)} ${s.unit}`).join(", ");
       const { canvas, box } = chartBox(`${title} over ${days} day(s): ${latest}; ${marks.length} alert(s) marked.`);
