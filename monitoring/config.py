@@ -105,6 +105,13 @@ class ApiSettings(BaseModel):
     token_ttl_s: int = Field(default=900, ge=60, le=86_400, description="Lifetime of an access token.")
     token_audience: str = "rpm-care-team"
     token_issuer: str = "rpm-monitoring"
+    login_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed sign-ins per account and window."
+    )
+    login_window_s: int = Field(default=300, ge=1, le=86_400)
+    cors_origins: tuple[str, ...] = Field(
+        default=(), description="Browser origins allowed to call the API from other sites; none by default."
+    )
 
 
 class Settings(BaseSettings):

@@ -39,3 +39,14 @@ class InvalidRequestError(DomainError):
 
     status_code = 400
     code = "invalid_request"
+
+
+class TooManyRequestsError(DomainError):
+    """Slow down: retry after ``retry_after_s`` seconds."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

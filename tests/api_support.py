@@ -37,11 +37,15 @@ SETTINGS = Settings(environment="test", api={"secret_key": "x" * 40})
 
 @asynccontextmanager
 async def api_client(
-    database: Database, probes: Probes | None = None, *, as_user: UUID | None | Literal["admin"] = "admin"
+    database: Database,
+    probes: Probes | None = None,
+    *,
+    as_user: UUID | None | Literal["admin"] = "admin",
+    settings: Settings = SETTINGS,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the API signed in as ``as_user``: by default a new admin of the test site; None: nobody."""
     app = create_app(
-        settings=SETTINGS,
+        settings=settings,
         database=database,
         probes=database_probe(database) if probes is None else probes,
     )

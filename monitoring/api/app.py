@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from monitoring.access.throttle import LoginThrottle
 from monitoring.api.auditing import install_audit
 from monitoring.api.errors import install_error_handlers
+from monitoring.api.headers import SecurityHeaders
 from monitoring.api.probes import Probes
 from monitoring.api.routers import (
     admin,
@@ -26,6 +29,8 @@ from monitoring.api.security import current_principal
 from monitoring.api.stream import AlertHub
 from monitoring.config import Settings
 from monitoring.storage.db import Database
+from monitoring.web.pages import POLICY as PAGES_POLICY
+from monitoring.web.pages import PREFIX as PAGES_PREFIX
 from monitoring.web.pages import install_dashboard
 
 API_PREFIX = "/api/v1"
@@ -45,6 +50,9 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
     app.state.database = database
     app.state.probes = probes
     app.state.alert_hub = AlertHub(database)
+    app.state.login_throttle = LoginThrottle(
+        max_failures=settings.api.login_max_failures, window_s=settings.api.login_window_s
+    )
     install_error_handlers(app)
     install_audit(app, database)
     app.include_router(health.router)
@@ -72,4 +80,18 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
     api.include_router(signed_in)
     app.include_router(api)
     install_dashboard(app)
+    if settings.api.cors_origins:  # only the origins configured; no cookies, so no credentials
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(
+        SecurityHeaders,
+        pages_prefix=PAGES_PREFIX,
+        pages_policy=PAGES_POLICY,
+        https=settings.environment == "production",
+    )
     return app

@@ -5,14 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from monitoring.errors import DomainError
+from monitoring.errors import DomainError, TooManyRequestsError
 
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
+    headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, TooManyRequestsError) else None
     return JSONResponse(
         status_code=error.status_code,
         content={"error": {"code": error.code, "message": error.message}},
+        headers=headers,
     )
 
 

@@ -57,7 +57,15 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
             f"{_cell(row.get('lead_before_peak_h_median'))} | "
             f"{_cell(other.get('recall'))} |"
         )
-    lines += ["", "## False alerts (system)", "", "| cause | alerts |", "|---|---|"]
+    lines += ["", "## Missed clinically significant events", ""]
+    for who, run in (("system", ours), ("naive baseline", naive)):
+        missed = run.get("missed", [])
+        lines += [
+            f"{who}: "
+            + ("; ".join(f"{m['type']} {m['patient']} from {m['start']}" for m in missed) or "none")
+        ]
+        lines += [""]
+    lines += ["## False alerts (system)", "", "| cause | alerts |", "|---|---|"]
     lines += [f"| {cause} | {count} |" for cause, count in ours["false_alerts_by_cause"].items()]
     lines += ["", "| alert type | false alerts |", "|---|---|"]
     lines += [f"| {kind} | {count} |" for kind, count in ours["false_alerts_by_type"].items()]

@@ -191,6 +191,7 @@ def score(
         by_patient[alert.patient].append(alert)
     used: set[int] = set()
     per_type: dict[str, dict[str, Any]] = {}
+    missed: list[dict[str, str]] = []  # clinically significant events no alert matched
     for event in events:
         grace = LONG_GRACE.get(event.type, GRACE)
         matches = [
@@ -218,6 +219,15 @@ def score(
         row["observable"] += seen
         row["significant"] += meets
         row["detected_observable"] += bool(matches) and seen
+        if meets and not matches:
+            missed.append(
+                {
+                    "patient": event.patient,
+                    "type": event.type,
+                    "start": event.start.isoformat(),
+                    "end": event.end.isoformat(),
+                }
+            )
         if not matches or not meets:
             continue
         row["detected"] += 1
@@ -304,6 +314,7 @@ def score(
         "false_alerts_by_type": dict(sorted(false_types.items(), key=lambda kv: -kv[1])),
         "device_alerts": device,
         "by_event_type": types,
+        "missed": missed,
         "readings": result.readings,
         "gated": result.gated,
         "out_of_order": result.out_of_order,
