@@ -194,9 +194,12 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
 
 
 def _log_alert_changes(changes: Sequence[AlertChange]) -> None:
+    """Operators see that alerts happen; what the readings were stays in the database (no PHI in logs)."""
     for change in changes:
         if change.kind in ("opened", "repeated", "cleared"):
-            log.warning("alert %s %s [%s]: %s", change.alert_id, change.kind, change.severity, change.summary)
+            log.warning(
+                "alert %s %s: %s [%s]", change.alert_id, change.kind, change.alert_type, change.severity
+            )
 
 
 async def _stop_tasks(runtime: Runtime) -> None:

@@ -35,6 +35,7 @@ class AlertChange:
     patient_id: UUID
     kind: str  # opened, repeated, updated, cleared, resolved
     severity: Severity
+    alert_type: str
     summary: str
 
 
@@ -89,7 +90,9 @@ async def apply_findings(
                 },
             )
         changes.append(
-            AlertChange(alert.id, alert.patient_id, change, Severity(alert.severity), alert.summary)
+            AlertChange(
+                alert.id, alert.patient_id, change, Severity(alert.severity), alert.alert_type, alert.summary
+            )
         )
     await session.flush()
     return changes

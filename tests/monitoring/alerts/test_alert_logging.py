@@ -1,0 +1,26 @@
+"""Alert changes reach the operator's log without the patient's values (no PHI in logs)."""
+
+from __future__ import annotations
+
+import logging
+from uuid import uuid4
+
+import pytest
+
+from monitoring.alerts.service import AlertChange
+from monitoring.domain import Severity
+from monitoring.runtime import _log_alert_changes
+
+
+def test_the_log_names_the_alert_but_not_the_readings(caplog: pytest.LogCaptureFixture) -> None:
+    alert_id, patient_id = uuid4(), uuid4()
+    summary = "Heart rate below the care-plan limit of 45 /min for 5 consecutive readings (38, 36 /min)."
+    change = AlertChange(alert_id, patient_id, "opened", Severity.HIGH, "threshold.heart_rate.low", summary)
+    with caplog.at_level(logging.INFO):
+        _log_alert_changes([change])
+    (record,) = caplog.records
+    text = record.getMessage()
+    assert str(alert_id) in text
+    assert "threshold.heart_rate.low" in text
+    assert "38" not in text
+    assert str(patient_id) not in text
