@@ -18,7 +18,7 @@ def test_the_log_names_the_alert_but_not_the_readings(caplog: pytest.LogCaptureF
     change = AlertChange(alert_id, patient_id, "opened", Severity.HIGH, "threshold.heart_rate.low", summary)
     with caplog.at_level(logging.INFO):
         _log_alert_changes([change])
-    (record,) = caplog.records
+    (record,) = [r for r in caplog.records if r.name == "monitoring.runtime"]
     text = record.getMessage()
     assert str(alert_id) in text
     assert "threshold.heart_rate.low" in text
