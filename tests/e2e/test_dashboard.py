@@ -22,6 +22,7 @@ from tests.e2e.support import Broker, eventually, ingestion
 from tests.factories import PASSWORD, enrol, heart_rates
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+expect.set_options(timeout=15_000)  # a loaded CI machine: waiting is cheap, flakiness is not
 VIEWPORT = ViewportSize(width=1280, height=900)
 
 

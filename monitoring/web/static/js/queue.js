@@ -4,6 +4,10 @@ import { api, auth, patientIndex, streamUrl, team } from "./api.js";
 import { age, h, mount, severityBadge, toast, when } from "./dom.js";
 
 const RANK = { critical: 4, high: 3, medium: 2, low: 1 };
+const DONE = {
+  acknowledge: "Alert acknowledged", resolve: "Alert resolved", dismiss: "Alert dismissed as false",
+  assign: "Alert assigned", snooze: "Alert snoozed", comments: "Comment added",
+};
 const SNOOZES = [["1", "1 hour"], ["4", "4 hours"], ["24", "1 day"]];
 
 function inQueue(alert, now = Date.now()) {
@@ -41,32 +45,37 @@ export async function queueView() {
     try {
       const changed = await api(`/alerts/${alert.id}/${action}`, { method: "POST", body });
       update(changed);
-      toast(`${action === "comments" ? "Comment added" : `Alert ${action}d`}: ${patients.get(alert.patient_id)?.display_name ?? ""}`);
+      toast(`${DONE[action]}: ${patients.get(alert.patient_id)?.display_name ?? ""}`);
     } catch (error) {
       toast(`Could not ${action}: ${error.message}`, { bad: true });
     }
   }
 
-  async function workPanel(alert) {
+  async function workPanel(id) {
+    const alert = alerts.get(id);
+    const current = () => alerts.get(id) ?? alert;
     const patient = patients.get(alert.patient_id);
     const members = patient?.care_team_id ? (await team(patient.care_team_id)).members : [];
-    const id = alert.id.slice(0, 8);
-    const assignee = h("select", { id: `assign-${id}` },
+    const tag = id.slice(0, 8);
+    const assignee = h("select", { id: `assign-${tag}` },
       members.map((m) => h("option", { value: m.id, selected: m.id === alert.assigned_to }, `${m.display_name} (${m.role})`)));
-    const snooze = h("select", { id: `snooze-${id}` }, SNOOZES.map(([v, t]) => h("option", { value: v }, t)));
-    const comment = h("input", { id: `comment-${id}`, maxlength: 2000, required: true });
-    const reason = h("input", { id: `reason-${id}`, minlength: 3, maxlength: 500, required: true });
+    const snooze = h("select", { id: `snooze-${tag}` }, SNOOZES.map(([v, t]) => h("option", { value: v }, t)));
+    const comment = h("input", { id: `comment-${tag}`, maxlength: 2000, required: true });
+    const reason = h("input", { id: `reason-${tag}`, minlength: 3, maxlength: 500, required: true });
     const form = (label, control, button, submit) => h("form", { onsubmit: (e) => { e.preventDefault(); submit(); } },
       h("span", {}, h("label", { for: control.id }, label), control), h("button", { type: "submit" }, button));
     return h("td", { colspan: 6 },
       h("p", {}, h("a", { href: `#/patients/${alert.patient_id}` }, "Open the patient's charts"),
         ` · detector ${alert.detector} · episode began ${when(alert.episode_started_at)} · ${alert.occurrences} occurrence(s)`),
-      form("Assign to", assignee, "Assign", () => act(alert, "assign", { user_id: assignee.value })),
-      form("Snooze for", snooze, "Snooze", () => act(alert, "snooze", {
+      form("Assign to", assignee, "Assign", () => act(current(), "assign", { user_id: assignee.value })),
+      form("Snooze for", snooze, "Snooze", () => act(current(), "snooze", {
         until: new Date(Date.now() + Number(snooze.value) * 3600e3).toISOString(),
       })),
-      form("Comment", comment, "Add comment", () => act(alert, "comments", { text: comment.value })),
-      form("Reason it is false", reason, "Dismiss as false", () => act(alert, "dismiss", { reason: reason.value })),
+      form("Comment", comment, "Add comment", async () => {
+        await act(current(), "comments", { text: comment.value });
+        comment.value = "";
+      }),
+      form("Reason it is false", reason, "Dismiss as false", () => act(current(), "dismiss", { reason: reason.value })),
     );
   }
 
@@ -97,13 +106,13 @@ export async function queueView() {
     const rows = [main];
     if (expanded.has(alert.id)) {
       let panel = panels.get(alert.id);
-      if (panel?.alert !== alert) { // keep what someone is typing unless the alert itself changed
-        panel = { alert, row: h("tr", { class: "work" }) };
-        const row = panel.row;
-        workPanel(alert).then((cell) => row.append(cell));
+      if (!panel) { // built once while open: a change by someone else must not wipe what is being typed
+        panel = h("tr", { class: "work" });
+        const row = panel;
+        workPanel(alert.id).then((cell) => row.append(cell));
         panels.set(alert.id, panel);
       }
-      rows.push(panel.row);
+      rows.push(panel);
     } else {
       panels.delete(alert.id);
     }
@@ -126,7 +135,10 @@ export async function queueView() {
   function update(alert) {
     if (!patients.has(alert.patient_id)) patientIndex({ fresh: true }).then((p) => { for (const [k, v] of p) patients.set(k, v); render(); });
     alerts.set(alert.id, alert);
-    if (!inQueue(alert)) expanded.delete(alert.id);
+    if (!inQueue(alert)) {
+      expanded.delete(alert.id);
+      panels.delete(alert.id);
+    }
     render(alert.id);
   }
 
