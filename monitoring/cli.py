@@ -1,4 +1,4 @@
-"""The ``monitoring`` command: demo, serve, ingest, api, migrate, enrol, replay, evaluate."""
+"""The ``monitoring`` command: demo, serve, ingest, api, migrate, enrol, broker-auth, replay, evaluate."""
 
 from __future__ import annotations
 
@@ -72,6 +72,35 @@ async def _enrol(settings: Settings, args: argparse.Namespace, stop: asyncio.Eve
     )
 
 
+async def _broker_auth(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from monitoring.registry.broker_auth import ServiceAccount, export
+
+    _, _, username, password = settings.mqtt.endpoint() if settings.mqtt.url else ("", 0, None, None)
+    if not username or not password:
+        raise UsageError(
+            "RPM_MQTT__URL must name the ingestion service's broker account: mqtt://user:password@host"
+        )
+    async with AsyncExitStack() as stack:
+        endpoints = await resolve_endpoints(settings, stack, need_broker=False)
+        await migrate.require_head(endpoints.database_url)
+        database = Database(endpoints.database_url, settings.database)
+        stack.push_async_callback(database.dispose)
+        devices = await export(
+            database,
+            root=settings.mqtt.topic_root,
+            services=[ServiceAccount(username, password)],
+            passwd=args.passwd,
+            acl=args.acl,
+        )
+    log.info(
+        "wrote %s (%d devices and %s) and %s; send the broker SIGHUP to load them",
+        args.passwd,
+        devices,
+        username,
+        args.acl,
+    )
+
+
 async def _evaluate(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
     from monitoring.evaluation.commands import run_evaluate
 
@@ -103,6 +132,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "migrate": (_migrate, "bring the database schema up to date"),
     "enrol": (_enrol, "enrol the patients and devices of a manifest file (JSON)"),
     "replay": (_replay, "run the detectors offline over a CSV series or a wire-format JSONL file"),
+    "broker-auth": (_broker_auth, "write the broker's password file and ACL from the device registry"),
     "evaluate": (_evaluate, "score the detectors against a simulated cohort's ground truth"),
 }
 
@@ -126,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name == "enrol":
             sub.add_argument("manifest", type=Path, help="e.g. the --manifest output of python -m simulators")
+        if name == "broker-auth":
+            sub.add_argument("--passwd", type=Path, required=True, help="Mosquitto password_file to write")
+            sub.add_argument("--acl", type=Path, required=True, help="Mosquitto acl_file to write")
         if name == "replay":
             from monitoring.evaluation.commands import add_replay_arguments
 

@@ -39,7 +39,7 @@ def test_the_schema_check_would_catch_a_mistake() -> None:
 def test_every_monitoring_service_runs_a_real_cli_command() -> None:
     services = compose()["services"]
     commands = {name: s["command"] for name, s in services.items() if "command" in s}
-    assert set(commands) == {"migrate", "api", "ingest"}
+    assert set(commands) == {"migrate", "broker-auth", "api", "ingest"}
     for name, command in commands.items():
         assert command[0] == "monitoring", name
         assert command[1] in COMMANDS, name

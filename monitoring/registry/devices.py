@@ -1,7 +1,8 @@
 """A device's life at a site: registered with MQTT credentials, assigned, unassigned, retired.
 
-The MQTT password is generated here, returned once and stored only as an
-Argon2id hash; rotating it issues a new one. A device that is not assigned to
+The MQTT password is generated here, returned once and stored only as a hash
+in the broker's own format (``registry.broker_auth``), from which the broker's
+password file is written; rotating it issues a new one. A device that is not assigned to
 a patient, or is retired, has its readings refused into dead letters by the
 ingestion service (which rereads devices at least every 30 seconds).
 """
@@ -15,10 +16,10 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import DeviceKind
-from monitoring.access.passwords import hash_off_loop
 from monitoring.access.principal import Principal
 from monitoring.domain import DeviceState
 from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
+from monitoring.registry.broker_auth import broker_hash_off_loop
 from monitoring.registry.service import register_device
 from monitoring.storage.models import Device, Patient
 
@@ -32,7 +33,7 @@ class Provisioned:
 
 async def _secret() -> tuple[str, str]:
     password = secrets.token_urlsafe(24)
-    return password, await hash_off_loop(password)
+    return password, await broker_hash_off_loop(password)
 
 
 async def _site_patient(session: AsyncSession, admin: Principal, patient_id: UUID) -> Patient:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from monitoring.access.passwords import verify_password
 from monitoring.access.principal import Role
+from monitoring.registry.broker_auth import verify_broker_hash
 from monitoring.storage.db import Database
 from monitoring.storage.models import DeadLetter, Device, Reading
 from tests.api_support import api_client
@@ -97,11 +97,11 @@ async def test_the_password_is_stored_hashed_and_rotation_replaces_it(database: 
         second = (await client.post(f"/api/v1/devices/{device}/credentials")).json()
     assert stored is not None
     assert first["mqtt_password"] not in stored
-    assert verify_password(stored, first["mqtt_password"])
+    assert verify_broker_hash(stored, first["mqtt_password"])
     replaced = await _hash(database, device)
     assert replaced is not None
-    assert not verify_password(replaced, first["mqtt_password"])
-    assert verify_password(replaced, second["mqtt_password"])
+    assert not verify_broker_hash(replaced, first["mqtt_password"])
+    assert verify_broker_hash(replaced, second["mqtt_password"])
 
 
 async def test_readings_from_an_unassigned_device_go_to_dead_letters(database: Database) -> None:

@@ -1,0 +1,128 @@
+"""The broker's own account list: per-device MQTT credentials and an ACL, written from the registry.
+
+Devices authenticate to the broker, not to this service, so a device's password
+is stored in the broker's format: Mosquitto's ``$7$`` PBKDF2-SHA512
+(``$7$<iterations>$<base64 salt>$<base64 key>``). The password file is then
+written from the database, never from a secret in hand. The ACL lets each
+device publish on its own two topics and read nothing; the ingestion account
+reads every device's topics. Mosquitto rereads both files on SIGHUP.
+
+>>> stored = broker_hash("s3cret-enough", iterations=1000)
+>>> stored.startswith("$7$1000$"), verify_broker_hash(stored, "s3cret-enough")
+(True, True)
+>>> verify_broker_hash(stored, "a guess")
+False
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from devices.contract import CONTRACT_VERSION
+from monitoring.domain import DeviceState
+from monitoring.storage.db import Database
+from monitoring.storage.models import Device
+
+# Mosquitto verifies on every CONNECT: enough work to slow guessing from a stolen file,
+# little enough that thousands of devices reconnecting after a broker restart are not a storm.
+ITERATIONS = 20_000
+_SALT_BYTES = 12
+_KEY_BYTES = 64
+
+
+def broker_hash(password: str, *, iterations: int = ITERATIONS) -> str:
+    salt = secrets.token_bytes(_SALT_BYTES)
+    key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, _KEY_BYTES)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+
+
+def verify_broker_hash(stored: str, password: str) -> bool:
+    try:
+        _, scheme, iterations, salt, key = stored.split("$")
+        if scheme != "7":
+            return False
+        expected = base64.b64decode(key)
+        got = hashlib.pbkdf2_hmac(
+            "sha512", password.encode(), base64.b64decode(salt), int(iterations), len(expected)
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+async def broker_hash_off_loop(password: str) -> str:
+    """``broker_hash`` in a worker thread: tens of milliseconds of CPU stay off the event loop."""
+    return await asyncio.to_thread(broker_hash, password)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccount:
+    username: str
+    password: str
+
+
+def password_file(devices: Iterable[tuple[str, str]], services: Iterable[ServiceAccount]) -> str:
+    lines = [f"{username}:{stored}" for username, stored in devices]
+    lines += [f"{s.username}:{broker_hash(s.password)}" for s in services]
+    return "\n".join(lines) + "\n"
+
+
+def acl_file(root: str, services: Iterable[ServiceAccount]) -> str:
+    base = f"{root}/v{CONTRACT_VERSION}/devices"
+    lines = [
+        "# Written by `monitoring broker-auth`; edits are overwritten.",
+        "# Every device (its username is its id): publish on its own topics, read nothing.",
+        f"pattern write {base}/%u/readings",
+        f"pattern write {base}/%u/status",
+        "",
+    ]
+    for service in services:
+        lines += [
+            f"# Service account {service.username}: reads every device's topics.",
+            f"user {service.username}",
+            f"topic read {base}/+/readings",
+            f"topic read {base}/+/status",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace ``path`` at once (readers never see half a file), readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.chmod(temporary, 0o600)
+    temporary.replace(path)
+
+
+async def export(
+    database: Database, *, root: str, services: list[ServiceAccount], passwd: Path, acl: Path
+) -> int:
+    """Write the broker's password file and ACL; returns how many devices may connect."""
+    for service in services:
+        if not service.username or not service.password:
+            raise ValueError("a service account needs a username and a password")
+    async with database.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Device.serial, Device.mqtt_password_hash)
+                .where(Device.status == DeviceState.ACTIVE.value, Device.mqtt_password_hash.is_not(None))
+                .order_by(Device.serial)
+            )
+        ).all()
+    # Serials were checked against the contract's pattern at registration: no ACL wildcards in them.
+    devices = [(serial, stored) for serial, stored in rows if stored and stored.startswith("$7$")]
+    await asyncio.to_thread(_write, passwd, password_file(devices, services))
+    await asyncio.to_thread(_write, acl, acl_file(root, services))
+    return len(devices)
