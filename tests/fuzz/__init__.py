@@ -1,0 +1,1 @@
+"""Fuzzing the ingestion path: decode, validate, attribute and standardise (``python -m tests.fuzz``)."""
