@@ -154,4 +154,3 @@ def bad_message(rng: random.Random, seq: int, now: datetime) -> tuple[str, bytes
     if rng.random() < 0.35:
         return _raw(rng, seq, now)
     return readings_topic(SERIAL, ROOT), dump(_mutate_field(rng, good_message(rng, seq, now)))
-
