@@ -22,5 +22,6 @@ def test_the_log_names_the_alert_but_not_the_readings(caplog: pytest.LogCaptureF
     text = record.getMessage()
     assert str(alert_id) in text
     assert "threshold.heart_rate.low" in text
-    assert "38" not in text
+    assert "38, 36" not in text  # the readings
+    assert "care-plan limit" not in text  # nor any of the sentence that carries them
     assert str(patient_id) not in text
