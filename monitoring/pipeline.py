@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from monitoring.alerts.service import AlertChange, apply_findings
 from monitoring.detection.careplans import refresh_care_plans
 from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.findings import Finding
 from monitoring.ingest import deadletters
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.intake import DecodedReadings, DecodedStatus, attribute, decode
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 Acknowledge = Callable[[Sequence[Inbound]], None]
 AlertListener = Callable[[Sequence[AlertChange]], None]
+# A checkpoint is stamped with the arrival of the oldest reading not yet evaluated
+# (Checkpointer.watermark); readings that arrived since, less this margin for the
+# clocks of several workers, are replayed after a restart.
+REPLAY_MARGIN = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,7 @@ class Pipeline:
         self.topic_root = topic_root
         self.on_alerts = on_alerts
         self.resolve_on_clear = resolve_on_clear
+        self._unwritten: list[Finding] = []
 
     async def process(self, batch: Sequence[Inbound], acknowledge: Acknowledge) -> BatchResult:
         # 1. Decode every message against the wire contract (bad ones become dead letters).
@@ -91,30 +97,47 @@ class Pipeline:
             alert_changes=len(changes),
         )
 
+    @property
+    def has_unwritten(self) -> bool:
+        """Findings the detectors produced that are not yet written as alerts."""
+        return bool(self._unwritten)
+
     async def detect(self, new: Sequence[StandardReading]) -> list[AlertChange]:
-        if not new:
-            return []
-        await refresh_care_plans(self.engine, self.db, {r.patient_id for r in new})
-        findings = self.engine.evaluate(new)
-        if not findings:
+        """Evaluate new readings and write what they find, with anything an earlier failure left over.
+
+        The detectors' state moves on as soon as they see a reading, so a
+        finding whose write fails is kept and written with the next batch (the
+        retry of the same batch, after a database outage): storing the readings
+        again finds them old and would not evaluate them a second time.
+        """
+        if new:
+            await refresh_care_plans(self.engine, self.db, {r.patient_id for r in new})
+            self._unwritten.extend(self.engine.evaluate(new))
+        if not self._unwritten:
             return []
         async with self.db.unit_of_work() as session:
             changes = await apply_findings(
-                session=session, findings=findings, resolve_on_clear=self.resolve_on_clear
+                session=session, findings=self._unwritten, resolve_on_clear=self.resolve_on_clear
             )
+        self._unwritten = []
         if changes and self.on_alerts is not None:
             self.on_alerts(changes)
         return changes
 
     async def replay(self, hours: float) -> int:
-        """Warm the detectors on recent readings; alerts they imply are applied idempotently."""
+        """Evaluate what the restored detector state has not seen; alerts are applied idempotently.
+
+        That is what arrived after each patient's checkpoint (a process killed
+        between storing a batch and writing its alerts writes them now), and
+        the last ``hours`` for patients without a checkpoint, to warm them up.
+        """
         if hours <= 0:
             return 0
         since = datetime.now(UTC) - timedelta(hours=hours)
         count = 0
         async with self.db.sessions() as session:
-            async for chunk in readings.stream_since(session=session, since=since):
+            async for chunk in readings.stream_unseen(session=session, since=since, margin=REPLAY_MARGIN):
                 count += len(chunk)
                 await self.detect(chunk)
-        log.info("replayed %d readings from the last %.1f h into the detectors", count, hours)
+        log.info("replayed %d readings not in the saved detector state (window %.1f h)", count, hours)
         return count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from monitoring.detection import repository
@@ -15,15 +16,34 @@ _CHUNK = 500  # patients per statement
 
 
 class Checkpointer:
-    def __init__(self, engine: DetectionEngine, database: Database) -> None:
+    def __init__(
+        self,
+        engine: DetectionEngine,
+        database: Database,
+        *,
+        hold: Callable[[], bool] | None = None,
+        watermark: Callable[[], datetime | None] | None = None,
+    ) -> None:
         self.engine = engine
         self.database = database
+        # While ``hold()`` is true (findings not yet written as alerts) no state is saved: a
+        # checkpoint past a finding that then dies with the process would lose its alert.
+        self.hold = hold
+        # When the oldest reading that may not be in the state arrived; the checkpoint is
+        # stamped with it, and a restart replays what arrived since (pipeline.replay).
+        self.watermark = watermark
 
     async def save(self, *, everyone: bool = False) -> int:
         """Save the state of patients whose state changed (or of everyone); return how many."""
+        if self.hold is not None and self.hold():
+            log.info("checkpoint deferred: findings are waiting to be written")
+            return 0
         patients = sorted(self.engine.patients() if everyone else self.engine.take_dirty())
         saved = 0
         now = datetime.now(UTC)
+        oldest = self.watermark() if self.watermark is not None else None
+        if oldest is not None:
+            now = min(now, oldest)
         for i in range(0, len(patients), _CHUNK):
             chunk = {p: self.engine.snapshot(p) for p in patients[i : i + _CHUNK]}
             async with self.database.unit_of_work() as session:

@@ -47,6 +47,8 @@ class MqttSource:
         )
         if username:
             self._client.username_pw_set(username, password)
+        if settings.tls:  # certificate and host name verified against ca_file (or the system's CAs)
+            self._client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -174,6 +176,13 @@ class MqttSource:
         while self._pending and len(batch) < max_size:
             batch.append(self._pending.popleft())
         return batch
+
+    def oldest_pending(self) -> datetime | None:
+        """When the oldest message waiting for a batch arrived."""
+        try:
+            return self._pending[0].received_at
+        except IndexError:
+            return None
 
     def acknowledge(self, batch: Sequence[Inbound]) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -74,13 +75,28 @@ class IngestService:
         self.store_available = True
         self.store_outage_since: float | None = None
         self.last_error: str | None = None
+        self._current: Sequence[Inbound] = ()
 
     async def run(self) -> None:
         """Process batches until cancelled."""
         while True:
             batch = await self.source.next_batch(self.settings.max_batch, self.settings.flush_ms / 1000)
             if batch:
+                self._current = batch
                 await self._process(batch)
+                self._current = ()
+
+    def unevaluated_since(self) -> datetime | None:
+        """When the oldest message received but not yet through detection arrived (None: there is none).
+
+        A detector checkpoint is stamped with this time, not with the time it is
+        saved: what arrived since may not be in it, and is replayed after a restart.
+        """
+        times = [inbound.received_at for inbound in self._current]
+        oldest = self.source.oldest_pending()
+        if oldest is not None:
+            times.append(oldest)
+        return min(times, default=None)
 
     async def _process(self, batch: Sequence[Inbound]) -> None:
         delay = 0.1

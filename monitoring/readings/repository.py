@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.catalogue import Series
 from monitoring.ingest.records import StandardReading
-from monitoring.storage.models import Reading
+from monitoring.storage.models import DetectorCheckpoint, Reading
 
 _INSERT = text(
     "INSERT INTO readings (device_id, series, measured_at, patient_id, value, seq, received_at, "
@@ -192,13 +192,25 @@ async def glucose_counts(
     }
 
 
-async def stream_since(
-    *, session: AsyncSession, since: datetime, chunk: int = 5000
+async def stream_unseen(
+    *, session: AsyncSession, since: datetime, margin: timedelta, chunk: int = 5000
 ) -> AsyncIterator[list[StandardReading]]:
-    """Every reading measured since ``since``, in measurement order, in chunks."""
+    """Readings measured since ``since`` that the saved detector state may not have seen, in order.
+
+    For a patient with a checkpoint, that is what was received after it was
+    saved (less ``margin``: a batch is stored before it is evaluated); for a
+    patient without one, everything since ``since``.
+    """
     result = await session.stream(
         select(Reading)
-        .where(Reading.measured_at >= since)
+        .outerjoin(DetectorCheckpoint, DetectorCheckpoint.patient_id == Reading.patient_id)
+        .where(
+            Reading.measured_at >= since,
+            or_(
+                DetectorCheckpoint.saved_at.is_(None),
+                Reading.received_at >= DetectorCheckpoint.saved_at - margin,
+            ),
+        )
         .order_by(Reading.measured_at)
         .execution_options(yield_per=chunk)
     )

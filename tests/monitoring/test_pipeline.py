@@ -102,3 +102,39 @@ async def test_alerts_can_be_configured_to_resolve_when_their_episode_ends(datab
         True,
     )
     assert list(events) == ["opened", "resolved"]
+
+
+async def test_an_alert_whose_write_fails_is_written_when_the_batch_is_retried(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database drops between storing a batch and writing its alert (the fault suite found this)."""
+    import monitoring.pipeline as pipeline_module
+    from monitoring.detection.checkpoints import Checkpointer
+
+    patient = await enrol(database, conditions=[Condition.HEART_FAILURE])
+    pipeline = make_pipeline(database)
+    checkpoints = Checkpointer(pipeline.engine, database, hold=lambda: pipeline.has_unwritten)
+    batch = [
+        inbound(patient.serial, readings_payload(patient.serial, 1, heart_rates([80, 38, 36, 35, 37, 36])))
+    ]
+    real_apply = pipeline_module.apply_findings  # type: ignore[attr-defined]
+
+    async def outage(**kwargs: object) -> object:
+        raise ConnectionRefusedError("the database went away")
+
+    monkeypatch.setattr(pipeline_module, "apply_findings", outage)
+    with pytest.raises(ConnectionRefusedError):
+        await pipeline.process(batch, Acks())
+    assert await count(database, Reading) == 6
+    assert await count(database, Alert) == 0
+    assert pipeline.has_unwritten
+    assert await checkpoints.save() == 0, "no state is saved past a finding not yet written"
+
+    monkeypatch.setattr(pipeline_module, "apply_findings", real_apply)
+    retried = await pipeline.process(batch, Acks())  # what the ingestion loop does after an outage
+    assert (retried.stored, retried.duplicates) == (0, 6)
+    async with database.sessions() as session:
+        alerts = (await session.execute(select(Alert))).scalars().all()
+    assert [(a.alert_type, a.status) for a in alerts] == [("threshold.heart_rate.low", "open")]
+    assert not pipeline.has_unwritten
+    assert await checkpoints.save() == 1
