@@ -44,6 +44,10 @@ class BrokerAddress:
     password: str | None = None
     # MQTT 5 where the broker speaks it; "3.1.1" for brokers that do not.
     protocol: str = "5"
+    # TLS (port 8883): the broker's certificate and name are checked against this CA file,
+    # or the system's trust store when it is None.
+    tls: bool = False
+    ca_file: str | None = None
 
 
 @dataclass(slots=True)
@@ -111,6 +115,8 @@ class DeviceClient:
         )
         if self.broker.username:
             client.username_pw_set(self.broker.username, self.broker.password)
+        if self.broker.tls:
+            client.tls_set(ca_certs=self.broker.ca_file)
         client.will_set(
             self._status_topic,
             encode(DeviceStatus(device_id=self.device_id, state="offline", kind=self.kind)),

@@ -54,14 +54,24 @@ class MqttSettings(BaseModel):
         default=None, description="Join a shared subscription group to share load between workers."
     )
 
+    ca_file: Path | None = Field(
+        default=None,
+        description="CA certificate that signed the broker's (mqtts://); default: the system's trust store.",
+    )
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.url) and urlsplit(self.url or "").scheme == "mqtts"
+
     def endpoint(self) -> tuple[str, int, str | None, str | None]:
         """(host, port, username, password) of the configured broker."""
         if not self.url:
             raise ValueError("no broker URL configured")
         parts = urlsplit(self.url)
-        if parts.scheme not in ("mqtt", "tcp"):
-            raise ValueError(f"unsupported broker scheme {parts.scheme!r}")
-        return parts.hostname or "127.0.0.1", parts.port or 1883, parts.username, parts.password
+        if parts.scheme not in ("mqtt", "tcp", "mqtts"):
+            raise ValueError(f"unsupported broker scheme {parts.scheme!r} (mqtt:// or mqtts://)")
+        default_port = 8883 if parts.scheme == "mqtts" else 1883
+        return parts.hostname or "127.0.0.1", parts.port or default_port, parts.username, parts.password
 
 
 class IngestSettings(BaseModel):
@@ -69,6 +79,12 @@ class IngestSettings(BaseModel):
     flush_ms: int = Field(default=20, ge=0, le=5000, description="Longest wait to fill a batch.")
     retry_max_s: float = Field(default=10.0, gt=0, description="Back-off ceiling on store failure.")
     device_cache_s: float = Field(default=30.0, ge=0)
+    http_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="Serve /health, /ready (and /metrics) on this port when the process runs no API.",
+    )
 
 
 class DetectionSettings(BaseModel):
@@ -81,6 +97,11 @@ class DetectionSettings(BaseModel):
     )
     checkpoint_s: float = Field(
         default=60.0, ge=1, description="How often changed detector state is saved to the database."
+    )
+    late_after_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Alerts raised this long after their reading was measured are marked late.",
     )
 
 
@@ -102,6 +123,12 @@ class ApiSettings(BaseModel):
     port: int = Field(default=8000, ge=1, le=65_535)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     max_page_size: int = Field(default=1000, ge=1, le=10_000)
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=64 * 1_048_576,
+        description="Largest request body accepted (413 above).",
+    )
     token_ttl_s: int = Field(default=900, ge=60, le=86_400, description="Lifetime of an access token.")
     token_audience: str = "rpm-care-team"
     token_issuer: str = "rpm-monitoring"
@@ -109,6 +136,10 @@ class ApiSettings(BaseModel):
         default=5, ge=1, le=1000, description="Failed sign-ins per account and window."
     )
     login_window_s: int = Field(default=300, ge=1, le=86_400)
+    tls_cert_file: Path | None = Field(
+        default=None, description="Serve HTTPS with this certificate (chain) file; with tls_key_file."
+    )
+    tls_key_file: Path | None = Field(default=None, description="The private key of tls_cert_file.")
     cors_origins: tuple[str, ...] = Field(
         default=(), description="Browser origins allowed to call the API from other sites; none by default."
     )
@@ -128,6 +159,12 @@ class Settings(BaseSettings):
     detection: DetectionSettings = DetectionSettings()
     alerts: AlertSettings = AlertSettings()
     api: ApiSettings = ApiSettings()
+
+    @model_validator(mode="after")
+    def _tls_needs_both_files(self) -> Settings:
+        if (self.api.tls_cert_file is None) != (self.api.tls_key_file is None):
+            raise ValueError("RPM_API__TLS_CERT_FILE and RPM_API__TLS_KEY_FILE go together")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -16,9 +16,11 @@ from datetime import timedelta
 from enum import StrEnum
 
 import uvicorn
+from fastapi import FastAPI
 
 from monitoring.alerts.service import AlertChange
 from monitoring.api.app import create_app
+from monitoring.api.ops import create_ops_app
 from monitoring.api.probes import ComponentStatus, Probes
 from monitoring.config import MqttSettings, Settings
 from monitoring.detection.checkpoints import Checkpointer
@@ -140,7 +142,9 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
 
         if Role.INGEST in roles:
             source = MqttSource(endpoints.mqtt)
-            engine = DetectionEngine(default_detectors())
+            engine = DetectionEngine(
+                default_detectors(), late_after=timedelta(seconds=settings.detection.late_after_s)
+            )
             pipeline = Pipeline(
                 db=database,
                 directory=DeviceDirectory(database, settings.ingest.device_cache_s),
@@ -151,7 +155,10 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
             )
             # Restore learned state, then replay what arrived since the checkpoint (readings the
             # restored state has already seen are skipped), so neither warm-up nor persistence restarts.
-            checkpointer = Checkpointer(engine, database)
+            ingest = IngestService(source, pipeline, settings.ingest)
+            checkpointer = Checkpointer(
+                engine, database, hold=lambda: pipeline.has_unwritten, watermark=ingest.unevaluated_since
+            )
             await checkpointer.restore()
             await pipeline.replay(settings.detection.replay_hours)
             stack.push_async_callback(checkpointer.save, everyone=True)
@@ -160,7 +167,7 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
             checkpoints.start()
             stack.callback(checkpoints.stop)
             runtime.source = source
-            runtime.ingest = IngestService(source, pipeline, settings.ingest)
+            runtime.ingest = ingest
             await source.start()
             stack.push_async_callback(source.stop)
             runtime.tasks.append(asyncio.create_task(runtime.ingest.run(), name="ingest"))
@@ -178,19 +185,28 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
 
         if Role.API in roles:
             app = create_app(settings=settings, database=database, probes=runtime.probes())
-            config = uvicorn.Config(
-                app,
-                host=settings.api.host,
-                port=settings.api.port,
-                log_level=settings.log_level.lower(),
-                lifespan="off",
-                access_log=False,
-            )
-            runtime.api_server = _ApiServer(config)
-            runtime.tasks.append(asyncio.create_task(runtime.api_server.serve(), name="api"))
+            _serve_http(runtime, app, settings.api.port)
+        elif settings.ingest.http_port is not None:
+            _serve_http(runtime, create_ops_app(runtime.probes()), settings.ingest.http_port)
 
         stack.push_async_callback(_stop_tasks, runtime)
         yield runtime
+
+
+def _serve_http(runtime: Runtime, app: FastAPI, port: int) -> None:
+    settings = runtime.settings
+    config = uvicorn.Config(
+        app,
+        host=settings.api.host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        lifespan="off",
+        access_log=False,
+        ssl_certfile=settings.api.tls_cert_file,
+        ssl_keyfile=settings.api.tls_key_file,
+    )
+    runtime.api_server = _ApiServer(config)
+    runtime.tasks.append(asyncio.create_task(runtime.api_server.serve(), name="api"))
 
 
 def _log_alert_changes(changes: Sequence[AlertChange]) -> None:

@@ -9,6 +9,7 @@ from monitoring.access.throttle import LoginThrottle
 from monitoring.api.auditing import install_audit
 from monitoring.api.errors import install_error_handlers
 from monitoring.api.headers import SecurityHeaders
+from monitoring.api.limits import InputLimits
 from monitoring.api.probes import Probes
 from monitoring.api.routers import (
     admin,
@@ -88,6 +89,7 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
+    app.add_middleware(InputLimits, max_body_bytes=settings.api.max_body_bytes)
     app.add_middleware(
         SecurityHeaders,
         pages_prefix=PAGES_PREFIX,

@@ -52,7 +52,7 @@ class PageParams:
 def get_page(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Items per page.")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")] = 0,
 ) -> PageParams:
     return PageParams(limit=min(limit, settings.api.max_page_size), offset=offset)
 

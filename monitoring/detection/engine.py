@@ -28,7 +28,7 @@ from monitoring.registry.careplans import CarePlan
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-LATE_AFTER = timedelta(minutes=15)  # a reading evaluated this long after it was measured alerts "late"
+LATE_AFTER = timedelta(minutes=15)  # default: evaluated this long after measurement is "late"
 
 
 class DetectionEngine:
@@ -40,8 +40,10 @@ class DetectionEngine:
         *,
         gate: SignalGate | None = None,
         context_ttl_s: float = 30.0,
+        late_after: timedelta = LATE_AFTER,
     ) -> None:
         self.detectors = tuple(detectors)
+        self.late_after = late_after
         self.gate = gate if gate is not None else SignalGate()
         self.context_ttl_s = context_ttl_s
         self._contexts: dict[UUID, PatientContext] = {}
@@ -88,7 +90,7 @@ class DetectionEngine:
         for reading in sorted(readings, key=lambda r: r.measured_at):
             found = self.observe(Observation.of(reading))
             delay = reading.received_at - reading.measured_at
-            if found and delay > LATE_AFTER:
+            if found and delay > self.late_after:
                 for finding in found:
                     finding.explanation["late"] = {"received_after_s": round(delay.total_seconds())}
             findings.extend(found)

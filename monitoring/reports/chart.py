@@ -71,7 +71,8 @@ def render(
     axes.xaxis_date(UTC)
     axes.set_title(title)
     axes.set_ylabel(unit)
-    axes.legend(loc="lower left", fontsize=7)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(loc="lower left", fontsize=7)
     axes.grid(alpha=0.3)
     figure.autofmt_xdate()
     out = io.BytesIO()

@@ -29,11 +29,16 @@ from monitoring.embedded.broker import free_port
 REPOSITORY_CONFIG = Path(__file__).resolve().parents[2] / "config" / "mosquitto" / "mosquitto.conf"
 
 
-def local_config(*, port: int, data: Path, passwd: Path, acl: Path) -> str:
-    """The repository's mosquitto.conf with only the port, the file locations and the user changed."""
+REPOSITORY_CERTS = REPOSITORY_CONFIG.parents[1] / "tls" / "make-certs.sh"
+
+
+def local_config(*, port: int, tls_port: int, data: Path, passwd: Path, acl: Path, certs: Path) -> str:
+    """The repository's mosquitto.conf with only the ports, the file locations and the user changed."""
     text = REPOSITORY_CONFIG.read_text(encoding="utf-8")
     swaps = {
         "listener 1883": f"listener {port} 127.0.0.1",
+        "listener 8883": f"listener {tls_port} 127.0.0.1",
+        "/mosquitto/certs/": f"{certs}/",
         "persistence_location /mosquitto/data/": f"persistence_location {data}/",
         "password_file /mosquitto/auth/passwd": f"password_file {passwd}",
         "acl_file /mosquitto/auth/acl": f"acl_file {acl}",
@@ -60,6 +65,8 @@ def mosquitto_path() -> str:
 @dataclass
 class SecuredBroker:
     port: int
+    tls_port: int
+    ca_file: Path
     process: subprocess.Popen[bytes]
 
     def reload(self) -> None:
@@ -70,11 +77,16 @@ class SecuredBroker:
 
 @contextmanager
 def secured_broker(folder: Path, passwd: Path, acl: Path) -> Iterator[SecuredBroker]:
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     config = folder / "mosquitto.conf"
     data = folder / "mosquitto-data"
     data.mkdir(exist_ok=True)
-    config.write_text(local_config(port=port, data=data, passwd=passwd, acl=acl), encoding="utf-8")
+    certs = folder / "certs"
+    subprocess.run(["sh", str(REPOSITORY_CERTS), str(certs)], check=True, capture_output=True)
+    config.write_text(
+        local_config(port=port, tls_port=tls_port, data=data, passwd=passwd, acl=acl, certs=certs),
+        encoding="utf-8",
+    )
     process = subprocess.Popen([mosquitto_path(), "-c", str(config)], stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 10
@@ -88,7 +100,7 @@ def secured_broker(folder: Path, passwd: Path, acl: Path) -> Iterator[SecuredBro
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the secured mosquitto did not start") from None
                 time.sleep(0.1)
-        yield SecuredBroker(port, process)
+        yield SecuredBroker(port, tls_port, certs / "ca.crt", process)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -129,13 +141,15 @@ def _wait_for(get: object, timeout_s: float = 5.0) -> ReasonCode:
     raise AssertionError("the broker did not answer")
 
 
-def connect(port: int, username: str | None, password: str | None) -> Probe:
+def connect(port: int, username: str | None, password: str | None, *, ca_file: Path | None = None) -> Probe:
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"probe-{username}-{time.monotonic_ns()}", protocol=mqtt.MQTTv5
     )
     probe = Probe(client)
     if username is not None:
         client.username_pw_set(username, password)
+    if ca_file is not None:
+        client.tls_set(ca_certs=str(ca_file))
 
     def on_connect(
         c: mqtt.Client, u: object, flags: object, reason: ReasonCode, p: Properties | None

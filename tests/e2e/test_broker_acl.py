@@ -70,6 +70,28 @@ def _devices_are_confined(port: int, a: dict[str, Any], b: dict[str, Any]) -> No
             refused.close()
 
 
+def _tls_listener_works_and_is_tls_only(broker: SecuredBroker, a: dict[str, Any]) -> None:
+    """Port 8883 of the repository's config: the broker's certificate verifies, plain MQTT gets nothing."""
+    ingest = connect(broker.tls_port, INGEST.username, INGEST.password, ca_file=broker.ca_file)
+    device = connect(broker.tls_port, a["mqtt_username"], a["mqtt_password"], ca_file=broker.ca_file)
+    try:
+        assert ingest.connack is not None
+        assert device.connack is not None
+        assert (ingest.connack.value, device.connack.value) == (0, 0)
+        assert ingest.subscribe("rpm/v1/devices/+/readings").value == 1
+        assert device.publish(readings_topic("acl-watch-a"), b"over tls").value == 0
+        time.sleep(0.5)
+        assert ingest.received == [(readings_topic("acl-watch-a"), b"over tls")]
+    finally:
+        ingest.close()
+        device.close()
+    plain = connect(broker.tls_port, a["mqtt_username"], a["mqtt_password"])
+    try:
+        assert plain.connack is None, "the TLS port answered plain MQTT"
+    finally:
+        plain.close()
+
+
 def _only_a_may_connect(broker: SecuredBroker, a: dict[str, Any], b: dict[str, Any]) -> None:
     broker.reload()
     gone = connect(broker.port, b["mqtt_username"], b["mqtt_password"])
@@ -96,6 +118,7 @@ async def test_a_device_may_publish_only_on_its_own_topics_and_read_nothing(
     broker = await asyncio.to_thread(running.__enter__)
     try:
         await asyncio.to_thread(_devices_are_confined, broker.port, a, b)
+        await asyncio.to_thread(_tls_listener_works_and_is_tls_only, broker, a)
         # Retiring a device takes it off the broker at the next export and reload.
         async with api_client(database) as admin:
             retired = await admin.post(f"/api/v1/devices/{b['device']['id']}/retire")

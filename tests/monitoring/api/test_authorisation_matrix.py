@@ -1,0 +1,218 @@
+"""The authorisation matrix: every endpoint of the API, called by every role, answers as the rules say.
+
+A second test fails when an endpoint is added without a row here, so the
+matrix stays complete. Calls that change something get a fresh target each
+(alert, device, webhook), so one role's call cannot change what the next sees.
+"""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from monitoring.api.app import create_app
+from monitoring.registry.service import ensure_site, register_device
+from monitoring.storage.db import Database
+from monitoring.storage.models import Alert, Webhook
+from tests.api_support import SETTINGS, api_client
+from tests.monitoring.api.access_world import World, build
+
+pytestmark = pytest.mark.integration
+
+ROLES = ("admin", "coordinator", "clinician", "outsider", "foreign_admin")
+CARE_TEAM_READ = (200, 200, 200, 404, 404)  # the team's members and the site's admin
+CARE_TEAM_WORK = (403, 200, 200, 404, 403)  # alert work: the team's coordinators and clinicians
+CLINICAL_EDIT = (200, 403, 200, 403, 404)  # care plans: clinicians of the team, the site's admin
+ADMIN_READ = (200, 403, 403, 403, 200)  # each admin sees their own site's
+ADMIN_CREATE = (201, 403, 403, 403, 201)
+ADMIN_CHANGE = (200, 403, 403, 403, 404)  # of this site's things: another site's admin finds nothing
+EVERYONE = (200, 200, 200, 200, 200)  # lists and own profile, filtered to what the caller may see
+
+# {p} the team-A patient, {t} team A, {u} team A's coordinator, {n} a unique number;
+# {a} a fresh open alert of {p}; {d} a fresh unassigned device, {e} one assigned to {p};
+# {w} a fresh webhook of the site.
+MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
+    ("GET", "/auth/me", None, EVERYONE),
+    ("GET", "/patients", None, EVERYONE),
+    ("POST", "/patients", {"mrn": "MATRIX-{n}", "display_name": "M"}, ADMIN_CREATE),
+    ("GET", "/patients/{p}", None, CARE_TEAM_READ),
+    ("GET", "/patients/{p}/readings?series=heart_rate", None, CARE_TEAM_READ),
+    ("GET", "/patients/{p}/trend?series=heart_rate", None, CARE_TEAM_READ),
+    ("PUT", "/patients/{p}/care-plan/heart_rate", {"low": 40, "high": 130}, CLINICAL_EDIT),
+    ("DELETE", "/patients/{p}/care-plan/heart_rate", None, CLINICAL_EDIT),
+    ("GET", "/patients/{p}/reports/glucose", None, CARE_TEAM_READ),
+    ("GET", "/patients/{p}/reports/vitals", None, CARE_TEAM_READ),
+    ("GET", "/patients/{p}/reports/chart.png?series=heart_rate", None, CARE_TEAM_READ),
+    ("GET", "/fhir/Observation?patient={p}", None, CARE_TEAM_READ),
+    ("GET", "/fhir/Observation/$lastn?patient={p}", None, CARE_TEAM_READ),
+    ("GET", "/fhir/Flag?patient={p}", None, CARE_TEAM_READ),
+    ("GET", "/teams/{t}", None, CARE_TEAM_READ),
+    ("GET", "/teams/{t}/triage", None, CARE_TEAM_READ),
+    ("GET", "/alerts", None, EVERYONE),
+    ("GET", "/alerts/dismissals", None, EVERYONE),
+    ("GET", "/alerts/{a}", None, CARE_TEAM_READ),
+    ("POST", "/alerts/{a}/acknowledge", None, CARE_TEAM_WORK),
+    ("POST", "/alerts/{a}/resolve", {"note": "seen to"}, CARE_TEAM_WORK),
+    ("POST", "/alerts/{a}/dismiss", {"reason": "cuff slipped"}, CARE_TEAM_WORK),
+    ("POST", "/alerts/{a}/assign", {"user_id": "{u}"}, CARE_TEAM_WORK),
+    ("POST", "/alerts/{a}/snooze", {"until": "{soon}"}, CARE_TEAM_WORK),
+    ("POST", "/alerts/{a}/comments", {"text": "called the patient"}, CARE_TEAM_WORK),
+    ("GET", "/teams", None, ADMIN_READ),
+    ("POST", "/teams", {"name": "Team {n}"}, ADMIN_CREATE),
+    ("GET", "/users", None, ADMIN_READ),
+    (
+        "POST",
+        "/users",
+        {
+            "username": "user{n}",
+            "display_name": "U",
+            "role": "clinician",
+            "password": "a long enough passphrase",
+        },
+        ADMIN_CREATE,
+    ),
+    ("GET", "/audit", None, ADMIN_READ),
+    ("GET", "/webhooks", None, ADMIN_READ),
+    ("POST", "/webhooks", {"url": "https://hooks.example.org/{n}"}, ADMIN_CREATE),
+    ("POST", "/webhooks/{w}/disable", None, ADMIN_CHANGE),
+    ("GET", "/dead-letters", None, ADMIN_READ),
+    ("GET", "/devices", None, ADMIN_READ),
+    ("POST", "/devices", {"serial": "MATRIX-DEV-{n}", "kind": "wearable"}, ADMIN_CREATE),
+    ("POST", "/devices/{d}/credentials", None, ADMIN_CHANGE),
+    ("POST", "/devices/{d}/assign", {"patient_id": "{p}"}, ADMIN_CHANGE),
+    ("POST", "/devices/{e}/unassign", None, ADMIN_CHANGE),
+    ("POST", "/devices/{d}/retire", None, ADMIN_CHANGE),
+]
+# Reached without a token: signing in, health, and the live stream (which checks its token itself).
+PUBLIC = {"POST /auth/token", "GET /health", "GET /ready"}
+
+_numbers = itertools.count(1)
+
+
+def test_every_endpoint_has_a_row() -> None:
+    app = create_app(
+        settings=SETTINGS, database=Database("postgresql+asyncpg://unused@127.0.0.1/unused"), probes=[]
+    )
+    endpoints = {
+        f"{method.upper()} {path.removeprefix('/api/v1')}"
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    in_matrix = {f"{method} {_template(path)}" for method, path, _, _ in MATRIX}
+    assert endpoints - PUBLIC == {_generic(e) for e in in_matrix}
+
+
+async def test_the_authorisation_matrix(database: Database) -> None:
+    world = await build(database)
+    got: dict[tuple[str, str], int] = {}
+    want: dict[tuple[str, str], int] = {}
+    async with AsyncExitStack() as stack:
+        clients = {
+            role: await stack.enter_async_context(api_client(database, as_user=world.users[role]))
+            for role in ROLES
+        }
+        for method, template, body, expected in MATRIX:
+            for role, status in zip(ROLES, expected, strict=True):
+                values = await _values(database, world, template, body)
+                path = "/api/v1" + template.format(**values)
+                response = await clients[role].request(method, path, json=_fill(body, values))
+                got[(f"{method} {template}", role)] = response.status_code
+                want[(f"{method} {template}", role)] = status
+                if response.status_code >= 400:
+                    assert response.json()["error"]["message"], (method, template, role)
+    assert got == want
+
+
+def _template(path: str) -> str:
+    return path.split("?")[0]
+
+
+_GENERIC = {
+    "{p}": "{patient_id}",
+    "{t}": "{team_id}",
+    "{a}": "{alert_id}",
+    "{d}": "{device_id}",
+    "{e}": "{device_id}",
+    "{w}": "{webhook_id}",
+}
+
+
+def _generic(endpoint: str) -> str:
+    for short, name in _GENERIC.items():
+        endpoint = endpoint.replace(short, name)
+    return endpoint.replace("/heart_rate", "/{series}")
+
+
+async def _values(
+    database: Database, world: World, template: str, body: dict[str, Any] | None
+) -> dict[str, str]:
+    text = template + repr(body)
+    values = {
+        "p": str(world.patient),
+        "t": str(world.teams[0]),
+        "u": str(world.users["coordinator"]),
+        "n": str(next(_numbers)),
+        "soon": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
+    }
+    if "{a}" in text:
+        values["a"] = str(await _fresh_alert(database, world.patient))
+    if "{d}" in text:
+        values["d"] = str(await _fresh_device(database))
+    if "{e}" in text:
+        values["e"] = str(await _fresh_device(database, world.patient))
+    if "{w}" in text:
+        values["w"] = str(await _fresh_webhook(database))
+    return values
+
+
+def _fill(body: dict[str, Any] | None, values: dict[str, str]) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    return {k: v.format(**values) if isinstance(v, str) else v for k, v in body.items()}
+
+
+async def _fresh_alert(database: Database, patient_id: UUID) -> UUID:
+    now = datetime.now(UTC)
+    async with database.unit_of_work() as session:
+        alert = Alert(
+            patient_id=patient_id,
+            alert_type=f"matrix.{uuid4().hex[:12]}",
+            detector="matrix",
+            severity="high",
+            summary="A test alert.",
+            explanation={},
+            opened_at=now,
+            episode_started_at=now,
+            last_episode_started_at=now,
+            last_triggered_at=now,
+        )
+        session.add(alert)
+        await session.flush()
+        return alert.id
+
+
+async def _fresh_device(database: Database, patient_id: UUID | None = None) -> UUID:
+    async with database.unit_of_work() as session:
+        site = await ensure_site(session=session, code="TEST", name="Test site")
+        device = await register_device(
+            session=session,
+            serial=f"MATRIX-{uuid4().hex[:10]}",
+            kind="wearable",
+            patient_id=patient_id,
+            site_id=site.id,
+        )
+        return device.id
+
+
+async def _fresh_webhook(database: Database) -> UUID:
+    async with database.unit_of_work() as session:
+        site = await ensure_site(session=session, code="TEST", name="Test site")
+        hook = Webhook(site_id=site.id, url="https://hooks.example.org/matrix", secret="s" * 32)
+        session.add(hook)
+        await session.flush()
+        return hook.id
