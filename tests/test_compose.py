@@ -38,8 +38,13 @@ def test_the_schema_check_would_catch_a_mistake() -> None:
 
 def test_every_monitoring_service_runs_a_real_cli_command() -> None:
     services = compose()["services"]
-    commands = {name: s["command"] for name, s in services.items() if "command" in s}
+    ours = {name: s for name, s in services.items() if s.get("image") == "rpm-monitoring:latest"}
+    commands = {name: s["command"] for name, s in ours.items() if "command" in s}
     assert set(commands) == {"migrate", "broker-auth", "api", "ingest"}
+    # The one-shot that writes certificates runs the repository's script, which the image holds.
+    assert ours["certs"]["entrypoint"][:2] == ["sh", "/app/config/tls/make-certs.sh"]
+    assert (ROOT / "config" / "tls" / "make-certs.sh").is_file()
+    assert "COPY config/tls config/tls" in (ROOT / "Dockerfile").read_text()
     for name, command in commands.items():
         assert command[0] == "monitoring", name
         assert command[1] in COMMANDS, name

@@ -93,3 +93,25 @@ async def test_one_address_cannot_try_many_accounts_without_limit(database: Data
         ]
     assert statuses[:-1] == [401] * (limit * 4)
     assert statuses[-1] == 429
+
+
+async def test_oversized_bodies_and_nul_characters_are_refused_before_any_handler(database: Database) -> None:
+    async with api_client(database) as admin:
+        big = await admin.post("/api/v1/teams", content=b'{"name": "' + b"x" * 2_000_000 + b'"}')
+        assert big.status_code == 413
+        assert big.json()["error"]["code"] == "payload_too_large"
+        nul = await admin.post("/api/v1/webhooks", json={"url": "https://hooks.example.org/\u0000"})
+        assert nul.status_code == 422
+        assert "NUL" in nul.json()["error"]["message"]
+        in_query = await admin.get("/api/v1/alerts?since=2026%00")
+        assert in_query.status_code == 422
+        # An escaped backslash before "u0000" is ordinary text, not a NUL.
+        fine = await admin.post("/api/v1/teams", json={"name": "backslash \\u0000 team"})
+        assert fine.status_code == 201
+        assert fine.json()["name"] == "backslash \\u0000 team"
+        unparsable = await admin.post(
+            "/api/v1/teams", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        # Validation errors keep FastAPI's documented shape (HTTPValidationError in the OpenAPI).
+        assert unparsable.status_code == 422
+        assert unparsable.json()["detail"][0]["type"] == "json_invalid"
