@@ -10,6 +10,7 @@ a restart neither misses nor duplicates an alert.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,8 @@ from monitoring.detection.findings import Finding
 from monitoring.ingest import deadletters
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.intake import DecodedReadings, DecodedStatus, attribute, decode
-from monitoring.ingest.records import Inbound, StandardReading
+from monitoring.ingest.records import DeadLetter, Inbound, StandardReading
+from monitoring.observability import metrics
 from monitoring.readings import repository as readings
 from monitoring.registry import repository as registry
 from monitoring.storage.db import Database
@@ -72,6 +74,7 @@ class Pipeline:
         devices = await self.directory.lookup(serials)
         intake = attribute(decoded, devices)
         # 3. Store everything in one transaction; only readings not stored before come back.
+        started = time.perf_counter()
         async with self.db.unit_of_work() as session:
             new = await readings.insert_new(session=session, rows=intake.readings)
             await deadletters.insert_many(session=session, letters=intake.dead_letters)
@@ -85,17 +88,27 @@ class Pipeline:
                     battery=status.battery,
                     firmware=status.firmware,
                 )
+        stored = time.perf_counter()
         # 4. Durable: the broker may forget these messages now.
         acknowledge(batch)
         # 5. Detect on new readings only, then record alerts.
         changes = await self.detect(new)
-        return BatchResult(
+        result = BatchResult(
             messages=len(batch),
             stored=len(new),
             duplicates=len(intake.readings) - len(new),
             dead_letters=len(intake.dead_letters),
             alert_changes=len(changes),
         )
+        _measure(
+            batch,
+            intake.dead_letters,
+            changes,
+            result,
+            store_s=stored - started,
+            detect_s=time.perf_counter() - stored,
+        )
+        return result
 
     @property
     def has_unwritten(self) -> bool:
@@ -141,3 +154,27 @@ class Pipeline:
                 await self.detect(chunk)
         log.info("replayed %d readings not in the saved detector state (window %.1f h)", count, hours)
         return count
+
+
+def _measure(
+    batch: Sequence[Inbound],
+    letters: Sequence[DeadLetter],
+    changes: Sequence[AlertChange],
+    result: BatchResult,
+    *,
+    store_s: float,
+    detect_s: float,
+) -> None:
+    """Once per batch: the counts and timings Prometheus scrapes."""
+    metrics.MESSAGES.inc(result.messages)
+    metrics.READINGS_STORED.inc(result.stored)
+    metrics.READINGS_DUPLICATE.inc(result.duplicates)
+    for letter in letters:
+        metrics.DEAD_LETTERS.labels(letter.code.value).inc()
+    for change in changes:
+        metrics.ALERT_CHANGES.labels(change.kind).inc()
+    metrics.STORE_SECONDS.observe(store_s)
+    metrics.DETECT_SECONDS.observe(detect_s)
+    if batch:
+        oldest = min(inbound.received_at for inbound in batch)
+        metrics.LAG_SECONDS.observe((datetime.now(UTC) - oldest).total_seconds())

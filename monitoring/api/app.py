@@ -29,6 +29,7 @@ from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import current_principal
 from monitoring.api.stream import AlertHub
 from monitoring.config import Settings
+from monitoring.observability.metrics import install_metrics
 from monitoring.storage.db import Database
 from monitoring.web.pages import POLICY as PAGES_POLICY
 from monitoring.web.pages import PREFIX as PAGES_PREFIX
@@ -81,6 +82,7 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
     api.include_router(signed_in)
     app.include_router(api)
     install_dashboard(app)
+    install_metrics(app)  # counts and timings only, no patient data
     if settings.api.cors_origins:  # only the origins configured; no cookies, so no credentials
         app.add_middleware(
             CORSMiddleware,

@@ -22,6 +22,7 @@ from monitoring.config import IngestSettings
 from monitoring.ingest import deadletters
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.records import DeadLetter, Inbound
+from monitoring.observability import metrics
 from monitoring.pipeline import BatchResult, Pipeline
 
 log = logging.getLogger(__name__)
@@ -155,10 +156,12 @@ class IngestService:
             log.error("store unavailable, holding messages unacknowledged: %s", error)
             self.store_outage_since = time.monotonic()
         self.store_available = False
+        metrics.STORE_AVAILABLE.set(0)
         self.last_error = f"{type(error).__name__}: {error}"[:300]
 
     def _store_back(self) -> None:
         if not self.store_available:
             log.info("store available again")
         self.store_available = True
+        metrics.STORE_AVAILABLE.set(1)
         self.store_outage_since = None
