@@ -1,0 +1,1 @@
+"""The end-to-end benchmark: ``python -m benchmarks`` (see __main__)."""

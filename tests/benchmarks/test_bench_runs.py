@@ -1,0 +1,38 @@
+"""The benchmark command works end to end on a tiny load (its figures are read, not timed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.__main__ import render
+from benchmarks.run import Options, run
+from tests.services import DATABASE_URL, MQTT_URL, require_mosquitto, require_postgres
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.timeout(300)
+def test_a_short_benchmark_stores_everything_and_times_every_probe() -> None:
+    require_postgres()
+    require_mosquitto()
+    broker = MQTT_URL.removeprefix("mqtt://")
+    figures = run(
+        Options(
+            patients=50,
+            rate=50,
+            duration_s=6,
+            warmup_s=2,
+            probes=10,
+            publishers=1,
+            database_url=DATABASE_URL,
+            broker=broker,
+        )
+    )
+    print(render(figures))  # noqa: T201
+    assert figures.published_readings > 500
+    assert (figures.lost, figures.duplicates_stored) == (0, 0)
+    assert figures.stored_readings == figures.published_readings
+    assert figures.latency_samples == 10
+    assert set(figures.cpu_s_per_1k_readings) == {"broker", "ingest", "postgresql", "load generator"}
+    assert figures.trend_query_ms["p95"] > 0
+    assert figures.detector_state_bytes_per_patient > 0
