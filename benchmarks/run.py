@@ -116,8 +116,8 @@ async def _run(options: Options) -> Figures:
         growth = sum(figures.worker_rss_mib) - rss_ready
         figures.worker_rss_growth_kib_per_patient = round(growth * 1024 / options.patients, 2)
     finally:
-        for worker in workers:
-            worker.stop()  # SIGTERM: every patient's detector state is checkpointed
+        # SIGTERM: every patient's detector state is checkpointed before the worker exits.
+        await asyncio.gather(*(asyncio.to_thread(worker.stop) for worker in workers))
     await _state(figures, cohort)
     took = sorted(await trend_latencies(cohort.url, cohort.trend_patient))
     figures.trend_query_ms = {"p50": _ms(_pct(took, 50)), "p95": _ms(_pct(took, 95)), "max": _ms(took[-1])}

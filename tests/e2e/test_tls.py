@@ -47,7 +47,7 @@ def _system_postgres() -> Path:
 async def test_the_api_serves_https_with_the_configured_certificate(
     database_url: str, tmp_path: Path
 ) -> None:
-    certs = _certificates(tmp_path)
+    certs = await asyncio.to_thread(_certificates, tmp_path)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RPM_")}
     env |= {
@@ -83,7 +83,7 @@ async def test_the_api_serves_https_with_the_configured_certificate(
 async def test_the_services_reach_postgresql_over_verified_tls(monkeypatch: pytest.MonkeyPatch) -> None:
     folder = scratch_folder()
     server = PrivatePostgres(folder, binaries=_system_postgres())
-    certs = _certificates(folder, server.server_user().pw_uid)
+    certs = await asyncio.to_thread(_certificates, folder, server.server_user().pw_uid)
     server.options = (
         f"-c ssl=on -c ssl_cert_file={certs / 'server.crt'} -c ssl_key_file={certs / 'postgres.key'}"
     )
@@ -99,7 +99,9 @@ async def test_the_services_reach_postgresql_over_verified_tls(monkeypatch: pyte
             assert encrypted is True
         finally:
             await database.dispose()
-        stranger = _certificates(folder / "elsewhere")  # another CA: an impostor's certificate
+        stranger = await asyncio.to_thread(
+            _certificates, folder / "elsewhere"
+        )  # another CA: an impostor's certificate
         monkeypatch.setenv("PGSSLROOTCERT", str(stranger / "ca.crt"))
         untrusting = Database(server.url + "?ssl=verify-full")
         try:
