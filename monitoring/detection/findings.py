@@ -8,14 +8,15 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from monitoring.catalogue import Series
 from monitoring.domain import Severity
 from monitoring.ingest.records import StandardReading
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """A stored reading as the detectors see it."""
+class Observation(msgspec.Struct, frozen=True, gc=False):
+    """A stored reading as the detectors see it (a struct: one is built per reading)."""
 
     patient_id: UUID
     series: Series
@@ -26,14 +27,8 @@ class Observation:
 
     @classmethod
     def of(cls, reading: StandardReading) -> Observation:
-        return cls(
-            patient_id=reading.patient_id,
-            series=reading.series,
-            at=reading.measured_at,
-            value=reading.value,
-            device_id=reading.device_id,
-            sqi=reading.sqi,
-        )
+        r = reading
+        return cls(r.patient_id, r.series, r.measured_at, r.value, r.device_id, r.sqi)
 
 
 class FindingKind(StrEnum):

@@ -157,7 +157,17 @@ class News2(Stateful[_News2]):
         self._episodes = Persistence(start_after=self.rules.persist, end_after=self.rules.end_after)
         self._states = PatientStates(_News2, _News2.load)
 
+    def fresh_inputs(self, state: _News2, now: datetime) -> int:
+        """How many inputs have a fresh reading (each queue is in time order: its last is its newest)."""
+        count = 0
+        for series, queue in state.inputs.items():
+            if queue and now - queue[-1][0] <= self.rules.fresh[series]:
+                count += 1
+        return count
+
     def score(self, state: _News2, now: datetime, scale: int) -> Score | None:
+        if self.fresh_inputs(state, now) < self.rules.min_inputs:
+            return None  # the common case for a patient with one wearable: nothing to add up
         parts: dict[str, dict[str, float | int]] = {}
         missing: list[str] = []
         for series, limit in self.rules.fresh.items():

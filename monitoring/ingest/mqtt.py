@@ -26,6 +26,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from devices.contract import subscription
 from monitoring.config import MqttSettings
+from monitoring.ingest.paho_client import BatchingClient
 from monitoring.ingest.records import Inbound
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class MqttSource:
         self.settings = settings
         self.host, self.port, username, password = settings.endpoint()
         v5 = settings.protocol == "5"
-        self._client = paho.Client(
+        self._client = BatchingClient(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
@@ -187,6 +188,6 @@ class MqttSource:
     def acknowledge(self, batch: Sequence[Inbound]) -> None:
         with self._lock:
             generation = self._generation
-        for inbound in batch:
-            if inbound.qos > 0 and inbound.generation == generation:
-                self._client.ack(inbound.mid, inbound.qos)
+        self._client.ack_many(
+            inbound.mid for inbound in batch if inbound.qos == 1 and inbound.generation == generation
+        )

@@ -1,10 +1,16 @@
-"""The records ingestion passes between its steps."""
+"""The records ingestion passes between its steps.
+
+The two made per message and per reading are msgspec structs: built in C,
+several times cheaper than frozen dataclasses, and as immutable.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
+
+import msgspec
 
 from devices.contract import ErrorCode
 from monitoring.catalogue import Series
@@ -13,8 +19,7 @@ from monitoring.catalogue import Series
 DEAD_LETTER_PAYLOAD_LIMIT = 16 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
+class Inbound(msgspec.Struct, frozen=True, gc=False):
     """One MQTT message as it came off the broker, with what is needed to acknowledge it."""
 
     topic: str
@@ -35,8 +40,7 @@ class DeviceRef:
     status: str  # "active" or "retired"
 
 
-@dataclass(frozen=True, slots=True)
-class StandardReading:
+class StandardReading(msgspec.Struct, frozen=True, gc=False):
     """A reading in canonical units, attributed to a patient, ready to store."""
 
     patient_id: UUID

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from devices.contract import METRICS, ErrorCode, Metric, Reading, ReadingError, ReadingsMessage
+from devices.contract import METRICS, ErrorCode, Reading, ReadingError, ReadingsMessage
 from devices.units import to_canonical
-from monitoring.catalogue import SERIES, SERIES_OF_METRIC
+from monitoring.catalogue import SERIES, SERIES_OF_METRIC, Series, SeriesInfo
 from monitoring.ingest.records import StandardReading
 
 
@@ -19,6 +20,21 @@ def _values(reading: Reading) -> tuple[float, ...]:
     return (reading.systolic, reading.diastolic)
 
 
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """Where a wire metric goes: its canonical unit and, per component, the series and its limits."""
+
+    canonical: str
+    series: tuple[tuple[Series, SeriesInfo], ...]
+
+
+# Looked up by the wire name (a StrEnum member hashes as its string): one dict hit per reading.
+_ROUTES: dict[str, _Route] = {
+    metric.value: _Route(METRICS[metric].canonical_unit, tuple((s, SERIES[s]) for s in series))
+    for metric, series in SERIES_OF_METRIC.items()
+}
+
+
 def standardise_reading(
     reading: Reading,
     *,
@@ -28,13 +44,13 @@ def standardise_reading(
     received_at: datetime,
 ) -> list[StandardReading] | tuple[ErrorCode, str]:
     """Turn one contract-valid reading into stored rows, or say why it is implausible."""
-    metric = Metric(reading.metric)
-    canonical = METRICS[metric].canonical_unit
-    converted = reading.unit != canonical
+    route = _ROUTES[reading.metric]
+    canonical = route.canonical
+    unit = reading.unit
+    converted = unit != canonical
     rows: list[StandardReading] = []
-    for series, original in zip(SERIES_OF_METRIC[metric], _values(reading), strict=True):
-        info = SERIES[series]
-        value = to_canonical(original, reading.unit, canonical)
+    for (series, info), original in zip(route.series, _values(reading), strict=True):
+        value = to_canonical(original, unit, canonical) if converted else original
         if not info.plausible_min <= value <= info.plausible_max:
             return (
                 ErrorCode.VALUE_IMPLAUSIBLE,
@@ -43,19 +59,19 @@ def standardise_reading(
             )
         rows.append(
             StandardReading(
-                patient_id=patient_id,
-                device_id=device_id,
-                series=series,
-                measured_at=reading.at,
-                value=value,
-                seq=seq,
-                received_at=received_at,
-                original_value=original if converted else None,
-                original_unit=reading.unit if converted else None,
-                sqi=reading.sqi,
+                patient_id,
+                device_id,
+                series,
+                reading.at,
+                value,
+                seq,
+                received_at,
+                original if converted else None,
+                unit if converted else None,
+                reading.sqi,
             )
         )
-    if metric is Metric.BLOOD_PRESSURE and rows[1].value >= rows[0].value:
+    if rows[0].series is Series.BP_SYSTOLIC and rows[1].value >= rows[0].value:
         return (
             ErrorCode.VALUE_IMPLAUSIBLE,
             f"diastolic {rows[1].value:g} mm[Hg] is not below systolic {rows[0].value:g} mm[Hg]",
@@ -75,19 +91,17 @@ def standardise_message(
     rejected = {error.index for error in contract_errors}
     errors = list(contract_errors)
     rows: list[StandardReading] = []
+    seq = message.seq
     for index, reading in enumerate(message.readings):
         if index in rejected:
             continue
         result = standardise_reading(
-            reading,
-            patient_id=patient_id,
-            device_id=device_id,
-            seq=message.seq,
-            received_at=received_at,
+            reading, patient_id=patient_id, device_id=device_id, seq=seq, received_at=received_at
         )
         if isinstance(result, tuple):
             errors.append(ReadingError(index, *result))
         else:
             rows.extend(result)
-    errors.sort(key=lambda error: error.index)
+    if errors:
+        errors.sort(key=lambda error: error.index)
     return rows, errors

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from uuid import UUID
+
+import msgspec
 
 from monitoring.catalogue import Series
 from monitoring.detection.checkpoints import Checkpointer
@@ -64,7 +65,7 @@ def test_readings_already_evaluated_before_the_checkpoint_are_skipped_on_replay(
 
 async def test_checkpoints_round_trip_through_postgresql(database: Database) -> None:
     patient = await enrol(database, conditions=list(CONDITIONS))
-    stream = [replace(obs, patient_id=patient.patient_id) for obs in STREAM]
+    stream = [msgspec.structs.replace(obs, patient_id=patient.patient_id) for obs in STREAM]
     running = engine_for(patient.patient_id)
     feed(running, stream[:HALF])
     assert await Checkpointer(running, database).save() == 1

@@ -1,0 +1,144 @@
+"""``python -m benchmarks.stages``: what each step of ingestion costs per message and per reading.
+
+    python -m benchmarks.stages [--messages 20000] [--devices 2000] [--per-message 5] [--no-store]
+
+The end-to-end benchmark says how fast the whole system goes; this one says
+where a worker's time goes, without a broker, so that an optimisation can be
+measured on its own before and after. The messages are the load generator's
+(heart rates from wearables); each step runs over all of them in turn, on one
+core, and the figures are CPU microseconds (process time). The store step
+writes to a scratch database ``rpm_stages`` on the PostgreSQL under test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from benchmarks.cohort import database_url
+from devices.contract import Reading, ReadingsMessage, encode, readings_topic
+from monitoring.detection.defaults import default_detectors
+from monitoring.detection.engine import DetectionEngine
+from monitoring.domain import Condition, DeviceState
+from monitoring.ingest.intake import attribute, decode
+from monitoring.ingest.records import DeviceRef, Inbound, StandardReading
+from monitoring.readings import repository as readings
+from monitoring.registry.careplans import CarePlan, default_thresholds
+from monitoring.storage import migrate
+from monitoring.storage.db import Database
+
+ROOT = "bench"
+SCRATCH = "rpm_stages"
+T = TypeVar("T")
+
+
+def messages(count: int, devices: int, per_message: int, seed: int = 7) -> list[Inbound]:
+    """``count`` messages round-robin over ``devices``, each covering the time since its previous one."""
+    rng = random.Random(seed)
+    spacing = timedelta(seconds=60)
+    start = datetime.now(UTC) - spacing * per_message * (count // devices + 2)
+    out: list[Inbound] = []
+    for i in range(count):
+        serial = f"STAGE-{i % devices:06d}"
+        first = start + spacing * per_message * (i // devices)
+        message = ReadingsMessage(
+            device_id=serial,
+            seq=i // devices + 1,
+            sent_at=first + spacing * per_message,
+            readings=[
+                Reading(
+                    metric="heart_rate", unit="/min", at=first + spacing * k, value=float(rng.randint(60, 90))
+                )
+                for k in range(per_message)
+            ],
+        )
+        received = first + spacing * per_message + timedelta(milliseconds=50)
+        out.append(Inbound(readings_topic(serial, ROOT), encode(message), received, mid=i % 65535 + 1))
+    return out
+
+
+def timed(step: Callable[[], T]) -> tuple[T, float]:
+    started = time.process_time()
+    result = step()
+    return result, time.process_time() - started
+
+
+async def store(rows: list[StandardReading], admin_url: str, batch: int) -> float:
+    """CPU seconds this process spends storing ``rows`` in batches (the server's share is not counted)."""
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)"))
+            await connection.execute(text(f"CREATE DATABASE {SCRATCH}"))
+    finally:
+        await engine.dispose()
+    url = database_url(admin_url, SCRATCH)
+    await migrate.upgrade(url)
+    database = Database(url)
+    try:
+        started = time.process_time()
+        for start in range(0, len(rows), batch):
+            async with database.unit_of_work() as session:
+                new = await readings.insert_new(session=session, rows=rows[start : start + batch])
+            assert len(new) == len(rows[start : start + batch])
+        return time.process_time() - started
+    finally:
+        await database.dispose()
+
+
+def render(figures: dict[str, float], messages: int, readings: int, devices: int) -> str:
+    lines = [f"{messages:,} messages, {readings:,} readings, {devices:,} devices (CPU time of this process)"]
+    for name, seconds in [*figures.items(), ("total", sum(figures.values()))]:
+        per_message, per_reading = seconds * 1e6 / messages, seconds * 1e6 / readings
+        lines.append(f"  {name:<26} {per_message:8.1f} us/message {per_reading:8.1f} us/reading")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.stages", description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--devices", type=int, default=2_000)
+    parser.add_argument("--per-message", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=2_000, help="readings per store transaction")
+    parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-store", action="store_true", help="skip the database step")
+    args = parser.parse_args()
+    if not 1 <= args.messages <= 1_000_000:
+        parser.error("--messages must be 1..1000000")
+    batch = messages(args.messages, args.devices, args.per_message)
+    serials = {f"STAGE-{i:06d}" for i in range(args.devices)}
+    devices = {s: DeviceRef(uuid.uuid4(), s, uuid.uuid4(), DeviceState.ACTIVE) for s in serials}
+    decoded, decode_s = timed(lambda: [decode(m, ROOT) for m in batch])
+    intake, attribute_s = timed(lambda: attribute(decoded, devices))
+    rows = intake.readings
+    engine = DetectionEngine(default_detectors())
+    plan = CarePlan(
+        frozenset({Condition.HYPERTENSION}), tuple(default_thresholds({Condition.HYPERTENSION}).values())
+    )
+    for device in devices.values():
+        assert device.patient_id is not None
+        engine.set_care_plan(device.patient_id, plan)
+    chunk = 10_000
+    _, detect_s = timed(lambda: [engine.evaluate(rows[i : i + chunk]) for i in range(0, len(rows), chunk)])
+    figures = {
+        "decode": decode_s,
+        "attribute + standardise": attribute_s,
+        "detect": detect_s,
+    }
+    if not args.no_store:
+        figures["store (client side)"] = asyncio.run(store(rows, args.database_url, args.batch))
+    print(render(figures, args.messages, len(rows), args.devices))  # noqa: T201 - the command's output
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
