@@ -2,8 +2,8 @@
 
 Writes go through one multi-row ``INSERT ... SELECT unnest(...)`` per batch:
 one round trip, idempotent on the reading's identity (device, series, measured
-time), and returning only the rows that were new, so redelivered messages
-never reach the detectors twice.
+time), and telling which rows were new, so redelivered messages never reach
+the detectors twice.
 """
 
 from __future__ import annotations
@@ -20,19 +20,28 @@ from monitoring.catalogue import Series
 from monitoring.ingest.records import StandardReading
 from monitoring.storage.models import DetectorCheckpoint, Reading
 
+_COLUMNS = (
+    "device_id, series, measured_at, patient_id, value, seq, received_at, original_value, original_unit, sqi"
+)
+# One statement per batch. When every row is new (the usual case) it answers NULL;
+# otherwise the 1-based positions of the rows it stored (the first of any repeated
+# identity), so the client never receives the rows themselves back.
 _INSERT = text(
-    "INSERT INTO readings (device_id, series, measured_at, patient_id, value, seq, received_at, "
-    "original_value, original_unit, sqi) "
-    "SELECT * FROM unnest(CAST(:device_id AS uuid[]), CAST(:series AS smallint[]), "
+    f"WITH batch AS (SELECT * FROM unnest(CAST(:device_id AS uuid[]), CAST(:series AS smallint[]), "
     "CAST(:measured_at AS timestamptz[]), CAST(:patient_id AS uuid[]), CAST(:value AS float8[]), "
     "CAST(:seq AS bigint[]), CAST(:received_at AS timestamptz[]), CAST(:original_value AS float8[]), "
     "CAST(:original_unit AS varchar[]), CAST(:sqi AS float8[])) "
-    "ON CONFLICT DO NOTHING RETURNING device_id, series, measured_at"
+    f"WITH ORDINALITY AS b({_COLUMNS}, position)), "
+    f"stored AS (INSERT INTO readings ({_COLUMNS}) SELECT {_COLUMNS} FROM batch "
+    "ON CONFLICT DO NOTHING RETURNING device_id, series, measured_at) "
+    "SELECT CASE WHEN (SELECT count(*) FROM stored) = cardinality(CAST(:device_id AS uuid[])) THEN NULL "
+    "ELSE ARRAY(SELECT min(b.position) FROM batch b JOIN stored USING (device_id, series, measured_at) "
+    "GROUP BY device_id, series, measured_at ORDER BY 1) END"
 )
 
 
 async def insert_new(*, session: AsyncSession, rows: Sequence[StandardReading]) -> list[StandardReading]:
-    """Store the rows not stored before; return exactly those."""
+    """Store the rows not stored before; return exactly those (a repeat within ``rows`` counts once)."""
     if not rows:
         return []
     params = {
@@ -47,11 +56,10 @@ async def insert_new(*, session: AsyncSession, rows: Sequence[StandardReading]) 
         "original_unit": [r.original_unit for r in rows],
         "sqi": [r.sqi for r in rows],
     }
-    result = await session.execute(_INSERT, params)
-    inserted = {(row.device_id, row.series, row.measured_at) for row in result}
-    if len(inserted) == len(rows):
+    positions: list[int] | None = (await session.execute(_INSERT, params)).scalar_one()
+    if positions is None:
         return list(rows)
-    return [r for r in rows if (r.device_id, int(r.series), r.measured_at) in inserted]
+    return [rows[p - 1] for p in positions]
 
 
 @dataclass(frozen=True, slots=True)

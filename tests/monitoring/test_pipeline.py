@@ -1,10 +1,17 @@
 """The pipeline against the real PostgreSQL, without a broker."""
 
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from devices.contract import ErrorCode
+from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.findings import Finding
+from monitoring.detection.thresholds import ThresholdDetector
 from monitoring.domain import Condition
+from monitoring.ingest.records import StandardReading
 from monitoring.storage.db import Database
 from monitoring.storage.models import Alert, AlertEvent, DeadLetter, Reading
 from tests.factories import enrol, heart_rates, readings_payload
@@ -44,6 +51,31 @@ async def test_redelivery_stores_nothing_twice_and_raises_no_second_alert(databa
         ("threshold.heart_rate.low", "open", 1)
     ]
     assert alerts[0].explanation["threshold"]["limit"] == 45
+
+
+class RecordingEngine(DetectionEngine):
+    def __init__(self) -> None:
+        super().__init__([ThresholdDetector()])
+        self.evaluated: list[list[float]] = []
+
+    def evaluate(self, readings: Sequence[StandardReading]) -> list[Finding]:
+        self.evaluated.append([r.value for r in readings])
+        return super().evaluate(readings)
+
+
+async def test_only_the_new_readings_of_a_partly_stored_batch_reach_the_detectors(database: Database) -> None:
+    patient = await enrol(database)
+    pipeline = make_pipeline(database)
+    pipeline.engine = engine = RecordingEngine()
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    old = readings_payload(patient.serial, 1, heart_rates([70, 71, 72], start=start))
+    await pipeline.process([inbound(patient.serial, old)], Acks())
+    new = readings_payload(patient.serial, 2, heart_rates([73, 74], start=start + timedelta(minutes=3)))
+    # The old message redelivered between two copies of a new one (a device's retry), in one batch.
+    result = await pipeline.process([inbound(patient.serial, p) for p in (new, old, new)], Acks())
+    assert (result.stored, result.duplicates) == (2, 5)
+    assert engine.evaluated == [[70.0, 71.0, 72.0], [73.0, 74.0]]
+    assert await count(database, Reading) == 5
 
 
 async def test_a_malformed_message_is_dead_lettered_and_its_neighbours_stored(database: Database) -> None:
