@@ -63,7 +63,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=10, help="seconds left out of the throughput")
     parser.add_argument("--per-message", type=int, default=5, help="readings per message")
     parser.add_argument(
-        "--workers", type=int, default=1, help="ingestion workers (a shared subscription above 1)"
+        "--workers", type=int, default=1, help="ingestion workers, each owning a share of the patients"
     )
     parser.add_argument("--publishers", type=int, default=2, help="load-generator processes")
     parser.add_argument("--probes", type=int, default=200, help="alerting readings timed publish -> alert")

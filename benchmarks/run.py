@@ -137,8 +137,9 @@ class _Worker:
             "RPM_INGEST__HTTP_PORT": str(self.port),
             "RPM_LOG_LEVEL": "ERROR",
         }
-        if options.workers > 1:
-            self.env["RPM_MQTT__SHARED_GROUP"] = "bench"
+        if options.workers > 1:  # each worker owns a share of the patients (monitoring.ingest.partition)
+            self.env["RPM_INGEST__PARTITIONS"] = str(options.workers)
+            self.env["RPM_INGEST__PARTITION"] = str(index)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

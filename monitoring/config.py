@@ -51,7 +51,9 @@ class MqttSettings(BaseModel):
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
     keepalive_s: int = Field(default=30, ge=5, le=600)
     shared_group: str | None = Field(
-        default=None, description="Join a shared subscription group to share load between workers."
+        default=None,
+        description="Share one subscription between workers ($share/GROUP/...); only with a broker that "
+        "routes a group by topic (EMQX hash_topic), else use RPM_INGEST__PARTITIONS.",
     )
 
     ca_file: Path | None = Field(
@@ -85,6 +87,21 @@ class IngestSettings(BaseModel):
         le=65_535,
         description="Serve /health, /ready (and /metrics) on this port when the process runs no API.",
     )
+    partitions: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Ingestion workers sharing the load; each owns a share of patients.",
+    )
+    partition: int = Field(default=0, ge=0, description="This worker's share, 0 .. partitions - 1.")
+
+    @model_validator(mode="after")
+    def _partition_exists(self) -> IngestSettings:
+        if self.partition >= self.partitions:
+            raise ValueError(
+                f"RPM_INGEST__PARTITION must be below RPM_INGEST__PARTITIONS ({self.partitions})"
+            )
+        return self
 
 
 class DetectionSettings(BaseModel):
@@ -159,6 +176,14 @@ class Settings(BaseSettings):
     detection: DetectionSettings = DetectionSettings()
     alerts: AlertSettings = AlertSettings()
     api: ApiSettings = ApiSettings()
+
+    @model_validator(mode="after")
+    def _one_way_to_share_load(self) -> Settings:
+        if self.mqtt.shared_group and self.ingest.partitions > 1:
+            raise ValueError(
+                "RPM_MQTT__SHARED_GROUP and RPM_INGEST__PARTITIONS > 1 are two ways to share load"
+            )
+        return self
 
     @model_validator(mode="after")
     def _tls_needs_both_files(self) -> Settings:

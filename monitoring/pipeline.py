@@ -21,7 +21,8 @@ from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding
 from monitoring.ingest import deadletters
 from monitoring.ingest.directory import DeviceDirectory
-from monitoring.ingest.intake import DecodedReadings, DecodedStatus, attribute, decode
+from monitoring.ingest.intake import attribute, decode, serial_in
+from monitoring.ingest.partition import Partition
 from monitoring.ingest.records import DeadLetter, Inbound, StandardReading
 from monitoring.observability import metrics
 from monitoring.readings import repository as readings
@@ -45,6 +46,7 @@ class BatchResult:
     duplicates: int
     dead_letters: int
     alert_changes: int
+    others: int = 0  # messages of patients another worker owns, acknowledged unread
 
 
 class Pipeline:
@@ -57,6 +59,7 @@ class Pipeline:
         topic_root: str,
         on_alerts: AlertListener | None = None,
         resolve_on_clear: bool = False,
+        partition: Partition | None = None,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -64,14 +67,17 @@ class Pipeline:
         self.topic_root = topic_root
         self.on_alerts = on_alerts
         self.resolve_on_clear = resolve_on_clear
+        self.partition = partition or Partition()
         self._unwritten: list[Finding] = []
 
     async def process(self, batch: Sequence[Inbound], acknowledge: Acknowledge) -> BatchResult:
-        # 1. Decode every message against the wire contract (bad ones become dead letters).
-        decoded = [decode(inbound, self.topic_root) for inbound in batch]
-        # 2. Attribute to patients via the device registry, standardise units, check plausibility.
-        serials = {d.serial for d in decoded if isinstance(d, DecodedReadings | DecodedStatus)}
-        devices = await self.directory.lookup(serials)
+        # 1. Find the devices (and so the patients) in the topics; keep this worker's share.
+        serials = [serial_in(inbound.topic, self.topic_root) for inbound in batch]
+        devices = await self.directory.lookup({s for s in serials if s is not None})
+        mine = batch if self.partition.everything else self.partition.select(batch, serials, devices)
+        # 2. Decode against the wire contract (bad ones become dead letters), attribute to
+        # patients, standardise units, check plausibility.
+        decoded = [decode(inbound, self.topic_root) for inbound in mine]
         intake = attribute(decoded, devices)
         # 3. Store everything in one transaction; only readings not stored before come back.
         started = time.perf_counter()
@@ -89,16 +95,17 @@ class Pipeline:
                     firmware=status.firmware,
                 )
         stored = time.perf_counter()
-        # 4. Durable: the broker may forget these messages now.
+        # 4. Durable: the broker may forget these messages now (other workers' share included).
         acknowledge(batch)
         # 5. Detect on new readings only, then record alerts.
         changes = await self.detect(new)
         result = BatchResult(
-            messages=len(batch),
+            messages=len(mine),
             stored=len(new),
             duplicates=len(intake.readings) - len(new),
             dead_letters=len(intake.dead_letters),
             alert_changes=len(changes),
+            others=len(batch) - len(mine),
         )
         _measure(
             batch,
@@ -150,8 +157,9 @@ class Pipeline:
         count = 0
         async with self.db.sessions() as session:
             async for chunk in readings.stream_unseen(session=session, since=since, margin=REPLAY_MARGIN):
-                count += len(chunk)
-                await self.detect(chunk)
+                mine = [r for r in chunk if self.partition.owns(r.patient_id)]
+                count += len(mine)
+                await self.detect(mine)
         log.info("replayed %d readings not in the saved detector state (window %.1f h)", count, hours)
         return count
 
@@ -167,6 +175,8 @@ def _measure(
 ) -> None:
     """Once per batch: the counts and timings Prometheus scrapes."""
     metrics.MESSAGES.inc(result.messages)
+    if result.others:
+        metrics.MESSAGES_OTHERS.inc(result.others)
     metrics.READINGS_STORED.inc(result.stored)
     metrics.READINGS_DUPLICATE.inc(result.duplicates)
     for letter in letters:

@@ -30,6 +30,7 @@ from monitoring.embedded.broker import EmbeddedBroker
 from monitoring.embedded.postgres import EmbeddedPostgres
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.mqtt import MqttSource
+from monitoring.ingest.partition import Partition
 from monitoring.ingest.runner import IngestService
 from monitoring.jobs.detection import checkpoint_job, data_gap_job, escalation_job, webhook_job
 from monitoring.jobs.maintenance import partition_job
@@ -141,7 +142,11 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
         runtime = Runtime(settings=settings, endpoints=endpoints, database=database)
 
         if Role.INGEST in roles:
-            source = MqttSource(endpoints.mqtt)
+            partition = Partition(settings.ingest.partition, settings.ingest.partitions)
+            mqtt = endpoints.mqtt
+            if not partition.everything:  # each worker keeps its own session
+                mqtt = mqtt.model_copy(update={"client_id": f"{mqtt.client_id}-p{partition.index}"})
+            source = MqttSource(mqtt)
             engine = DetectionEngine(
                 default_detectors(), late_after=timedelta(seconds=settings.detection.late_after_s)
             )
@@ -152,12 +157,17 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
                 topic_root=endpoints.mqtt.topic_root,
                 on_alerts=_log_alert_changes,
                 resolve_on_clear=settings.detection.resolve_on_clear,
+                partition=partition,
             )
             # Restore learned state, then replay what arrived since the checkpoint (readings the
             # restored state has already seen are skipped), so neither warm-up nor persistence restarts.
             ingest = IngestService(source, pipeline, settings.ingest)
             checkpointer = Checkpointer(
-                engine, database, hold=lambda: pipeline.has_unwritten, watermark=ingest.unevaluated_since
+                engine,
+                database,
+                hold=lambda: pipeline.has_unwritten,
+                watermark=ingest.unevaluated_since,
+                owns=partition.owns,
             )
             await checkpointer.restore()
             await pipeline.replay(settings.detection.replay_hours)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from uuid import UUID
 
 from monitoring.detection import repository
 from monitoring.detection.engine import DetectionEngine
@@ -23,6 +24,7 @@ class Checkpointer:
         *,
         hold: Callable[[], bool] | None = None,
         watermark: Callable[[], datetime | None] | None = None,
+        owns: Callable[[UUID], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.database = database
@@ -32,6 +34,8 @@ class Checkpointer:
         # When the oldest reading that may not be in the state arrived; the checkpoint is
         # stamped with it, and a restart replays what arrived since (pipeline.replay).
         self.watermark = watermark
+        # With several workers, each restores only the patients it owns (ingest.partition).
+        self.owns = owns
 
     async def save(self, *, everyone: bool = False) -> int:
         """Save the state of patients whose state changed (or of everyone); return how many."""
@@ -55,6 +59,8 @@ class Checkpointer:
     async def restore(self) -> int:
         async with self.database.sessions() as session:
             states = await repository.load_checkpoints(session=session)
+        if self.owns is not None:
+            states = {p: state for p, state in states.items() if self.owns(p)}
         for patient_id, state in states.items():
             self.engine.restore(patient_id, state)
         self.engine.take_dirty()

@@ -58,11 +58,12 @@ def decode(inbound: Inbound, topic_root: str) -> Decoded:
         message, errors = decode_readings(inbound.payload, serial, inbound.received_at)
         return DecodedReadings(inbound, serial, message, errors)
     except ContractError as error:
-        device = _serial_in(inbound.topic, topic_root)
+        device = serial_in(inbound.topic, topic_root)
         return DeadLetter.of(inbound, error.code, error.message, device_serial=device)
 
 
-def _serial_in(topic: str, topic_root: str) -> str | None:
+def serial_in(topic: str, topic_root: str) -> str | None:
+    """The device serial a topic names, if it has a device topic's shape (not validated)."""
     parts = topic.split("/")
     return parts[3][:64] if len(parts) == 5 and parts[0] == topic_root else None
 
@@ -160,4 +161,4 @@ def _standardise(intake: Intake, item: DecodedReadings, device: DeviceRef, patie
     intake.seen[device.id] = (max(last_seen, received_at), max(last_seq, item.message.seq))
 
 
-__all__ = ["Decoded", "DecodedReadings", "DecodedStatus", "Intake", "attribute", "decode"]
+__all__ = ["Decoded", "DecodedReadings", "DecodedStatus", "Intake", "attribute", "decode", "serial_in"]

@@ -13,6 +13,10 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 _LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 MESSAGES = Counter("rpm_ingest_messages", "MQTT messages taken from the broker and processed.")
+MESSAGES_OTHERS = Counter(
+    "rpm_ingest_messages_other_workers",
+    "Messages of patients another ingestion worker owns, acknowledged unread (RPM_INGEST__PARTITIONS > 1).",
+)
 READINGS_STORED = Counter("rpm_readings_stored", "Readings stored for the first time.")
 READINGS_DUPLICATE = Counter("rpm_readings_duplicate", "Readings received again and not stored twice.")
 DEAD_LETTERS = Counter("rpm_dead_letters", "Messages or readings refused into dead letters.", ["code"])

@@ -1,0 +1,65 @@
+"""Which ingestion worker owns which patient, when several share the load.
+
+Detectors keep per-patient state (persistence windows, baselines, episodes),
+so all of one patient's readings, from every device, must go through one
+worker. Mosquitto's shared subscriptions hand messages out round robin, which
+would split a patient between workers; so each of ``count`` workers keeps its
+own subscription to every device, and stores and evaluates only the messages
+of the patients it owns (``patient_id.int % count == index``). The others it
+acknowledges unread: the owner has its own copy in its own session.
+
+What costs each worker is the broker's delivery and paho's parsing of the
+other workers' messages, a small part of a message's cost; decoding, storage
+and detection split ``count`` ways. A broker that routes a shared
+subscription by topic (EMQX's ``hash_topic`` strategy) removes even that:
+see docs/scale-out.md.
+
+Handing a patient to another worker (changing ``count``) is a restart of all
+workers: each saves its detector state at shutdown and the new owner restores
+it from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from monitoring.ingest.records import DeviceRef, Inbound
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"partition {self.index} of {self.count} does not exist")
+
+    @property
+    def everything(self) -> bool:
+        return self.count == 1
+
+    def owns(self, patient_id: UUID) -> bool:
+        return self.count == 1 or patient_id.int % self.count == self.index
+
+    def owns_key(self, key: str) -> bool:
+        """For what belongs to no patient (an unknown device, a malformed topic): by a stable hash."""
+        return self.count == 1 or zlib.crc32(key.encode()) % self.count == self.index
+
+    def select(
+        self, batch: Sequence[Inbound], serials: Sequence[str | None], devices: Mapping[str, DeviceRef]
+    ) -> list[Inbound]:
+        """The messages of ``batch`` this worker handles; ``serials`` are their topics' device serials."""
+        mine: list[Inbound] = []
+        for inbound, serial in zip(batch, serials, strict=True):
+            device = devices.get(serial) if serial is not None else None
+            if device is not None and device.patient_id is not None:
+                owned = self.owns(device.patient_id)
+            else:
+                owned = self.owns_key(serial if serial is not None else inbound.topic)
+            if owned:
+                mine.append(inbound)
+        return mine
