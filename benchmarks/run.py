@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -30,7 +31,9 @@ from benchmarks.publisher import Job, Tally, publish
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
 from monitoring.embedded.broker import free_port
 
-TOPIC_ROOT = "bench"
+# Each run has its own topic root and client ids: a session a previous run left on the
+# broker (it lives for RPM_MQTT__SESSION_EXPIRY_S) must not hand this run its old messages.
+TOPIC_ROOT = f"bench{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,9 @@ async def _run(options: Options) -> Figures:
         await asyncio.sleep(1.0)
         await listener.close()
         _throughput(figures, options, series)
-        _counts(figures, tallies, stored_at_end - stored_before, workers, options, len(probes_sent))
+        rows = await _stored_rows(cohort.url)
+        evaluated = stored_at_end - stored_before
+        _counts(figures, tallies, evaluated, rows, workers, options, len(probes_sent))
         await _latency(figures, cohort, probes_sent, opened)
         processed = max(1, stored_at_end - stored_before)
         cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
@@ -132,7 +137,7 @@ class _Worker:
             "RPM_DATABASE__URL": url,
             "RPM_MQTT__URL": f"mqtt://{options.broker}",
             "RPM_MQTT__TOPIC_ROOT": TOPIC_ROOT,
-            "RPM_MQTT__CLIENT_ID": f"bench-ingest-{index}",
+            "RPM_MQTT__CLIENT_ID": f"{TOPIC_ROOT}-ingest-{index}",
             "RPM_MQTT__SESSION_EXPIRY_S": "600",
             "RPM_INGEST__HTTP_PORT": str(self.port),
             "RPM_LOG_LEVEL": "ERROR",
@@ -271,15 +276,37 @@ def _throughput(figures: Figures, options: Options, series: list[tuple[float, in
 
 
 def _counts(
-    figures: Figures, tallies: list[Tally], stored: int, workers: list[_Worker], options: Options, probes: int
+    figures: Figures,
+    tallies: list[Tally],
+    evaluated: int,
+    rows: int,
+    workers: list[_Worker],
+    options: Options,
+    probes: int,
 ) -> None:
+    """Published (acknowledged by the broker) against rows in the database and readings evaluated."""
     figures.offered_msgs_per_s = options.rate
     figures.published_msgs = sum(t.acknowledged for t in tallies)
     figures.published_readings = sum(t.readings for t in tallies) + probes
-    figures.stored_readings = stored
-    figures.lost = max(0, figures.published_readings - stored)
-    figures.duplicates_stored = max(0, stored - figures.published_readings)
+    figures.stored_readings = rows
+    figures.lost = max(0, figures.published_readings - rows)
+    # More rows than published, or a reading counted as new (and evaluated) twice.
+    figures.duplicates_stored = max(0, rows - figures.published_readings) + max(0, evaluated - rows)
     figures.redeliveries_absorbed = int(sum(w.metric("rpm_readings_duplicate_total") for w in workers))
+
+
+async def _stored_rows(url: str) -> int:
+    """Rows the load and the probes left in the database (the trend patient's history excluded)."""
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FROM readings r JOIN devices d ON d.id = r.device_id "
+                "WHERE d.serial LIKE 'BENCH-W%' OR d.serial LIKE 'BENCH-G%'"
+            )
+        )
+    finally:
+        await connection.close()
 
 
 async def _latency(

@@ -78,7 +78,7 @@ class MqttSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     max_batch: int = Field(default=2000, ge=1, le=50_000, description="Messages per write batch.")
-    flush_ms: int = Field(default=20, ge=0, le=5000, description="Longest wait to fill a batch.")
+    flush_ms: int = Field(default=5, ge=0, le=5000, description="Longest wait to fill a batch.")
     retry_max_s: float = Field(default=10.0, gt=0, description="Back-off ceiling on store failure.")
     device_cache_s: float = Field(default=30.0, ge=0)
     http_port: int | None = Field(

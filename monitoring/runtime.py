@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack
@@ -128,6 +129,20 @@ class Runtime:
         return ComponentStatus(name="ingest", ok=ok, detail=None if ok else self.ingest.last_error)
 
 
+# Cyclic-GC generation thresholds for a long-running service. CPython's default
+# (700, 10, 10) runs a full collection every few seconds under load, and a full
+# collection walks every tracked object: ~100 ms with 4,000 patients' detector
+# state, a pause that every alert in flight waits through.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def settle_heap() -> None:
+    """Once started: exempt start-up objects (modules, ORM, app) from the cyclic GC; collect rarely."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 @contextlib.asynccontextmanager
 async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool) -> AsyncIterator[Runtime]:
     """Start the components of ``roles``; stop everything on exit."""
@@ -200,6 +215,7 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
             _serve_http(runtime, create_ops_app(runtime.probes()), settings.ingest.http_port)
 
         stack.push_async_callback(_stop_tasks, runtime)
+        settle_heap()
         yield runtime
 
 
