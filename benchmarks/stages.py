@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import os
 import random
 import time
 import uuid
@@ -25,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from benchmarks.cohort import database_url
+from benchmarks.procstat import resident_mib
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
 from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
@@ -128,7 +131,11 @@ def main() -> int:
         assert device.patient_id is not None
         engine.set_care_plan(device.patient_id, plan)
     chunk = 10_000
+    gc.collect()
+    resident = resident_mib(os.getpid())
     _, detect_s = timed(lambda: [engine.evaluate(rows[i : i + chunk]) for i in range(0, len(rows), chunk)])
+    gc.collect()
+    state_kib = (resident_mib(os.getpid()) - resident) * 1024 / args.devices
     figures = {
         "decode": decode_s,
         "attribute + standardise": attribute_s,
@@ -137,6 +144,10 @@ def main() -> int:
     if not args.no_store:
         figures["store (client side)"] = asyncio.run(store(rows, args.database_url, args.batch))
     print(render(figures, args.messages, len(rows), args.devices))  # noqa: T201 - the command's output
+    print(  # noqa: T201
+        f"  detector state: {state_kib:.1f} KiB per patient after {len(rows) // args.devices} readings each "
+        f"(resident memory growth), {state_kib * 10_000 / 1024**2:.2f} GiB for 10,000 patients"
+    )
     return 0
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from monitoring.cli import COMMANDS, build_parser
+from monitoring.config import IngestSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +41,7 @@ def test_every_monitoring_service_runs_a_real_cli_command() -> None:
     services = compose()["services"]
     ours = {name: s for name, s in services.items() if s.get("image") == "rpm-monitoring:latest"}
     commands = {name: s["command"] for name, s in ours.items() if "command" in s}
-    assert set(commands) == {"migrate", "broker-auth", "api", "ingest"}
+    assert set(commands) == {"migrate", "broker-auth", "api", "ingest-0", "ingest-1"}
     # The one-shot that writes certificates runs the repository's script, which the image holds.
     assert ours["certs"]["entrypoint"][:2] == ["sh", "/app/config/tls/make-certs.sh"]
     assert (ROOT / "config" / "tls" / "make-certs.sh").is_file()
@@ -56,3 +57,20 @@ def test_the_mosquitto_config_in_the_repository_is_the_one_mounted() -> None:
     mounted = [v.split(":")[0] for v in volumes if v.startswith("./")]
     assert mounted == ["./config/mosquitto/mosquitto.conf"]
     assert (ROOT / mounted[0]).is_file()
+
+
+def test_the_ingestion_workers_own_every_patient_exactly_once() -> None:
+    services = compose()["services"]
+    workers = {name: s for name, s in services.items() if s.get("command") == ["monitoring", "ingest"]}
+    settings = [
+        IngestSettings(
+            partitions=int(s["environment"]["RPM_INGEST__PARTITIONS"]),
+            partition=int(s["environment"]["RPM_INGEST__PARTITION"]),
+        )
+        for s in workers.values()
+    ]
+    assert {s.partitions for s in settings} == {len(workers)}
+    assert sorted(s.partition for s in settings) == list(range(len(workers)))
+    # Every worker keeps the service's environment (database, broker, TLS) next to its own.
+    for worker in workers.values():
+        assert "RPM_MQTT__URL" in worker["environment"]
