@@ -127,7 +127,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
         _serving(Role.API, Role.INGEST, Role.SCHEDULER),
         "API, ingestion and scheduled jobs against the configured services",
     ),
-    "ingest": (_serving(Role.INGEST), "ingestion and detection only (several workers: RPM_INGEST__PARTITIONS)"),
+    "ingest": (_serving(Role.INGEST), "ingestion and detection only (workers share: RPM_INGEST__PARTITIONS)"),
     "api": (_serving(Role.API, Role.SCHEDULER), "care-team API and scheduled jobs"),
     "migrate": (_migrate, "bring the database schema up to date"),
     "enrol": (_enrol, "enrol the patients and devices of a manifest file (JSON)"),

@@ -53,7 +53,8 @@ class MqttSettings(BaseModel):
     shared_group: str | None = Field(
         default=None,
         description="Share one subscription between workers ($share/GROUP/...); only with a broker that "
-        "routes a group by topic (EMQX hash_topic), else use RPM_INGEST__PARTITIONS.",
+        "routes a group by device (EMQX hash_topic) and each patient's devices on one member; "
+        "else use RPM_INGEST__PARTITIONS.",
     )
 
     ca_file: Path | None = Field(
