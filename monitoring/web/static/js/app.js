@@ -28,8 +28,11 @@ function loginView(problem) {
       message.textContent = "";
       try {
         await signIn(username.value, password.value);
-        location.hash = NAV[auth.me.role][0][0];
-        await route();
+        // Changing the hash routes (hashchange); routing here as well would build the view
+        // twice, and the second copy would replace a form the user had started to fill.
+        const start = NAV[auth.me.role][0][0];
+        if (location.hash === start) await route();
+        else location.hash = start;
       } catch (error) {
         message.textContent = error.message || "Sign-in failed";
       }
