@@ -46,6 +46,9 @@ class QualityRule:
     min_sqi: float = 0.5
     suspect_above: float | None = None  # beyond what the body does at home: believe it once it lasts
     trend_release: float | None = None  # a suspect level that moves on this far the same way is real
+    # A jump in the direction the signal has been moving at least this fast (per minute, smoothed
+    # over the last readings) continues a real change: a fall into hypoglycaemia that steepens.
+    trend_slope: float | None = None
 
 
 RULES: dict[Series, QualityRule] = {
@@ -63,6 +66,7 @@ RULES: dict[Series, QualityRule] = {
         confirm_after=timedelta(minutes=40),
         stuck_count=8,
         trend_release=15,
+        trend_slope=1.0,
     ),
 }
 _NO_RULE = QualityRule()
@@ -73,6 +77,7 @@ class _Track:
     last: float | None = None
     last_at: datetime | None = None
     step: float = 0.0  # the last change between readings
+    slope: float = 0.0  # change per minute, smoothed over the last few believed readings
     anchor: float | None = None  # the value before a suspect jump
     suspect_since: datetime | None = None
     suspect_value: float | None = None  # the first reading of the suspect level
@@ -93,6 +98,7 @@ class _Track:
             dump_time(self.same_since),
             self.stuck,
             self.suspect_value,
+            self.slope,
         ]
 
     @classmethod
@@ -107,7 +113,9 @@ class _Track:
             same_count=row[6],
             same_since=load_time(row[7]),
             stuck=row[8],
-            suspect_value=row[9] if len(row) > 9 else None,  # absent from checkpoints before it existed
+            # Absent from checkpoints taken before they existed.
+            suspect_value=row[9] if len(row) > 9 else None,
+            slope=row[10] if len(row) > 10 else 0.0,
         )
 
 
@@ -167,16 +175,25 @@ class SignalGate:
                 track.suspect_since = None  # back where it was: that was an artefact
                 return Verdict.OK
             if obs.at - track.suspect_since >= rule.confirm_after or self._moving_on(rule, track, obs.value):
-                track.suspect_since = None  # the new level has lasted, or is a real trend: believe it
+                # The new level has lasted, or is a real trend: believe it, and take the whole
+                # move since the level before the jump as the signal's current slope.
+                elapsed = (obs.at - track.suspect_since).total_seconds() / 60 + max(minutes, 1.0)
+                track.slope = (obs.value - track.anchor) / elapsed
+                track.suspect_since = None
                 return Verdict.OK
             return Verdict.SUSPECT_JUMP
         if minutes > 15:
+            track.slope = 0.0
             return Verdict.OK  # after a gap any change is possible
         # Abrupt: faster than the body changes, and not the continuation of a trend under way.
-        continuing = trend * step > 0 and abs(trend) * 3 >= abs(step)
+        slope = track.slope
+        continuing = (trend * step > 0 and abs(trend) * 3 >= abs(step)) or (
+            rule.trend_slope is not None and slope * step > 0 and abs(slope) >= rule.trend_slope
+        )
         if abs(step) > self._allowed(rule, previous, minutes) and not continuing:
             track.anchor, track.suspect_since, track.suspect_value = previous, obs.at, obs.value
             return Verdict.SUSPECT_JUMP
+        track.slope = (slope + step / max(minutes, 1.0)) / 2
         return Verdict.OK
 
     @staticmethod

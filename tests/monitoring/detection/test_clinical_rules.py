@@ -25,6 +25,7 @@ from monitoring.detection.news2 import (
 )
 from monitoring.detection.pressure import BloodPressure, home_category
 from monitoring.detection.quality import SignalGate, Verdict
+from monitoring.detection.rhythm import detrended_rmssd
 from monitoring.domain import Condition
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
@@ -195,6 +196,12 @@ def test_a_cgm_compression_low_is_held_back_but_a_steady_fall_is_not() -> None:
     verdicts = [gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(plunge)]
     assert verdicts[2] is Verdict.SUSPECT_JUMP
     assert set(verdicts[3:]) == {Verdict.OK}
+    # A fall already under way that steepens into a low is believed at once (seen in the
+    # evaluation: a real level-1 hypoglycaemia had been held back as a compression low).
+    gate = SignalGate()
+    steepening = [150, 149, 139, 133, 125, 106, 94, 90, 59, 63, 66, 64]
+    verdicts = [gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(steepening)]
+    assert set(verdicts) == {Verdict.OK}
 
 
 def test_a_stuck_sensor_raises_a_device_alert_and_its_readings_are_held_back() -> None:
@@ -205,6 +212,19 @@ def test_a_stuck_sensor_raises_a_device_alert_and_its_readings_are_held_back() -
     assert results[-1][0] is Verdict.STUCK
     verdict, cleared = gate.assess(_obs(Series.HEART_RATE, 32, 75))
     assert (verdict, [f.kind.value for f in cleared]) == (Verdict.OK, ["clear"])
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([70.0, 72.0, 71.0], 3**0.5),  # one second difference, -3: sqrt(9 / 3)
+        ([60.0, 62.0, 64.0, 66.0, 68.0], 0.0),  # a steady climb is not irregular
+        ([80.0, 90.0, 80.0, 90.0], (2 * 20.0**2 / 6) ** 0.5),  # second differences -20 and +20
+        ([70.0, 71.0], 0.0),  # too short to say
+    ],
+)
+def test_detrended_rmssd_by_hand(values: list[float], expected: float) -> None:
+    assert detrended_rmssd(values) == pytest.approx(expected)
 
 
 def test_data_gaps_warn_then_escalate_then_clear() -> None:
