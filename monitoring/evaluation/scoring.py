@@ -9,7 +9,8 @@ detected by any system. Recall over every observable event is reported too.
 
 An alert detects a labelled event when it is for the same patient, opened
 between the event's start and its end plus a grace period, and is about one of
-the event's metrics. A clinical alert that detects nothing is false; it is
+the event's metrics; for acute events it may open up to 30 minutes before the
+labelled start (a forecast low is meant to). A clinical alert that detects nothing is false; it is
 counted under the non-event (exercise, meal, artefact) or device fault it
 coincides with, or as unexplained. Device-problem alerts are matched to device
 faults and reported on their own.
@@ -67,6 +68,11 @@ SIGNIFICANCE_SERIES = {
 DEVICE_FAULTS = ("dropout", "battery_death", "stuck_sensor")
 GRACE = timedelta(hours=1)
 LONG_GRACE = {"hf_decompensation": timedelta(days=1), "copd_exacerbation": timedelta(hours=12)}
+# Acute events may be alerted a little before their labelled start: a forecast low is meant to
+# come first (30 minutes is its horizon), and the data can cross the limit before the simulator's
+# label begins. Such an alert is that event's, not a false one; its delay is then negative.
+LEAD = timedelta(minutes=30)
+LEAD_TYPES = (*ACUTE, "hyperglycaemia")
 
 
 def alert_metrics(alert: AlertRecord) -> frozenset[str]:
@@ -101,8 +107,8 @@ class Label:
             datetime.fromisoformat(peak) if peak else None,
         )
 
-    def covers(self, at: datetime, grace: timedelta) -> bool:
-        return self.start <= at <= self.end + grace
+    def covers(self, at: datetime, grace: timedelta, lead: timedelta = timedelta(0)) -> bool:
+        return self.start - lead <= at <= self.end + grace
 
 
 def _pct(values: Sequence[float], q: float) -> float | None:
@@ -194,10 +200,13 @@ def score(
     missed: list[dict[str, str]] = []  # clinically significant events no alert matched
     for event in events:
         grace = LONG_GRACE.get(event.type, GRACE)
+        lead = LEAD if event.type in LEAD_TYPES else timedelta(0)
         matches = [
             a
             for a in by_patient[event.patient]
-            if not a.device_problem and event.covers(a.opened_at, grace) and alert_metrics(a) & event.metrics
+            if not a.device_problem
+            and event.covers(a.opened_at, grace, lead)
+            and alert_metrics(a) & event.metrics
         ]
         used.update(id(a) for a in matches)
         row = per_type.setdefault(

@@ -1,0 +1,50 @@
+"""Matching alerts to labelled events: what counts as detecting an event, and what is false."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitoring.evaluation.offline import SLOT_S, AlertRecord, RunResult
+from monitoring.evaluation.scoring import score
+
+START = datetime(2026, 3, 2, tzinfo=UTC)
+ONSET = START + timedelta(hours=6)
+
+
+def _label(kind: str, event_type: str, metrics: list[str], hours: float) -> dict[str, Any]:
+    return {
+        "patient": "P1",
+        "type": event_type,
+        "kind": kind,
+        "start": ONSET.isoformat(),
+        "end": (ONSET + timedelta(hours=hours)).isoformat(),
+        "metrics": metrics,
+    }
+
+
+def _run(alert_type: str, series: str | None, opened: datetime, measured: str) -> RunResult:
+    result = RunResult()
+    result.alerts.append(AlertRecord("P1", alert_type, "high", opened, opened, series, "..."))
+    slots = range(0, int(timedelta(days=1).total_seconds() // SLOT_S))
+    result.observed_slots[("P1", measured)] = set(slots)
+    return result
+
+
+def _detected(labels: list[dict[str, Any]], result: RunResult) -> tuple[int, int]:
+    report = score(labels, result, patients=1, days=1, start=START)
+    return sum(row["detected"] for row in report["by_event_type"].values()), report["false_alerts"]
+
+
+def test_an_acute_alert_shortly_before_the_labelled_start_detects_the_event() -> None:
+    labels = [_label("event", "bradycardia", ["heart_rate"], 1)]
+    for minutes, expected in ((-10, (1, 0)), (-29, (1, 0)), (-45, (0, 1)), (30, (1, 0))):
+        opened = ONSET + timedelta(minutes=minutes)
+        result = _run("threshold.heart_rate.low", "heart_rate", opened, "heart_rate")
+        assert _detected(labels, result) == expected, minutes
+
+
+def test_a_slow_event_is_not_detected_by_an_alert_before_it_began() -> None:
+    labels = [_label("event", "hf_decompensation", ["body_weight"], 72)]
+    result = _run("hf.weight_gain", "body_weight", ONSET - timedelta(minutes=10), "body_weight")
+    assert _detected(labels, result) == (0, 1)
