@@ -4,7 +4,8 @@ Recall is counted over clinically significant events: those whose clinical
 definition is met by what was measured (a hypoglycaemia the CGM showed below
 70 mg/dL for 15 minutes, or a meter reading below 70; an extended
 hyperglycaemia of 90 minutes above 250 within two hours, or a meter reading
-above 250). A simulated dip that the data never show as a low cannot be
+above 250; a hypertensive crisis with a reading above 180/120; a bradycardia
+under 40 /min; a fast AF over 110 /min). A simulated dip that the data never show as a low cannot be
 detected by any system. Recall over every observable event is reported too.
 
 An alert detects a labelled event when it is for the same patient, opened
@@ -160,9 +161,14 @@ def _extended_high(cgm: Trace) -> bool:
 
 
 def _significant(label: Label, result: RunResult) -> bool:
-    """Whether the measured data meet the event's clinical definition (types without one: yes)."""
+    """Whether the measured data meet the event's clinical definition (types without one: yes).
+
+    Glucose events by the consensus definitions below; the other acute events by
+    their defining crossing (EVIDENCE): a "crisis" whose readings stayed under
+    180/120 is not a hypertensive crisis, a "bradycardia" that never went under 40.
+    """
     if label.type not in SIGNIFICANCE_SERIES:
-        return True
+        return label.type not in EVIDENCE or _evidence(label, result) is not None
 
     def during(series: str) -> Trace:
         trace = result.traces.get((label.patient, series), ())

@@ -41,6 +41,7 @@ def test_an_acute_alert_shortly_before_the_labelled_start_detects_the_event() ->
     for minutes, expected in ((-10, (1, 0)), (-29, (1, 0)), (-45, (0, 1)), (30, (1, 0))):
         opened = ONSET + timedelta(minutes=minutes)
         result = _run("threshold.heart_rate.low", "heart_rate", opened, "heart_rate")
+        result.traces[("P1", "heart_rate")] = [(ONSET + timedelta(minutes=10), 36.0)]  # under 40
         assert _detected(labels, result) == expected, minutes
 
 
@@ -48,3 +49,15 @@ def test_a_slow_event_is_not_detected_by_an_alert_before_it_began() -> None:
     labels = [_label("event", "hf_decompensation", ["body_weight"], 72)]
     result = _run("hf.weight_gain", "body_weight", ONSET - timedelta(minutes=10), "body_weight")
     assert _detected(labels, result) == (0, 1)
+
+
+def test_a_crisis_whose_readings_stayed_under_180_120_is_not_clinically_significant() -> None:
+    labels = [_label("event", "hypertensive_crisis", ["blood_pressure"], 3)]
+    for systolic, significant in ((179.0, 0), (186.0, 1)):
+        result = _run(
+            "threshold.bp_systolic.high", "bp_systolic", ONSET + timedelta(minutes=5), "blood_pressure"
+        )
+        result.traces[("P1", "bp_systolic")] = [(ONSET + timedelta(minutes=20), systolic)]
+        result.traces[("P1", "bp_diastolic")] = [(ONSET + timedelta(minutes=20), 115.0)]
+        report = score(labels, result, patients=1, days=1, start=START)
+        assert report["significant_events"] == significant
