@@ -35,7 +35,7 @@ def metric_of(series: Series) -> str:
     return "blood_pressure" if series in (Series.BP_SYSTOLIC, Series.BP_DIASTOLIC) else series.key
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AlertRecord:
     patient: str
     alert_type: str
@@ -44,6 +44,10 @@ class AlertRecord:
     episode_started_at: datetime
     series: str | None
     summary: str
+    cleared_at: datetime | None = None  # when its episode ended (None: still open at the end)
+
+    def active_at(self, at: datetime) -> bool:
+        return self.opened_at <= at and (self.cleared_at is None or self.cleared_at >= at)
 
     @property
     def device_problem(self) -> bool:
@@ -77,6 +81,7 @@ class System:
     gaps: DataGaps | None = None
     result: RunResult = field(default_factory=RunResult)
     active: dict[tuple[UUID, str], datetime] = field(default_factory=dict)
+    open_records: dict[tuple[UUID, str], AlertRecord] = field(default_factory=dict)
     active_gaps: dict[tuple[UUID, str], ActiveGap] = field(default_factory=dict)
 
 
@@ -183,18 +188,21 @@ class OfflineRun:
             key = (finding.patient_id, finding.alert_type)
             if finding.kind is FindingKind.CLEAR:
                 system.active.pop(key, None)
+                cleared = system.open_records.pop(key, None)
+                if cleared is not None:
+                    cleared.cleared_at = finding.at
                 continue
             if finding.kind is not FindingKind.OPEN or system.active.get(key) == finding.episode_started_at:
                 continue
             system.active[key] = finding.episode_started_at
-            system.result.alerts.append(
-                AlertRecord(
-                    patient=self.mrn_of[finding.patient_id],
-                    alert_type=finding.alert_type,
-                    severity=finding.severity.value,
-                    opened_at=finding.at,
-                    episode_started_at=finding.episode_started_at,
-                    series=finding.series.key if finding.series is not None else None,
-                    summary=finding.summary,
-                )
+            record = AlertRecord(
+                patient=self.mrn_of[finding.patient_id],
+                alert_type=finding.alert_type,
+                severity=finding.severity.value,
+                opened_at=finding.at,
+                episode_started_at=finding.episode_started_at,
+                series=finding.series.key if finding.series is not None else None,
+                summary=finding.summary,
             )
+            system.open_records[key] = record
+            system.result.alerts.append(record)

@@ -10,8 +10,10 @@ detected by any system. Recall over every observable event is reported too.
 
 An alert detects a labelled event when it is for the same patient, opened
 between the event's start and its end plus a grace period, and is about one of
-the event's metrics; for acute events it may open up to 30 minutes before the
-labelled start (a forecast low is meant to). A clinical alert that detects nothing is false; it is
+the event's metrics. For acute events it may also open up to 30 minutes before
+the labelled start (a forecast low is meant to), or be still open when the
+event begins (alerts of one type merge, so a new event within an open episode
+raises no second alert). A clinical alert that detects nothing is false; it is
 counted under the non-event (exercise, meal, artefact) or device fault it
 coincides with, or as unexplained. Device-problem alerts are matched to device
 faults and reported on their own.
@@ -206,12 +208,16 @@ def score(
     missed: list[dict[str, str]] = []  # clinically significant events no alert matched
     for event in events:
         grace = LONG_GRACE.get(event.type, GRACE)
-        lead = LEAD if event.type in LEAD_TYPES else timedelta(0)
+        acute = event.type in LEAD_TYPES
+        lead = LEAD if acute else timedelta(0)
+        # Raised during the event (or just before an acute one), or, for an acute event, already
+        # open when it began: alerts of one type merge, so an episode that runs on into a new
+        # event is that event's alert too.
         matches = [
             a
             for a in by_patient[event.patient]
             if not a.device_problem
-            and event.covers(a.opened_at, grace, lead)
+            and (event.covers(a.opened_at, grace, lead) or (acute and a.active_at(event.start)))
             and alert_metrics(a) & event.metrics
         ]
         used.update(id(a) for a in matches)
@@ -246,7 +252,7 @@ def score(
         if not matches or not meets:
             continue
         row["detected"] += 1
-        first = min(a.opened_at for a in matches)
+        first = max(min(a.opened_at for a in matches), event.start - lead)
         row["delays"].append((first - event.start).total_seconds() / 60)
         evidence = _evidence(event, result)
         if evidence is not None:

@@ -41,6 +41,7 @@ def test_an_acute_alert_shortly_before_the_labelled_start_detects_the_event() ->
     for minutes, expected in ((-10, (1, 0)), (-29, (1, 0)), (-45, (0, 1)), (30, (1, 0))):
         opened = ONSET + timedelta(minutes=minutes)
         result = _run("threshold.heart_rate.low", "heart_rate", opened, "heart_rate")
+        result.alerts[0].cleared_at = opened + timedelta(minutes=10)  # an earlier episode, over
         result.traces[("P1", "heart_rate")] = [(ONSET + timedelta(minutes=10), 36.0)]  # under 40
         assert _detected(labels, result) == expected, minutes
 
@@ -61,3 +62,18 @@ def test_a_crisis_whose_readings_stayed_under_180_120_is_not_clinically_signific
         result.traces[("P1", "bp_diastolic")] = [(ONSET + timedelta(minutes=20), 115.0)]
         report = score(labels, result, patients=1, days=1, start=START)
         assert report["significant_events"] == significant
+
+
+def test_a_low_alert_still_open_when_a_new_low_is_labelled_detects_it() -> None:
+    labels = [_label("event", "hypoglycaemia_l1", ["glucose_cgm"], 1)]
+    for cleared, expected in (
+        (None, 1),
+        (ONSET + timedelta(minutes=20), 1),
+        (ONSET - timedelta(minutes=5), 0),
+    ):
+        result = _run("glucose.low", "glucose_cgm", ONSET - timedelta(minutes=45), "glucose_cgm")
+        result.alerts[0].cleared_at = cleared
+        result.traces[("P1", "glucose_cgm")] = [(ONSET + timedelta(minutes=m), 55.0) for m in range(0, 25, 5)]
+        report = score(labels, result, patients=1, days=1, start=START)
+        assert report["significant_events"] == 1
+        assert sum(row["detected"] for row in report["by_event_type"].values()) == expected, cleared
