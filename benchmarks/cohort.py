@@ -43,17 +43,23 @@ def database_url(admin_url: str, name: str = BENCH_DATABASE) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-async def prepare(admin_url: str, *, patients: int, probes: int) -> Cohort:
-    """A fresh database: ``patients`` wearables, ``probes`` glucometers and the trend patient."""
+async def fresh_database(admin_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``admin_url``, migrate it; return its URL."""
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)"))
-            await connection.execute(text(f"CREATE DATABASE {BENCH_DATABASE}"))
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            await connection.execute(text(f"CREATE DATABASE {name}"))
     finally:
         await engine.dispose()
-    url = database_url(admin_url)
+    url = database_url(admin_url, name)
     await migrate.upgrade(url)
+    return url
+
+
+async def prepare(admin_url: str, *, patients: int, probes: int) -> Cohort:
+    """A fresh database: ``patients`` wearables, ``probes`` glucometers and the trend patient."""
+    url = await fresh_database(admin_url, BENCH_DATABASE)
     load = [f"BENCH-W{i:06d}" for i in range(patients)]
     probe = [f"BENCH-G{i:05d}" for i in range(probes)]
     entries = [

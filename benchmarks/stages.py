@@ -23,10 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from benchmarks.cohort import database_url
+from benchmarks.cohort import fresh_database
 from benchmarks.procstat import resident_mib
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
 from monitoring.detection.defaults import default_detectors
@@ -36,7 +33,6 @@ from monitoring.ingest.intake import attribute, decode
 from monitoring.ingest.records import DeviceRef, Inbound, StandardReading
 from monitoring.readings import repository as readings
 from monitoring.registry.careplans import CarePlan, default_thresholds
-from monitoring.storage import migrate
 from monitoring.storage.db import Database
 
 ROOT = "bench"
@@ -77,16 +73,7 @@ def timed(step: Callable[[], T]) -> tuple[T, float]:
 
 async def store(rows: list[StandardReading], admin_url: str, batch: int) -> float:
     """CPU seconds this process spends storing ``rows`` in batches (the server's share is not counted)."""
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)"))
-            await connection.execute(text(f"CREATE DATABASE {SCRATCH}"))
-    finally:
-        await engine.dispose()
-    url = database_url(admin_url, SCRATCH)
-    await migrate.upgrade(url)
-    database = Database(url)
+    database = Database(await fresh_database(admin_url, SCRATCH))
     try:
         started = time.process_time()
         for start in range(0, len(rows), batch):

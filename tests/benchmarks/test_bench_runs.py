@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from benchmarks.__main__ import render
@@ -36,3 +39,18 @@ def test_a_short_benchmark_stores_everything_and_times_every_probe() -> None:
     assert set(figures.cpu_s_per_1k_readings) == {"broker", "ingest", "postgresql", "load generator"}
     assert figures.trend_query_ms["p95"] > 0
     assert figures.detector_state_bytes_per_patient > 0
+
+
+@pytest.mark.timeout(120)
+def test_the_stage_benchmark_prints_every_step() -> None:
+    require_postgres()
+    command = [sys.executable, "-m", "benchmarks.stages", "--messages", "300", "--devices", "30"]
+    done = subprocess.run(
+        [*command, "--database-url", DATABASE_URL], capture_output=True, text=True, timeout=100
+    )
+    assert done.returncode == 0, done.stderr
+    steps = ("decode", "attribute + standardise", "detect", "store (client side)", "total")
+    for step in steps:
+        line = next(line for line in done.stdout.splitlines() if line.strip().startswith(step))
+        assert line.endswith("us/reading")
+    assert "detector state:" in done.stdout
