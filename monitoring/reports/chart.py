@@ -1,6 +1,6 @@
 """A PNG chart of one series for clinicians: the trend with its min-max band, care-plan limits
 and the alerts raised on it. Drawn with matplotlib's object API (no global pyplot state), so it
-is safe to call from worker threads."""
+is safe to call from worker threads. matplotlib is imported on the first chart."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from monitoring.readings.repository import Bucket
 
@@ -40,6 +37,11 @@ def render(
     start: datetime,
     end: datetime,
 ) -> bytes:
+    # Imported here: matplotlib takes about a second to import, and every process that
+    # serves the API (or only ingests) would pay it at start-up for a chart it may never draw.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(10, 4), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
