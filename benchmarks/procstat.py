@@ -1,4 +1,4 @@
-"""CPU seconds and resident memory of processes, read from /proc (Linux)."""
+"""CPU seconds and resident memory of processes, read from /proc (Linux); stopping a child."""
 
 from __future__ import annotations
 
@@ -35,3 +35,13 @@ def pids_of(name: str) -> list[int]:
     """Every process whose command name is ``name`` (mosquitto, postgres)."""
     found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True, check=False)
     return [int(p) for p in found.stdout.split()]
+
+
+def stop_process(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM (a worker checkpoints its detector state on it), then SIGKILL after ``grace_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -26,7 +26,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.cohort import Cohort, prepare, trend_latencies
-from benchmarks.procstat import cpu_seconds, pids_of, resident_mib
+from benchmarks.procstat import cpu_seconds, pids_of, resident_mib, stop_process
 from benchmarks.publisher import Job, Tally, publish
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
 from monitoring.embedded.broker import free_port
@@ -183,11 +183,7 @@ class _Worker:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+            stop_process(self.process, grace_s=60)
             self.process = None
 
 

