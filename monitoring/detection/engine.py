@@ -110,12 +110,17 @@ class DetectionEngine:
         self._flag(context, findings)
         if verdict is not Verdict.OK:
             return findings
+        for held in self.gate.take_released():
+            self._detect(held, context, findings)
+        self._detect(obs, context, findings)
+        return findings
+
+    def _detect(self, obs: Observation, context: PatientContext, findings: list[Finding]) -> None:
         for detector in self.detectors:
             found = detector.observe(obs, context)
             if found:
                 self._flag(context, found)
                 findings.extend(found)
-        return findings
 
     def _late(self, obs: Observation) -> list[Finding]:
         if obs.at == self._last_at[obs.patient_id][obs.series] or not self.gate.plausible(obs):

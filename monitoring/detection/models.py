@@ -31,6 +31,8 @@ from uuid import UUID
 from monitoring.catalogue import SERIES, Series
 from monitoring.detection.base import PatientContext
 from monitoring.detection.explain import finding, fmt, when
+from monitoring.detection.fever import INPUTS as FEVER_INPUTS
+from monitoring.detection.fever import Departure, FebrilePattern, FeverRules
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.personal import Features, PersonalBaseline, two_sided
@@ -51,10 +53,10 @@ class SeriesModel:
 
 
 MODELS: dict[Series, SeriesModel] = {
-    Series.HEART_RATE: SeriesModel(floor_sd=3.0, trend_unit=4.0),
+    Series.HEART_RATE: SeriesModel(floor_sd=3.0, trend_unit=4.0, warmup_span=timedelta(days=1)),
     Series.RESPIRATORY_RATE: SeriesModel(floor_sd=1.0, trend_unit=1.5),
     Series.SPO2: SeriesModel(floor_sd=1.0, trend_unit=1.0, trend_sign=-1),
-    Series.SKIN_TEMPERATURE: SeriesModel(floor_sd=0.3, trend_unit=0.4),
+    Series.SKIN_TEMPERATURE: SeriesModel(floor_sd=0.3, trend_unit=0.4, warmup_span=timedelta(days=1)),
     Series.BODY_WEIGHT: SeriesModel(
         bins=1,
         floor_sd=0.5,
@@ -79,7 +81,7 @@ class ModelRules:
     clip_z: float = 3.0  # learn at most this far from usual (a robust update)
     spo2_drop: float = 3.0
     spo2_recovered: float = 1.5
-    spo2_tau: timedelta = timedelta(hours=1)
+    short_tau: timedelta = timedelta(hours=1)  # the one-hour level (SpO2 drop, febrile pattern)
     spo2_persist: timedelta = timedelta(hours=1)
     trend_cap: float = 3.0
     trend_score: float = 4.0  # sum of capped contributions that is a trend ...
@@ -94,7 +96,7 @@ class ModelRules:
 class _Level:
     value: float = 0.0
     at: float = 0.0  # epoch seconds
-    short: float = 0.0  # faster level (used for SpO2)
+    short: float = 0.0  # faster level (SpO2 drop, febrile pattern)
 
     def update(self, departure: float, at: float, tau: float, short_tau: float) -> None:
         if self.at == 0.0:
@@ -113,6 +115,7 @@ class _Patient:
     scores: dict[Series, float] = field(default_factory=dict)
     drop: EpisodeState = field(default_factory=EpisodeState)
     trend: EpisodeState = field(default_factory=EpisodeState)
+    fever: EpisodeState = field(default_factory=EpisodeState)
     trend_score: float = 0.0
 
     def dump(self) -> dict[str, Any]:
@@ -121,12 +124,15 @@ class _Patient:
             "levels": {str(int(s)): [lv.value, lv.at, lv.short] for s, lv in self.levels.items()},
             "drop": self.drop.dump(),
             "trend": self.trend.dump(),
+            "fever": self.fever.dump(),
             "trend_score": self.trend_score,
         }
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> _Patient:
         state = cls(drop=EpisodeState.load(data["drop"]), trend=EpisodeState.load(data["trend"]))
+        if "fever" in data:  # checkpoints from before the febrile pattern have none
+            state.fever = EpisodeState.load(data["fever"])
         for key, dumped in data["models"].items():
             series = Series(int(key))
             state.models[series] = new_model(series)
@@ -150,11 +156,12 @@ def new_model(series: Series) -> PersonalBaseline:
 class PersonalModels(Stateful[_Patient]):
     name = "personal_model"
 
-    def __init__(self, rules: ModelRules | None = None) -> None:
+    def __init__(self, rules: ModelRules | None = None, fever: FeverRules | None = None) -> None:
         self.rules = rules or ModelRules()
         r = self.rules
         self._drop = Persistence(start_after=r.spo2_persist, end_after=r.spo2_persist)
         self._trend = Persistence(start_after=r.trend_persist, end_after=r.trend_end)
+        self._fever = FebrilePattern(fever)
         self._states = PatientStates(_Patient, _Patient.load)
 
     def last_score(self, patient_id: UUID, series: Series) -> float:
@@ -186,18 +193,26 @@ class PersonalModels(Stateful[_Patient]):
                 obs.value - usual[0],
                 obs.at.timestamp(),
                 spec.level_tau.total_seconds(),
-                r.spo2_tau.total_seconds(),
+                r.short_tau.total_seconds(),
             )
             if obs.series is Series.SPO2:
                 found += self._spo2_drop(state, obs, usual[0])
             if spec.trend_unit is not None:
                 found += self._deterioration(state, obs)
+            if obs.series in FEVER_INPUTS:
+                found += self._fever.step(
+                    state.fever,
+                    obs,
+                    self._departure(state, Series.SKIN_TEMPERATURE, obs),
+                    self._departure(state, Series.HEART_RATE, obs),
+                )
         learnable = (
             (z is None or abs(z) < r.learn_below_z)
             and not context.is_flagged(obs.series)
             and not state.trend.active
             and state.trend_score < r.freeze_at * r.trend_score
             and not state.drop.active
+            and not state.fever.active
         )
         if learnable:
             if usual is not None:
@@ -206,6 +221,14 @@ class PersonalModels(Stateful[_Patient]):
                 )
             model.learn_one(x)
         return found
+
+    @staticmethod
+    def _departure(state: _Patient, series: Series, obs: Observation) -> Departure | None:
+        level, model = state.levels.get(series), state.models.get(series)
+        usual = None if model is None else model.usual(obs.at)
+        if level is None or usual is None:
+            return None
+        return Departure(series, level.short, usual[0], level.at)
 
     def _spo2_drop(self, state: _Patient, obs: Observation, usual: float) -> list[Finding]:
         r = self.rules
@@ -257,6 +280,8 @@ class PersonalModels(Stateful[_Patient]):
             spec = MODELS.get(series)
             if spec is None or spec.trend_unit is None or now - level.at > spec.fresh.total_seconds():
                 continue
+            if state.fever.active and series in FEVER_INPUTS:
+                continue  # explained by the open febrile pattern: only the other inputs vote
             contribution = min(max(spec.trend_sign * level.value / spec.trend_unit, 0.0), r.trend_cap)
             if contribution > 0:
                 usual = state.models[series].usual(obs.at)

@@ -17,6 +17,7 @@ heart rate does not jump 40 beats in a minute at rest); they are defaults.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,8 +26,10 @@ from uuid import UUID
 
 from monitoring.catalogue import SERIES, Series
 from monitoring.detection.findings import Finding, FindingKind, Observation
-from monitoring.detection.state import dump_time, load_time
+from monitoring.detection.state import dump_time, load_time, need_time
 from monitoring.domain import Severity
+
+MAX_HELD = 60  # suspect readings kept per device and series (a CGM's 40 minutes at one a minute)
 
 
 class Verdict(StrEnum):
@@ -85,6 +88,9 @@ class _Track:
     same_count: int = 0
     same_since: datetime | None = None
     stuck: bool = False
+    # Readings held back while a suspect level is judged: (at, value, sqi). If the level is
+    # believed they were real and are released to the detectors, in order; if not, dropped.
+    held: list[tuple[datetime, float, float | None]] = field(default_factory=list)
 
     def dump(self) -> list[Any]:
         return [
@@ -99,6 +105,7 @@ class _Track:
             self.stuck,
             self.suspect_value,
             self.slope,
+            [[dump_time(at), value, sqi] for at, value, sqi in self.held],
         ]
 
     @classmethod
@@ -116,6 +123,7 @@ class _Track:
             # Absent from checkpoints taken before they existed.
             suspect_value=row[9] if len(row) > 9 else None,
             slope=row[10] if len(row) > 10 else 0.0,
+            held=[(need_time(at), value, sqi) for at, value, sqi in row[11]] if len(row) > 11 else [],
         )
 
 
@@ -134,6 +142,7 @@ class SignalGate:
         self.rules = RULES if rules is None else rules
         self.default = default
         self._tracks: dict[UUID, dict[tuple[UUID, Series], _Track]] = {}
+        self._released: list[Observation] = []
         self.stats = GateStats()
 
     def assess(self, obs: Observation) -> tuple[Verdict, list[Finding]]:
@@ -145,7 +154,27 @@ class SignalGate:
         self.stats.checked += 1
         if verdict is not Verdict.OK:
             self.stats.gated[verdict.value] = self.stats.gated.get(verdict.value, 0) + 1
+            if verdict is Verdict.SUSPECT_JUMP and len(track.held) < MAX_HELD:
+                track.held.append((obs.at, obs.value, obs.sqi))
         return verdict, findings
+
+    def take_released(self) -> Sequence[Observation]:
+        """Readings held as suspect that the last ``assess`` came to believe, oldest first.
+
+        They were real (the new level lasted, or kept moving), so the detectors
+        should see them before the reading that confirmed them: an episode's
+        start and duration then come from what was measured, not from when
+        the gate made up its mind.
+        """
+        if not self._released:
+            return ()
+        released, self._released = self._released, []
+        return released
+
+    def _believe(self, track: _Track, obs: Observation) -> None:
+        pid, series, device = obs.patient_id, obs.series, obs.device_id
+        self._released = [Observation(pid, series, at, value, device, sqi) for at, value, sqi in track.held]
+        track.held = []
 
     def plausible(self, obs: Observation) -> bool:
         """Whether a reading judged on its own (a late one) is clean enough to act on."""
@@ -159,10 +188,13 @@ class SignalGate:
             return Verdict.LOW_SQI
         if rule.suspect_above is not None:
             if obs.value <= rule.suspect_above:
-                track.suspect_since = None
+                track.suspect_since, track.held = None, []
                 return Verdict.OK
             track.suspect_since = track.suspect_since or obs.at
-            return Verdict.OK if obs.at - track.suspect_since >= rule.confirm_after else Verdict.SUSPECT_JUMP
+            if obs.at - track.suspect_since < rule.confirm_after:
+                return Verdict.SUSPECT_JUMP
+            self._believe(track, obs)
+            return Verdict.OK
         previous, previous_at, trend = track.last, track.last_at, track.step
         track.last, track.last_at = obs.value, obs.at
         if rule.max_jump is None or previous is None or previous_at is None:
@@ -172,7 +204,7 @@ class SignalGate:
         track.step = step
         if track.suspect_since is not None and track.anchor is not None:
             if abs(obs.value - track.anchor) <= self._allowed(rule, track.anchor, minutes):
-                track.suspect_since = None  # back where it was: that was an artefact
+                track.suspect_since, track.held = None, []  # back where it was: that was an artefact
                 return Verdict.OK
             if obs.at - track.suspect_since >= rule.confirm_after or self._moving_on(rule, track, obs.value):
                 # The new level has lasted, or is a real trend: believe it, and take the whole
@@ -180,6 +212,7 @@ class SignalGate:
                 elapsed = (obs.at - track.suspect_since).total_seconds() / 60 + max(minutes, 1.0)
                 track.slope = (obs.value - track.anchor) / elapsed
                 track.suspect_since = None
+                self._believe(track, obs)
                 return Verdict.OK
             return Verdict.SUSPECT_JUMP
         if minutes > 15:
@@ -222,7 +255,7 @@ class SignalGate:
             was_stuck, since = track.stuck, track.same_since
             track.same_value, track.same_count, track.same_since, track.stuck = obs.value, 1, obs.at, False
             if was_stuck and since is not None:
-                track.last, track.last_at, track.suspect_since = obs.value, obs.at, None
+                track.last, track.last_at, track.suspect_since, track.held = obs.value, obs.at, None, []
                 return [self._finding(FindingKind.CLEAR, obs, since, rule, obs.value)]
             return []
         if track.same_count == rule.stuck_count and track.same_since is not None:

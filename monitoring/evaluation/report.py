@@ -41,16 +41,20 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         "## By event type (system)",
         "",
         "Recall is over clinically significant events (the measured data meet the event's "
-        "clinical definition); see `monitoring/evaluation/scoring.py`.",
+        "clinical definition); see `monitoring/evaluation/scoring.py`. Censored: events whose "
+        "peak is more than a day after the run ends (their flag-24-h-before-peak deadline is not "
+        "reached), in neither system's recall.",
         "",
-        "| event | events | observable | significant | detected | recall | delay median / p90 (min) "
-        "| after first abnormal reading (min) | lead before peak (h) | naive recall |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| event | events | censored | observable | significant | detected | recall "
+        "| delay median / p90 (min) | after first abnormal reading (min) | lead before peak (h) "
+        "| naive recall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in ours["by_event_type"].items():
         other = naive["by_event_type"].get(name, {})
         lines.append(
-            f"| {name} | {row['events']} | {row['observable']} | {row['significant']} | {row['detected']} | "
+            f"| {name} | {row['events']} | {row['censored']} | {row['observable']} | "
+            f"{row['significant']} | {row['detected']} | "
             f"{_cell(row['recall'])} | "
             f"{_cell(row['delay_min_median'])} / {_cell(row['delay_min_p90'])} | "
             f"{_cell(row['delay_from_evidence_min_median'])} | "

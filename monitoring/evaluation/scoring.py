@@ -40,6 +40,7 @@ ALERT_METRICS: tuple[tuple[str, frozenset[str]], ...] = (
     ("news2", frozenset(_VITALS)),
     ("arrhythmia.", frozenset({"heart_rate"})),
     ("personal.spo2", frozenset({"spo2"})),
+    ("personal.febrile", frozenset({"skin_temperature", "heart_rate", "body_temperature"})),
     (
         "personal.deterioration",
         frozenset({"heart_rate", "respiratory_rate", "spo2", "body_weight", "skin_temperature"}),
@@ -76,6 +77,10 @@ LONG_GRACE = {"hf_decompensation": timedelta(days=1), "copd_exacerbation": timed
 # label begins. Such an alert is that event's, not a false one; its delay is then negative.
 LEAD = timedelta(minutes=30)
 LEAD_TYPES = (*ACUTE, "hyperglycaemia")
+# An event with a labelled peak (heart-failure decompensation) is judged by whether it was flagged
+# this long before the peak. When the run ends before that deadline the outcome is unknown (right
+# censored): the event is counted as censored, in neither system's recall.
+PEAK_LEAD = timedelta(hours=24)
 
 
 def alert_metrics(alert: AlertRecord) -> frozenset[str]:
@@ -203,6 +208,7 @@ def score(
     by_patient: dict[str, list[AlertRecord]] = defaultdict(list)
     for alert in result.alerts:
         by_patient[alert.patient].append(alert)
+    run_end = start + timedelta(days=days)
     used: set[int] = set()
     per_type: dict[str, dict[str, Any]] = {}
     missed: list[dict[str, str]] = []  # clinically significant events no alert matched
@@ -232,9 +238,13 @@ def score(
                 "delays": [],
                 "evidence": [],
                 "lead_h": [],
+                "censored": 0,
             },
         )
         row["events"] += 1
+        if event.peak is not None and event.peak - PEAK_LEAD > run_end:
+            row["censored"] += 1
+            continue
         seen = _observable(event, result, start)
         meets = seen and _significant(event, result)
         row["observable"] += seen
@@ -297,6 +307,7 @@ def score(
     for name, row in sorted(per_type.items()):
         types[name] = {
             "events": row["events"],
+            "censored": row["censored"],
             "observable": row["observable"],
             "significant": row["significant"],
             "detected": row["detected"],
@@ -324,6 +335,7 @@ def score(
         "patient_days": patient_days,
         "alerts": len(result.alerts),
         "events": len(events),
+        "censored_events": sum(t["censored"] for t in types.values()),
         "observable_events": observable,
         "significant_events": significant,
         "recall": round(detected / significant, 3) if significant else None,

@@ -10,8 +10,9 @@ import pytest
 from devices.kinds import DeviceKind
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
+from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.defaults import naive_forecast
-from monitoring.detection.findings import Finding, Observation
+from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.forecast import PredictedLow, ar2_forecast
 from monitoring.detection.gaps import ActiveGap, DataGaps, DeviceSeen
 from monitoring.detection.glucose import GlucoseEpisodes
@@ -27,6 +28,7 @@ from monitoring.detection.pressure import BloodPressure, home_category
 from monitoring.detection.quality import SignalGate, Verdict
 from monitoring.detection.rhythm import detrended_rmssd
 from monitoring.domain import Condition
+from monitoring.registry.careplans import CarePlan
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 P, D = UUID(int=1), UUID(int=2)
@@ -187,6 +189,7 @@ def test_a_cgm_compression_low_is_held_back_but_a_steady_fall_is_not() -> None:
     verdicts = [gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(night)]
     assert verdicts[3:6] == [Verdict.SUSPECT_JUMP] * 3
     assert verdicts[6] is Verdict.OK
+    assert gate.take_released() == ()  # an artefact: the held lows are dropped
     gate = SignalGate()
     fall = [150, 140, 128, 117, 104, 92, 80, 68, 60]
     assert {gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(fall)} == {Verdict.OK}
@@ -196,6 +199,12 @@ def test_a_cgm_compression_low_is_held_back_but_a_steady_fall_is_not() -> None:
     verdicts = [gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, v))[0] for i, v in enumerate(plunge)]
     assert verdicts[2] is Verdict.SUSPECT_JUMP
     assert set(verdicts[3:]) == {Verdict.OK}
+    gate = SignalGate()
+    for i, value in enumerate(plunge[:4]):
+        verdict, _ = gate.assess(_obs(Series.GLUCOSE_CGM, 5 * i, value))
+    # Believed at 179: the 218 held back a reading earlier was real and goes to the detectors.
+    assert [(o.at, o.value) for o in gate.take_released()] == [(T0 + timedelta(minutes=10), 218.0)]
+    assert gate.take_released() == ()
     # A fall already under way that steepens into a low is believed at once (seen in the
     # evaluation: a real level-1 hypoglycaemia had been held back as a compression low).
     gate = SignalGate()
@@ -241,3 +250,17 @@ def test_data_gaps_warn_then_escalate_then_clear() -> None:
         ("update", "high"),
         ("clear", "high"),
     ]
+
+
+def test_readings_held_as_suspect_and_then_believed_count_towards_an_extended_high() -> None:
+    """A rise steep enough to be held back lasts: its first 40 minutes count, not just what follows."""
+    engine = DetectionEngine([GlucoseEpisodes()])
+    engine.set_care_plan(P, CarePlan(frozenset(), ()))
+    rise = [150.0, 152.0, 290.0] + [300.0 + (i % 3) for i in range(22)]  # 5-minute CGM
+    found: list[Finding] = []
+    for i, value in enumerate(rise):
+        found += engine.observe(_obs(Series.GLUCOSE_CGM, 5 * i, value))
+    opened = [f for f in found if f.alert_type == "glucose.high_extended" and f.kind is FindingKind.OPEN]
+    # Above 250 from minute 10; 90 minutes above are reached at minute 100, with the held readings.
+    assert [f.at for f in opened] == [T0 + timedelta(minutes=100)]
+    assert opened[0].episode_started_at == T0 + timedelta(minutes=10)

@@ -77,3 +77,16 @@ def test_a_low_alert_still_open_when_a_new_low_is_labelled_detects_it() -> None:
         report = score(labels, result, patients=1, days=1, start=START)
         assert report["significant_events"] == 1
         assert sum(row["detected"] for row in report["by_event_type"].values()) == expected, cleared
+
+
+def test_a_decompensation_peaking_after_the_run_deadline_is_censored_not_missed() -> None:
+    """Judged by a flag 24 h before its peak: a peak more than a day after the run's end is unknown."""
+    for peak_after_end, censored in ((timedelta(hours=20), 0), (timedelta(hours=30), 1)):
+        label = _label("event", "hf_decompensation", ["body_weight"], 24 * 5)
+        label["peak"] = (START + timedelta(days=1) + peak_after_end).isoformat()
+        result = _run("threshold.spo2.low", "spo2", ONSET + timedelta(hours=1), "body_weight")
+        report = score([label], result, patients=1, days=1, start=START)
+        assert report["censored_events"] == censored
+        assert report["significant_events"] == 1 - censored
+        assert len(report["missed"]) == 1 - censored
+        assert report["false_alerts"] == 1  # an SpO2 alert is not about the event's weight, either way
