@@ -215,9 +215,18 @@ class GlucoseEpisodes(Stateful[_Glucose]):
         r = self.rules
         window = [(at, v) for at, v in state.recent if at >= started]
         minutes = round((obs.at - started).total_seconds() / 60)
+        above = sum(
+            (
+                min(after - at, r.max_gap)
+                for (at, v), (after, _) in zip(window, window[1:], strict=False)
+                if v > r.very_high
+            ),
+            timedelta(0),
+        )
         summary = (
-            f"Extended hyperglycaemia: CGM glucose above {fmt(r.very_high)} mg/dL for {minutes} minutes "
-            f"since {when(started)}, now {fmt(obs.value)} mg/dL."
+            f"Extended hyperglycaemia: CGM glucose above {fmt(r.very_high)} mg/dL for "
+            f"{round(above.total_seconds() / 60)} of the {minutes} minutes since {when(started)}, "
+            f"now {fmt(obs.value)} mg/dL."
             if kind != "clear"
             else f"Glucose at or below {fmt(r.high_end_at)} mg/dL again as of {when(obs.at)}; "
             f"the high began {when(started)}."

@@ -35,7 +35,7 @@ from monitoring.detection.fever import INPUTS as FEVER_INPUTS
 from monitoring.detection.fever import Departure, FebrilePattern, FeverRules
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
-from monitoring.detection.personal import Features, PersonalBaseline, two_sided
+from monitoring.detection.personal import PersonalBaseline, two_sided
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
 
@@ -143,8 +143,11 @@ class _Patient:
         return state
 
 
+_GENERIC = SeriesModel()
+
+
 def new_model(series: Series) -> PersonalBaseline:
-    spec = MODELS.get(series, SeriesModel())
+    spec = MODELS.get(series, _GENERIC)
     return PersonalBaseline(
         bins=spec.bins,
         floor_sd=spec.floor_sd,
@@ -162,6 +165,7 @@ class PersonalModels(Stateful[_Patient]):
         self._drop = Persistence(start_after=r.spo2_persist, end_after=r.spo2_persist)
         self._trend = Persistence(start_after=r.trend_persist, end_after=r.trend_end)
         self._fever = FebrilePattern(fever)
+        self._short_tau_s = r.short_tau.total_seconds()
         self._states = PatientStates(_Patient, _Patient.load)
 
     def last_score(self, patient_id: UUID, series: Series) -> float:
@@ -176,30 +180,25 @@ class PersonalModels(Stateful[_Patient]):
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         obs, r = observation, self.rules
         state = self._states(obs.patient_id)
-        model = state.models.get(obs.series)
+        series, value, now = obs.series, obs.value, obs.at.timestamp()
+        model = state.models.get(series)
         if model is None:
-            model = state.models[obs.series] = new_model(obs.series)
-        spec = MODELS.get(obs.series, SeriesModel())
-        x: Features = {"value": obs.value, "at": obs.at}
-        usual = model.usual(obs.at)
-        z = None if usual is None else (obs.value - usual[0]) / usual[1]
-        state.scores[obs.series] = 0.0 if z is None else two_sided(z)
+            model = state.models[series] = new_model(series)
+        usual = model.usual_at(now)
+        z = None if usual is None else (value - usual[0]) / usual[1]
+        state.scores[series] = 0.0 if z is None else two_sided(z)
         found: list[Finding] = []
         if usual is not None:
-            level = state.levels.get(obs.series)
+            spec = MODELS.get(series, _GENERIC)
+            level = state.levels.get(series)
             if level is None:
-                level = state.levels[obs.series] = _Level()
-            level.update(
-                obs.value - usual[0],
-                obs.at.timestamp(),
-                spec.level_tau.total_seconds(),
-                r.short_tau.total_seconds(),
-            )
-            if obs.series is Series.SPO2:
+                level = state.levels[series] = _Level()
+            level.update(value - usual[0], now, spec.level_tau.total_seconds(), self._short_tau_s)
+            if series is Series.SPO2:
                 found += self._spo2_drop(state, obs, usual[0])
             if spec.trend_unit is not None:
                 found += self._deterioration(state, obs)
-            if obs.series in FEVER_INPUTS:
+            if series in FEVER_INPUTS:
                 found += self._fever.step(
                     state.fever,
                     obs,
@@ -208,18 +207,16 @@ class PersonalModels(Stateful[_Patient]):
                 )
         learnable = (
             (z is None or abs(z) < r.learn_below_z)
-            and not context.is_flagged(obs.series)
+            and not context.is_flagged(series)
             and not state.trend.active
             and state.trend_score < r.freeze_at * r.trend_score
             and not state.drop.active
             and not state.fever.active
         )
         if learnable:
-            if usual is not None:
-                x["value"] = min(
-                    max(obs.value, usual[0] - r.clip_z * usual[1]), usual[0] + r.clip_z * usual[1]
-                )
-            model.learn_one(x)
+            if usual is not None:  # a robust update: at most clip_z from usual
+                value = min(max(value, usual[0] - r.clip_z * usual[1]), usual[0] + r.clip_z * usual[1])
+            model.learn(value, now)
         return found
 
     @staticmethod

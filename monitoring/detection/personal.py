@@ -31,6 +31,7 @@ from river.base import AnomalyDetector
 Features = dict[Hashable, Any]  # river's feature dict: {"value": float, "at": datetime}
 _FIELDS = 4  # per bin: weight (readings seen, capped), mean, variance, last update (epoch s)
 _SQRT2 = math.sqrt(2.0)
+_DAY = 86400.0
 
 
 def two_sided(z: float) -> float:
@@ -62,19 +63,25 @@ class PersonalBaseline(AnomalyDetector):
         self.floor_sd = floor_sd
         self.warmup_count = warmup_count
         self.warmup_span = warmup_span
+        self._warmup_s, self._tau_s = warmup_span.total_seconds(), tau.total_seconds()
         self.first_at: float | None = None
         self.stats = array("d", [0.0] * (bins * _FIELDS))
 
-    def _bin(self, at: datetime) -> int:
-        return int((at.hour + at.minute / 60) * self.bins / 24) % self.bins * _FIELDS
+    def _bin(self, now: float) -> int:
+        """Where the time-of-day bin of ``now`` (epoch seconds, UTC) starts in ``stats``."""
+        return int(now % _DAY * self.bins / _DAY) % self.bins * _FIELDS
 
     def usual(self, at: datetime) -> tuple[float, float, int] | None:
         """(mean, sd, readings) of the bin ``at`` falls in, once warm; else None."""
-        i = self._bin(at)
+        return self.usual_at(at.timestamp())
+
+    def usual_at(self, now: float) -> tuple[float, float, int] | None:
+        """``usual`` for a time in epoch seconds (the detectors' hot path has it already)."""
+        i = self._bin(now)
         count = int(self.stats[i])
         if count < self.warmup_count or self.first_at is None:
             return None
-        if at.timestamp() - self.first_at < self.warmup_span.total_seconds():
+        if now - self.first_at < self._warmup_s:
             return None
         return self.stats[i + 1], max(math.sqrt(self.stats[i + 2]), self.floor_sd), count
 
@@ -102,18 +109,20 @@ class PersonalBaseline(AnomalyDetector):
 
     def learn_one(self, x: Features) -> None:
         at: datetime = x["at"]
-        value = float(x["value"])
-        now = at.timestamp()
+        self.learn(float(x["value"]), at.timestamp())
+
+    def learn(self, value: float, now: float) -> None:
+        """``learn_one`` for a value at a time in epoch seconds."""
         if self.first_at is None:
             self.first_at = now
-        s, i = self.stats, self._bin(at)
+        s, i = self.stats, self._bin(now)
         count = s[i]
         if count == 0:
             s[i], s[i + 1], s[i + 2], s[i + 3] = 1.0, value, 0.0, now
             return
         dt = max(now - s[i + 3], 0.0)
         # Early on weigh like a plain mean; later forget with elapsed time, not with readings.
-        alpha = max(1.0 / (count + 1), 1.0 - math.exp(-dt / self.tau.total_seconds()))
+        alpha = max(1.0 / (count + 1), 1.0 - math.exp(-dt / self._tau_s))
         delta = value - s[i + 1]
         s[i + 1] += alpha * delta
         s[i + 2] = (1 - alpha) * (s[i + 2] + alpha * delta * delta)

@@ -20,7 +20,6 @@ rest.
 from __future__ import annotations
 
 import math
-import statistics
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +49,10 @@ class RhythmRules:
     usual_alpha: float = 0.002
     learn_first: int = 60  # resting windows before the patient's own variability is trusted ...
     prior_rmssd: float = 8.0  # ... and what is assumed until then (sinus rhythm varies less)
+
+    def __post_init__(self) -> None:
+        if self.window < 5:
+            raise ValueError("the RMSSD window must hold at least the 5 minutes the rate is taken over")
 
 
 @dataclass(slots=True)
@@ -113,7 +116,7 @@ class RapidIrregularRate(Stateful[_Rhythm]):
         if len(state.recent) < r.window:
             return ()
         values = [v for _, v in state.recent]
-        rate = statistics.median(values[-5:])
+        rate = sorted(values[-5:])[2]  # the median of the last 5 minutes
         irregularity = detrended_rmssd(values)
         learned = state.usual_rmssd if state.learned >= r.learn_first else None
         usual = learned if learned is not None else r.prior_rmssd

@@ -99,9 +99,16 @@ class ThresholdDetector:
         self._runs[patient_id] = runs
 
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
-        threshold = context.thresholds.get(observation.series)
+        series, value = observation.series, observation.value
+        threshold = context.thresholds.get(series)
         if threshold is None:
-            context.baseline(observation.series).learn(observation.value)
+            context.baseline(series).learn(value)
+            return ()
+        high, low = threshold.high, threshold.low
+        in_range = (high is None or value <= high) and (low is None or value >= low)
+        runs = self._runs.get(observation.patient_id)
+        if in_range and (not runs or ((series, "high") not in runs and (series, "low") not in runs)):
+            context.baseline(series).learn(value)  # the common case: in range, nothing pending
             return ()
         findings: list[Finding] = []
         directions: tuple[tuple[Literal["high", "low"], float | None], ...] = (
@@ -113,10 +120,6 @@ class ThresholdDetector:
                 finding = self._step(direction, limit, threshold, observation, context)
                 if finding is not None:
                     findings.append(finding)
-        value = observation.value
-        in_range = (threshold.high is None or value <= threshold.high) and (
-            threshold.low is None or value >= threshold.low
-        )
         if in_range:  # never learn "usual" from the values being flagged
             context.baseline(observation.series).learn(value)
         return findings

@@ -10,8 +10,8 @@ import pytest
 from devices.kinds import DeviceKind
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.defaults import naive_forecast
+from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.forecast import PredictedLow, ar2_forecast
 from monitoring.detection.gaps import ActiveGap, DataGaps, DeviceSeen
@@ -264,3 +264,4 @@ def test_readings_held_as_suspect_and_then_believed_count_towards_an_extended_hi
     # Above 250 from minute 10; 90 minutes above are reached at minute 100, with the held readings.
     assert [f.at for f in opened] == [T0 + timedelta(minutes=100)]
     assert opened[0].episode_started_at == T0 + timedelta(minutes=10)
+    assert "above 250 mg/dL for 90 of the 90 minutes since" in opened[0].summary
