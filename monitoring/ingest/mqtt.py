@@ -54,6 +54,7 @@ class MqttSource:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_payload = self._on_payload
         self._client.on_subscribe = self._on_subscribe
         self._pending: deque[Inbound] = deque()
         self._generation = 0
@@ -146,13 +147,17 @@ class MqttSource:
         self.subscribed = True
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        """paho's general path (only QoS 2 would take it: we subscribe at QoS 1)."""
+        self._on_payload(message.topic, bytes(message.payload), message.mid, message.qos)
+
+    def _on_payload(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         self._pending.append(
             Inbound(
-                topic=message.topic,
-                payload=bytes(message.payload),
+                topic=topic,
+                payload=payload,
                 received_at=datetime.now(UTC),
-                mid=message.mid,
-                qos=message.qos,
+                mid=mid,
+                qos=qos,
                 generation=self._generation,
             )
         )

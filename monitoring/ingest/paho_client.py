@@ -13,15 +13,22 @@ parser consumes, every complete packet in the buffer is handled before going
 back to ``select``, and a batch's PUBACKs are queued as one write. The MQTT
 on the wire is unchanged: the same packets, in the same order.
 
-This overrides two of paho's private methods (``_sock_recv``, ``loop_read``)
-and queues through a third (``_packet_queue``); the lock file pins paho, and
-the ingestion tests run it against Mosquitto.
+QoS 0 and 1 PUBLISH packets go straight to ``on_payload`` (topic, payload,
+message id, QoS): paho's general path builds an ``MQTTMessage``, parses MQTT 5
+properties into objects and matches the topic against per-filter callbacks for
+every message, which we use none of. QoS 2 and clients without ``on_payload``
+keep paho's path.
+
+This overrides three of paho's private methods (``_sock_recv``, ``loop_read``,
+``_handle_publish``) and queues through a fourth (``_packet_queue``); the lock
+file pins paho, and the ingestion tests run it against Mosquitto with MQTT 5
+(with and without properties) and 3.1.1.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -29,6 +36,23 @@ from paho.mqtt.enums import MQTTErrorCode
 
 READ_CHUNK = 64 * 1024
 _PUBACK = struct.Struct("!BBH")
+_U16 = struct.Struct("!H")
+
+# (topic, payload, message id, QoS), called on paho's network thread.
+PayloadCallback = Callable[[str, bytes, int, int], None]
+
+
+def _skip_properties(packet: bytearray, pos: int) -> int:
+    """Where an MQTT 5 property block starting at ``pos`` ends (its length is a variable byte integer)."""
+    length, shift = 0, 0
+    for _ in range(4):
+        byte = packet[pos]
+        pos += 1
+        length |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return pos + length
+        shift += 7
+    raise ValueError("malformed property length")
 
 
 class BatchingClient(paho.Client):
@@ -36,6 +60,7 @@ class BatchingClient(paho.Client):
         super().__init__(*args, **kwargs)
         self._read_buffer = b""
         self._read_pos = 0
+        self.on_payload: PayloadCallback | None = None
 
     # -- reading ------------------------------------------------------------
 
@@ -62,6 +87,31 @@ class BatchingClient(paho.Client):
     def reconnect(self) -> MQTTErrorCode:
         self._read_buffer, self._read_pos = b"", 0  # bytes of the old connection mean nothing now
         return super().reconnect()
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        command: int = self._in_packet["command"]
+        qos = (command & 0x06) >> 1
+        callback = self.on_payload
+        if callback is None or qos == 2 or (qos == 1 and not self._manual_ack):
+            return super()._handle_publish()
+        packet: bytearray = self._in_packet["packet"]
+        try:
+            (length,) = _U16.unpack_from(packet, 0)
+            pos = 2 + length
+            topic = packet[2:pos].decode("utf-8", "replace")  # a bad topic fails attribution later
+            mid = 0
+            if qos:
+                (mid,) = _U16.unpack_from(packet, pos)
+                pos += 2
+            if self._protocol == paho.MQTTv5:
+                pos = _skip_properties(packet, pos)
+            if pos > len(packet):
+                raise ValueError("PUBLISH shorter than its headers")
+        except (struct.error, IndexError, ValueError):
+            return MQTTErrorCode.MQTT_ERR_PROTOCOL  # paho drops the connection, as for any bad packet
+        with self._in_callback_mutex:
+            callback(topic, bytes(memoryview(packet)[pos:]), mid, qos)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     # -- acknowledging ------------------------------------------------------
 

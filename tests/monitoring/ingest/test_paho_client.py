@@ -13,7 +13,11 @@ import random
 import time
 import uuid
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from benchmarks.wire import WirePublisher
 from monitoring.config import MqttSettings
@@ -52,12 +56,17 @@ async def _started(settings: MqttSettings) -> MqttSource:
     return source
 
 
-async def test_mixed_sizes_arrive_whole_and_only_unacknowledged_ones_return() -> None:
+# MQTT 3.1.1 has no receive maximum: Mosquitto sends such a client at most its max_inflight_messages
+# (20 by default) unacknowledged QoS 1 messages, so that run holds 20.
+@pytest.mark.parametrize(("protocol", "count"), [("5", 600), ("3.1.1", 20)])
+async def test_mixed_sizes_arrive_whole_and_only_unacked_ones_return(protocol: str, count: int) -> None:
     require_mosquitto()
     tag = uuid.uuid4().hex[:10]
-    settings = MqttSettings(url=MQTT_URL, client_id=f"paho-{tag}", topic_root=f"pc{tag}", session_expiry_s=60)
+    settings = MqttSettings(
+        url=MQTT_URL, client_id=f"paho-{tag}", topic_root=f"pc{tag}", session_expiry_s=60, protocol=protocol
+    )
     topic = f"pc{tag}/v1/devices/DEV-1/readings".encode()
-    payloads = _payloads(600)
+    payloads = _payloads(count)
     source = await _started(settings)
     publisher = WirePublisher("127.0.0.1", int(MQTT_URL.rsplit(":", 1)[1]), f"pub-{tag}")
     try:
@@ -67,6 +76,8 @@ async def test_mixed_sizes_arrive_whole_and_only_unacknowledged_ones_return() ->
         assert publisher.acknowledged == len(payloads)
         got = await _receive(source, len(payloads), timeout_s=30)
         assert [m.payload for m in got] == payloads  # whole, in order, none twice
+        assert {(m.topic, m.qos) for m in got} == {(topic.decode(), 1)}
+        assert len({m.mid for m in got[:20]}) == 20
         acknowledged, left = got[::2], got[1::2]
         source.acknowledge(acknowledged)
         await asyncio.sleep(0.5)  # let the network thread write the PUBACKs
@@ -84,3 +95,33 @@ async def test_mixed_sizes_arrive_whole_and_only_unacknowledged_ones_return() ->
         await asyncio.sleep(0.5)
     finally:
         await again.stop()
+
+
+async def test_mqtt5_properties_are_skipped_and_the_payload_is_intact() -> None:
+    """A device publishing with MQTT 5 properties (content type, user properties, expiry)."""
+    require_mosquitto()
+    tag = uuid.uuid4().hex[:10]
+    settings = MqttSettings(url=MQTT_URL, client_id=f"paho-{tag}", topic_root=f"pp{tag}", session_expiry_s=60)
+    topic = f"pp{tag}/v1/devices/DEV-\u00e9/readings"  # a non-ASCII serial: UTF-8 on the wire
+    source = await _started(settings)
+    host, port = MQTT_URL.rsplit("//", 1)[-1].rsplit(":", 1)
+    publisher = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{tag}", protocol=paho.MQTTv5)
+    publisher.connect(host, int(port))
+    publisher.loop_start()
+    try:
+        sent = []
+        for i in range(20):
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.ContentType = "application/json"
+            props.MessageExpiryInterval = 3600
+            props.UserProperty = [("fw", "1.2." + "x" * (i * 20)), ("site", "A")]  # up to ~400 bytes
+            payload = f'{{"i": {i}}}'.encode()
+            publisher.publish(topic, payload, qos=1, properties=props).wait_for_publish(timeout=10)
+            sent.append(payload)
+        got = await _receive(source, len(sent), timeout_s=20)
+        assert [(m.topic, m.payload) for m in got] == [(topic, p) for p in sent]
+        source.acknowledge(got)
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+        await source.stop()
