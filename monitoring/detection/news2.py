@@ -190,6 +190,8 @@ class News2(Stateful[_News2]):
         if queue is None:
             queue = state.inputs[obs.series] = deque(maxlen=15)
         queue.append((obs.at, obs.value))
+        if len(state.inputs) < self.rules.min_inputs:
+            return ()  # a patient with one wearable: too few inputs ever to add up a score
         scale = 2 if context.has(Condition.COPD) else 1
         score = self.score(state, obs.at, scale)
         if score is None:

@@ -46,8 +46,11 @@ class RhythmRules:
     max_step: timedelta = timedelta(minutes=3)  # readings further apart are not minute-level
     start_count: int = 3
     end_after: timedelta = timedelta(minutes=10)
-    usual_alpha: float = 0.002
-    learn_first: int = 60  # resting windows before the patient's own variability is trusted ...
+    learn_every: int = 5  # resting windows: learn from one in this many ...
+    usual_alpha: float = 0.01  # ... with this weight (a memory of about 500 resting minutes)
+    learn_first: int = (
+        12  # learned windows (an hour at rest) before the patient's own variability is trusted ...
+    )
     prior_rmssd: float = 8.0  # ... and what is assumed until then (sinus rhythm varies less)
 
     def __post_init__(self) -> None:
@@ -60,6 +63,7 @@ class _Rhythm:
     recent: deque[tuple[datetime, float]] = field(default_factory=lambda: deque(maxlen=10))
     usual_rmssd: float | None = None
     learned: int = 0
+    rested: int = 0
     episode: EpisodeState = field(default_factory=EpisodeState)
 
     def dump(self) -> dict[str, Any]:
@@ -67,12 +71,13 @@ class _Rhythm:
             "recent": dump_points(self.recent),
             "usual_rmssd": self.usual_rmssd,
             "learned": self.learned,
+            "rested": self.rested,
             "episode": self.episode.dump(),
         }
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> _Rhythm:
-        state = cls(usual_rmssd=data["usual_rmssd"], learned=data["learned"])
+        state = cls(usual_rmssd=data["usual_rmssd"], learned=data["learned"], rested=data.get("rested", 0))
         state.episode = EpisodeState.load(data["episode"])
         state.recent.extend(load_points(data["recent"]))
         return state
@@ -105,6 +110,12 @@ class RapidIrregularRate(Stateful[_Rhythm]):
         self._episodes = Persistence(start_count=self.rules.start_count, end_after=self.rules.end_after)
         self._states = PatientStates(_Rhythm, _Rhythm.load)
 
+    def _learn(self, state: _Rhythm, irregularity: float) -> None:
+        state.learned += 1
+        alpha = max(self.rules.usual_alpha, 1.0 / state.learned)
+        known = state.usual_rmssd
+        state.usual_rmssd = irregularity if known is None else known + alpha * (irregularity - known)
+
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         obs, r = observation, self.rules
         if obs.series is not Series.HEART_RATE:
@@ -117,17 +128,19 @@ class RapidIrregularRate(Stateful[_Rhythm]):
             return ()
         values = [v for _, v in state.recent]
         rate = sorted(values[-5:])[2]  # the median of the last 5 minutes
+        if rate < r.calm_rate and not state.episode.active:
+            # At rest: learn the usual beat-to-beat variability, from every learn_every-th window
+            # (neighbouring windows share all but one reading; a pass a minute adds only cost).
+            state.rested += 1
+            if state.rested % r.learn_every == 0:
+                self._learn(state, detrended_rmssd(values))
+            if state.episode.pending_since is None:
+                return ()  # calm with nothing pending: nothing to decide
         irregularity = detrended_rmssd(values)
         learned = state.usual_rmssd if state.learned >= r.learn_first else None
         usual = learned if learned is not None else r.prior_rmssd
         irregular = irregularity >= max(r.irregular_ratio * usual, r.irregular_floor)
         abnormal = rate > r.rate and irregular
-        if not abnormal and rate < r.calm_rate and not state.episode.active:
-            # Learn the usual beat-to-beat variability at rest only.
-            state.learned += 1
-            alpha = max(r.usual_alpha, 1.0 / state.learned)
-            known = state.usual_rmssd
-            state.usual_rmssd = irregularity if known is None else known + alpha * (irregularity - known)
         if state.episode.active and not abnormal and rate >= r.calm_rate:
             return ()  # still fast: the episode is not over
         step = self._episodes.step(state.episode, obs.at, abnormal)
