@@ -49,6 +49,8 @@ class Detector(Protocol):
     """
 
     name: str
+    # A detector may also have ``series``: the only series it looks at (a frozenset). The engine
+    # then calls it for those alone; without one it sees every reading.
 
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         """Score ``observation`` against what was learned so far, then learn from it."""

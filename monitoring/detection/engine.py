@@ -50,6 +50,7 @@ class DetectionEngine:
         self._loaded_at: dict[UUID, float] = {}
         self._last_at: dict[UUID, dict[Series, datetime]] = {}
         self._dirty: set[UUID] = set()
+        self._routes: dict[Series, tuple[Detector, ...]] = {}
         self.out_of_order = 0
 
     def stale_contexts(self, patient_ids: Iterable[UUID]) -> set[UUID]:
@@ -116,11 +117,23 @@ class DetectionEngine:
         return findings
 
     def _detect(self, obs: Observation, context: PatientContext, findings: list[Finding]) -> None:
-        for detector in self.detectors:
+        route = self._routes.get(obs.series)
+        if route is None:
+            route = self._routes[obs.series] = self._route(obs.series)
+        for detector in route:
             found = detector.observe(obs, context)
             if found:
                 self._flag(context, found)
                 findings.extend(found)
+
+    def _route(self, series: Series) -> tuple[Detector, ...]:
+        """The detectors that look at ``series``, in line-up order."""
+        chosen: list[Detector] = []
+        for detector in self.detectors:
+            only: frozenset[Series] | None = getattr(detector, "series", None)
+            if only is None or series in only:
+                chosen.append(detector)
+        return tuple(chosen)
 
     def _late(self, obs: Observation) -> list[Finding]:
         if obs.at == self._last_at[obs.patient_id][obs.series] or not self.gate.plausible(obs):

@@ -72,6 +72,7 @@ class _Forecast:
 
 class PredictedLow(Stateful[_Forecast]):
     name = "glucose_forecast"
+    series = frozenset({Series.GLUCOSE_CGM})
 
     def __init__(self, rules: ForecastRules | None = None) -> None:
         self.rules = rules or ForecastRules()

@@ -96,6 +96,7 @@ class _Glucose:
 
 class GlucoseEpisodes(Stateful[_Glucose]):
     name = "cgm_consensus"
+    series = frozenset({Series.GLUCOSE_CGM})
 
     def __init__(self, rules: GlucoseRules | None = None) -> None:
         self.rules = rules or GlucoseRules()

@@ -156,6 +156,7 @@ class News2(Stateful[_News2]):
         self.rules = rules or News2Rules()
         self._episodes = Persistence(start_after=self.rules.persist, end_after=self.rules.end_after)
         self._states = PatientStates(_News2, _News2.load)
+        self.series = frozenset(self.rules.fresh)
 
     def fresh_inputs(self, state: _News2, now: datetime) -> int:
         """How many inputs have a fresh reading (each queue is in time order: its last is its newest)."""

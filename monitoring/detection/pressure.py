@@ -77,6 +77,7 @@ class _Pressure:
 
 class BloodPressure(Stateful[_Pressure]):
     name = "blood_pressure"
+    series = frozenset({Series.BP_SYSTOLIC, Series.BP_DIASTOLIC})
 
     def __init__(self, rules: PressureRules | None = None) -> None:
         self.rules = rules or PressureRules()

@@ -104,6 +104,7 @@ def detrended_rmssd(values: Sequence[float]) -> float:
 
 class RapidIrregularRate(Stateful[_Rhythm]):
     name = "rapid_irregular_rate"
+    series = frozenset({Series.HEART_RATE})
 
     def __init__(self, rules: RhythmRules | None = None) -> None:
         self.rules = rules or RhythmRules()
@@ -126,17 +127,18 @@ class RapidIrregularRate(Stateful[_Rhythm]):
         state.recent.append((obs.at, obs.value))
         if len(state.recent) < r.window:
             return ()
-        values = [v for _, v in state.recent]
-        rate = sorted(values[-5:])[2]  # the median of the last 5 minutes
+        recent = state.recent
+        # The median of the last 5 minutes (the window always holds at least 5).
+        rate = sorted((recent[-1][1], recent[-2][1], recent[-3][1], recent[-4][1], recent[-5][1]))[2]
         if rate < r.calm_rate and not state.episode.active:
             # At rest: learn the usual beat-to-beat variability, from every learn_every-th window
             # (neighbouring windows share all but one reading; a pass a minute adds only cost).
             state.rested += 1
             if state.rested % r.learn_every == 0:
-                self._learn(state, detrended_rmssd(values))
+                self._learn(state, detrended_rmssd([v for _, v in recent]))
             if state.episode.pending_since is None:
                 return ()  # calm with nothing pending: nothing to decide
-        irregularity = detrended_rmssd(values)
+        irregularity = detrended_rmssd([v for _, v in recent])
         learned = state.usual_rmssd if state.learned >= r.learn_first else None
         usual = learned if learned is not None else r.prior_rmssd
         irregular = irregularity >= max(r.irregular_ratio * usual, r.irregular_floor)

@@ -65,6 +65,7 @@ class _Weight:
 
 class WeightGain(Stateful[_Weight]):
     name = "hf_weight"
+    series = frozenset({Series.BODY_WEIGHT})
 
     def __init__(self, rules: WeightRules | None = None) -> None:
         self.rules = rules or WeightRules()

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -21,9 +22,10 @@ import pytest
 from monitoring.catalogue import Series
 from monitoring.detection.base import Detector, PatientContext
 from monitoring.detection.defaults import default_detectors, naive_forecast
+from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding, Observation
 from monitoring.domain import Condition
-from monitoring.registry.careplans import default_thresholds
+from monitoring.registry.careplans import CarePlan, default_thresholds
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 PATIENT = UUID(int=1)
@@ -196,3 +198,38 @@ def test_forget_drops_state(make: Callable[[], Detector]) -> None:
     run(detector, STREAM[:5000])
     detector.forget(PATIENT)
     assert detector.snapshot(PATIENT) is None
+
+
+class _SeesEverything:
+    """A detector with its ``series`` hidden: the engine then calls it for every reading."""
+
+    def __init__(self, inner: Detector) -> None:
+        self.inner, self.name = inner, inner.name
+
+    def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
+        return self.inner.observe(observation, context)
+
+    def forget(self, patient_id: UUID) -> None:
+        self.inner.forget(patient_id)
+
+    def snapshot(self, patient_id: UUID) -> dict[str, Any] | None:
+        return self.inner.snapshot(patient_id)
+
+    def restore(self, patient_id: UUID, state: dict[str, Any]) -> None:
+        self.inner.restore(patient_id, state)
+
+
+def test_routing_readings_by_series_changes_no_finding() -> None:
+    """The engine calls a detector only for the series it declares; that must be an optimisation only."""
+
+    def findings(detectors: Sequence[Detector]) -> list[tuple[str, str, datetime]]:
+        engine = DetectionEngine(detectors)
+        engine.set_care_plan(PATIENT, CarePlan(CONDITIONS, tuple(default_thresholds(CONDITIONS).values())))
+        return [(f.alert_type, f.kind.value, f.at) for obs in STREAM for f in engine.observe(obs)]
+
+    routed = DetectionEngine(default_detectors())
+    assert "cgm_consensus" not in {d.name for d in routed._route(Series.HEART_RATE)}
+    assert {d.name for d in routed._route(Series.GLUCOSE_CGM)} >= {"cgm_consensus", "care_plan_threshold"}
+    expected = findings([_SeesEverything(d) for d in default_detectors()])
+    assert len(expected) > 10
+    assert findings(default_detectors()) == expected
