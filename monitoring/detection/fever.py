@@ -57,10 +57,11 @@ class FebrilePattern:
         self, episode: EpisodeState, obs: Observation, skin: Departure | None, heart: Departure | None
     ) -> list[Finding]:
         r = self.rules
-        now = obs.at.timestamp()
-        fresh = [d for d in (skin, heart) if d is not None and now - d.at_s <= r.fresh.total_seconds()]
-        if skin is None or heart is None or len(fresh) < 2:
+        if skin is None or heart is None:
             return []
+        now, limit = obs.at.timestamp(), r.fresh.total_seconds()
+        if now - skin.at_s > limit or now - heart.at_s > limit:
+            return []  # one of them has not been measured lately: not "together"
         if skin.departure >= r.skin_rise and heart.departure >= r.heart_rise:
             step = self._episodes.step(episode, obs.at, True)
         elif skin.departure < r.skin_recovered:

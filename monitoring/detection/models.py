@@ -202,8 +202,8 @@ class PersonalModels(Stateful[_Patient]):
                 found += self._fever.step(
                     state.fever,
                     obs,
-                    self._departure(state, Series.SKIN_TEMPERATURE, obs),
-                    self._departure(state, Series.HEART_RATE, obs),
+                    self._departure(state, Series.SKIN_TEMPERATURE, now),
+                    self._departure(state, Series.HEART_RATE, now),
                 )
         learnable = (
             (z is None or abs(z) < r.learn_below_z)
@@ -220,9 +220,9 @@ class PersonalModels(Stateful[_Patient]):
         return found
 
     @staticmethod
-    def _departure(state: _Patient, series: Series, obs: Observation) -> Departure | None:
+    def _departure(state: _Patient, series: Series, now: float) -> Departure | None:
         level, model = state.levels.get(series), state.models.get(series)
-        usual = None if model is None else model.usual(obs.at)
+        usual = None if model is None else model.usual_at(now)
         if level is None or usual is None:
             return None
         return Departure(series, level.short, usual[0], level.at)
