@@ -46,10 +46,11 @@ class DetectionEngine:
         self.late_after = late_after
         self.gate = gate if gate is not None else SignalGate()
         self.context_ttl_s = context_ttl_s
-        self._contexts: dict[UUID, PatientContext] = {}
+        # Per-patient maps are keyed by the UUID's integer (hashed in C; a UUID hashes in Python).
+        self._contexts: dict[int, PatientContext] = {}
         self._loaded_at: dict[UUID, float] = {}
-        self._last_at: dict[UUID, dict[Series, datetime]] = {}
-        self._dirty: set[UUID] = set()
+        self._last_at: dict[int, dict[Series, datetime]] = {}
+        self._dirty: dict[int, UUID] = {}
         self._routes: dict[Series, tuple[Detector, ...]] = {}
         self.out_of_order = 0
 
@@ -59,9 +60,9 @@ class DetectionEngine:
         return {p for p in patient_ids if now - self._loaded_at.get(p, -1e18) > self.context_ttl_s}
 
     def context(self, patient_id: UUID) -> PatientContext:
-        context = self._contexts.get(patient_id)
+        context = self._contexts.get(patient_id.int)
         if context is None:
-            context = self._contexts[patient_id] = PatientContext(patient_id)
+            context = self._contexts[patient_id.int] = PatientContext(patient_id)
         return context
 
     def set_care_plan(self, patient_id: UUID, plan: CarePlan) -> None:
@@ -72,9 +73,9 @@ class DetectionEngine:
         self._loaded_at[patient_id] = time.monotonic()
 
     def forget(self, patient_id: UUID) -> None:
-        self._contexts.pop(patient_id, None)
+        self._contexts.pop(patient_id.int, None)
         self._loaded_at.pop(patient_id, None)
-        self._last_at.pop(patient_id, None)
+        self._last_at.pop(patient_id.int, None)
         self.gate.forget(patient_id)
         for detector in self.detectors:
             detector.forget(patient_id)
@@ -99,13 +100,17 @@ class DetectionEngine:
 
     def observe(self, obs: Observation) -> list[Finding]:
         """One reading through the gate and every detector (readings must come in time order)."""
-        latest = self._last_at.setdefault(obs.patient_id, {})
+        pid = obs.patient_id
+        key = pid.int
+        latest = self._last_at.get(key)
+        if latest is None:
+            latest = self._last_at[key] = {}
         last = latest.get(obs.series)
         if last is not None and obs.at <= last:
             self.out_of_order += 1
             return self._late(obs)
         latest[obs.series] = obs.at
-        self._dirty.add(obs.patient_id)
+        self._dirty[key] = pid
         verdict, findings = self.gate.assess(obs)
         context = self.context(obs.patient_id)
         self._flag(context, findings)
@@ -136,7 +141,7 @@ class DetectionEngine:
         return tuple(chosen)
 
     def _late(self, obs: Observation) -> list[Finding]:
-        if obs.at == self._last_at[obs.patient_id][obs.series] or not self.gate.plausible(obs):
+        if obs.at == self._last_at[obs.patient_id.int][obs.series] or not self.gate.plausible(obs):
             return []
         context = self.context(obs.patient_id)
         findings: list[Finding] = []
@@ -159,11 +164,11 @@ class DetectionEngine:
     # State: what a checkpoint holds, per patient.
 
     def patients(self) -> list[UUID]:
-        return list(self._contexts)
+        return [context.patient_id for context in self._contexts.values()]
 
     def take_dirty(self) -> set[UUID]:
         """Patients whose state changed since the last call."""
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = set(self._dirty.values()), {}
         return dirty
 
     def snapshot(self, patient_id: UUID) -> dict[str, Any]:
@@ -171,7 +176,9 @@ class DetectionEngine:
         detectors = {d.name: d.snapshot(patient_id) for d in self.detectors}
         return {
             "version": STATE_VERSION,
-            "last_at": {str(int(s)): at.isoformat() for s, at in self._last_at.get(patient_id, {}).items()},
+            "last_at": {
+                str(int(s)): at.isoformat() for s, at in self._last_at.get(patient_id.int, {}).items()
+            },
             "baselines": {str(int(s)): b.dump() for s, b in context.baselines.items()},
             "flagged": {str(int(s)): sorted(f) for s, f in context.flagged.items() if f},
             "gate": self.gate.snapshot(patient_id),
@@ -185,7 +192,7 @@ class DetectionEngine:
         context = self.context(patient_id)
         context.baselines = {Series(int(k)): Baseline.load(v) for k, v in state["baselines"].items()}
         context.flagged = {Series(int(k)): set(v) for k, v in state["flagged"].items()}
-        self._last_at[patient_id] = {Series(int(k)): need_time(at) for k, at in state["last_at"].items()}
+        self._last_at[patient_id.int] = {Series(int(k)): need_time(at) for k, at in state["last_at"].items()}
         if state["gate"] is not None:
             self.gate.restore(patient_id, state["gate"])
         for detector in self.detectors:

@@ -141,14 +141,21 @@ class SignalGate:
     ) -> None:
         self.rules = RULES if rules is None else rules
         self.default = default
-        self._tracks: dict[UUID, dict[tuple[UUID, Series], _Track]] = {}
+        # Patient -> (device, series) -> track, by the UUIDs' integers (hashed in C, not in Python).
+        self._tracks: dict[int, dict[tuple[int, Series], _Track]] = {}
         self._released: list[Observation] = []
         self.stats = GateStats()
 
     def assess(self, obs: Observation) -> tuple[Verdict, list[Finding]]:
         """Judge one reading; return the verdict and any device-problem findings."""
         rule = self.rules.get(obs.series, self.default)
-        track = self._tracks.setdefault(obs.patient_id, {}).setdefault((obs.device_id, obs.series), _Track())
+        tracks = self._tracks.get(obs.patient_id.int)
+        if tracks is None:
+            tracks = self._tracks[obs.patient_id.int] = {}
+        key = (obs.device_id.int, obs.series)
+        track = tracks.get(key)
+        if track is None:  # (not setdefault: that would build a track for every reading)
+            track = tracks[key] = _Track()
         findings = self._stuck(rule, track, obs)
         verdict = self._verdict(rule, track, obs)
         self.stats.checked += 1
@@ -301,17 +308,19 @@ class SignalGate:
         )
 
     def forget(self, patient_id: UUID) -> None:
-        self._tracks.pop(patient_id, None)
+        self._tracks.pop(patient_id.int, None)
 
     def snapshot(self, patient_id: UUID) -> dict[str, Any] | None:
-        tracks = self._tracks.get(patient_id)
+        tracks = self._tracks.get(patient_id.int)
         if not tracks:
             return None
-        return {f"{device}/{int(series)}": track.dump() for (device, series), track in tracks.items()}
+        return {
+            f"{UUID(int=device)}/{int(series)}": track.dump() for (device, series), track in tracks.items()
+        }
 
     def restore(self, patient_id: UUID, state: dict[str, Any]) -> None:
-        tracks: dict[tuple[UUID, Series], _Track] = {}
+        tracks: dict[tuple[int, Series], _Track] = {}
         for key, row in state.items():
             device, series = key.split("/")
-            tracks[(UUID(device), Series(int(series)))] = _Track.load(row)
-        self._tracks[patient_id] = tracks
+            tracks[(UUID(device).int, Series(int(series)))] = _Track.load(row)
+        self._tracks[patient_id.int] = tracks

@@ -80,13 +80,13 @@ class ThresholdDetector:
     name = "care_plan_threshold"
 
     def __init__(self) -> None:
-        self._runs: dict[UUID, dict[tuple[Series, Direction], _Run]] = {}
+        self._runs: dict[int, dict[tuple[Series, Direction], _Run]] = {}  # by the UUID's integer
 
     def forget(self, patient_id: UUID) -> None:
-        self._runs.pop(patient_id, None)
+        self._runs.pop(patient_id.int, None)
 
     def snapshot(self, patient_id: UUID) -> dict[str, Any] | None:
-        runs = self._runs.get(patient_id)
+        runs = self._runs.get(patient_id.int)
         if not runs:
             return None
         return {f"{int(series)}/{direction}": run.dump() for (series, direction), run in runs.items()}
@@ -96,7 +96,7 @@ class ThresholdDetector:
         for key, row in state.items():
             series, direction = key.split("/")
             runs[(Series(int(series)), "high" if direction == "high" else "low")] = _Run.load(row)
-        self._runs[patient_id] = runs
+        self._runs[patient_id.int] = runs
 
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         series, value = observation.series, observation.value
@@ -106,7 +106,7 @@ class ThresholdDetector:
             return ()
         high, low = threshold.high, threshold.low
         in_range = (high is None or value <= high) and (low is None or value >= low)
-        runs = self._runs.get(observation.patient_id)
+        runs = self._runs.get(observation.patient_id.int)
         if in_range and (not runs or ((series, "high") not in runs and (series, "low") not in runs)):
             context.baseline(series).learn(value)  # the common case: in range, nothing pending
             return ()
@@ -162,7 +162,7 @@ class ThresholdDetector:
         clear_at = limit - threshold.hysteresis if high else limit + threshold.hysteresis
         out = obs.value > limit if high else obs.value < limit
         recovered = obs.value <= clear_at if high else obs.value >= clear_at
-        runs = self._runs.setdefault(obs.patient_id, {})
+        runs = self._runs.setdefault(obs.patient_id.int, {})
         key = (obs.series, direction)
         run = runs.get(key)
         if out:
