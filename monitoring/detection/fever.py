@@ -49,8 +49,9 @@ class Departure:
 class FebrilePattern:
     """Turns the skin-temperature and heart-rate departures into a persisted episode."""
 
-    def __init__(self, rules: FeverRules | None = None) -> None:
+    def __init__(self, rules: FeverRules | None = None, *, detector: str) -> None:
         self.rules = rules or FeverRules()
+        self.detector = detector  # the name of the detector whose levels it reads
         self._episodes = Persistence(start_after=self.rules.persist, end_after=self.rules.end_after)
 
     def step(
@@ -84,7 +85,7 @@ class FebrilePattern:
         ]
         return [
             finding(
-                detector="personal_model",
+                detector=self.detector,
                 patient_id=obs.patient_id,
                 alert_type=ALERT_TYPE,
                 step=kind,

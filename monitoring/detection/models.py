@@ -164,7 +164,7 @@ class PersonalModels(Stateful[_Patient]):
         r = self.rules
         self._drop = Persistence(start_after=r.spo2_persist, end_after=r.spo2_persist)
         self._trend = Persistence(start_after=r.trend_persist, end_after=r.trend_end)
-        self._fever = FebrilePattern(fever)
+        self._fever = FebrilePattern(fever, detector=self.name)
         self._short_tau_s = r.short_tau.total_seconds()
         self._states = PatientStates(_Patient, _Patient.load)
 
