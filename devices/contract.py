@@ -94,6 +94,7 @@ class ErrorCode(StrEnum):
     BATCH_EMPTY = "batch_empty"
     BATCH_TOO_LARGE = "batch_too_large"
     METRIC_UNKNOWN = "metric_unknown"
+    METRIC_NOT_FOR_DEVICE = "metric_not_for_device"  # e.g. glucose from a wrist wearable
     UNIT_INVALID = "unit_invalid"
     VALUE_SHAPE = "value_shape"
     VALUE_NOT_FINITE = "value_not_finite"
@@ -104,6 +105,7 @@ class ErrorCode(StrEnum):
     DEVICE_UNKNOWN = "device_unknown"
     DEVICE_UNASSIGNED = "device_unassigned"
     DEVICE_RETIRED = "device_retired"
+    QUOTA_EXCEEDED = "quota_exceeded"  # the device's refused messages this hour are counted, not kept
     # The service failed on this message itself; operators are told through the logs.
     PROCESSING_FAILED = "processing_failed"
 

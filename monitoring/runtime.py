@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,15 +23,17 @@ from monitoring.alerts.service import AlertChange
 from monitoring.api.app import create_app
 from monitoring.api.ops import create_ops_app
 from monitoring.api.probes import ComponentStatus, Probes
-from monitoring.config import MqttSettings, Settings
+from monitoring.api.server import ApiServer, server_config
+from monitoring.config import DatabaseSettings, MqttSettings, Settings
 from monitoring.detection.checkpoints import Checkpointer
 from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
-from monitoring.embedded.broker import EmbeddedBroker
+from monitoring.embedded.broker import BrokerAccess, EmbeddedBroker, service_account
 from monitoring.embedded.postgres import EmbeddedPostgres
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.partition import Partition
+from monitoring.ingest.quota import DeadLetterBound
 from monitoring.ingest.runner import IngestService
 from monitoring.jobs.detection import checkpoint_job, data_gap_job, escalation_job, webhook_job
 from monitoring.jobs.maintenance import partition_job
@@ -51,37 +53,43 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    database_url: str
+    database_url: str  # the runtime role's
     mqtt: MqttSettings
     embedded: tuple[str, ...] = ()
+    owner_database_url: str | None = None  # the schema owner's, for migrations; default database_url
+
+    @property
+    def migration_url(self) -> str:
+        return self.owner_database_url or self.database_url
+
+    async def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` as its owner, then grant the runtime role its privileges."""
+        owner = self.migration_url
+        await migrate.upgrade(owner, revision, grant_to=migrate.runtime_role(owner, self.database_url))
 
 
 async def resolve_endpoints(settings: Settings, stack: AsyncExitStack, *, need_broker: bool) -> Endpoints:
     """The configured services, or embedded ones started on ``stack`` where none is configured."""
     embedded: list[str] = []
-    database_url = settings.database.url
+    database_url, owner_url = settings.database.url, settings.database.owner_url
     if database_url is None:
         postgres = EmbeddedPostgres(settings.data_dir)
-        database_url = await postgres.start()
+        urls = await postgres.start()
+        database_url, owner_url = urls.runtime, urls.owner
         stack.push_async_callback(postgres.stop)
         embedded.append("postgresql")
     mqtt = settings.mqtt
     if mqtt.url is None and need_broker:
-        broker = EmbeddedBroker()
+        # The broker checks devices' passwords against the registry, through a small pool of its own.
+        registry = Database(database_url, DatabaseSettings(pool_size=2))
+        stack.push_async_callback(registry.dispose)
+        broker = EmbeddedBroker(BrokerAccess(registry, service_account(), mqtt.topic_root))
         url = await broker.start()
         stack.push_async_callback(broker.stop)
         # amqtt speaks MQTT 3.1.1 only.
         mqtt = mqtt.model_copy(update={"url": url, "protocol": "3.1.1"})
         embedded.append("mqtt")
-    return Endpoints(database_url, mqtt, tuple(embedded))
-
-
-class _ApiServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the runtime decides when to stop."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    return Endpoints(database_url, mqtt, tuple(embedded), owner_url)
 
 
 @dataclass
@@ -149,9 +157,10 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
     async with AsyncExitStack() as stack:
         endpoints = await resolve_endpoints(settings, stack, need_broker=Role.INGEST in roles)
         if migrate_schema:
-            await migrate.upgrade(endpoints.database_url)
+            await endpoints.migrate()
         else:
             await migrate.require_head(endpoints.database_url)
+        await migrate.check_runtime_role(endpoints.database_url, strict=settings.environment == "production")
         database = Database(endpoints.database_url, settings.database)
         stack.push_async_callback(database.dispose)
         runtime = Runtime(settings=settings, endpoints=endpoints, database=database)
@@ -173,6 +182,7 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
                 on_alerts=_log_alert_changes,
                 resolve_on_clear=settings.detection.resolve_on_clear,
                 partition=partition,
+                dead_letter_bound=DeadLetterBound(per_hour=settings.ingest.dead_letters_per_device_hour),
             )
             # Restore learned state, then replay what arrived since the checkpoint (readings the
             # restored state has already seen are skipped), so neither warm-up nor persistence restarts.
@@ -202,7 +212,7 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
                 partition_job(database),
                 data_gap_job(database, on_alerts=_log_alert_changes),
                 escalation_job(database, settings.alerts),
-                webhook_job(database),
+                webhook_job(database, settings.alerts, production=settings.environment == "production"),
             ]
             runtime.scheduler = Scheduler(jobs)
             runtime.scheduler.start()
@@ -220,18 +230,7 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
 
 
 def _serve_http(runtime: Runtime, app: FastAPI, port: int) -> None:
-    settings = runtime.settings
-    config = uvicorn.Config(
-        app,
-        host=settings.api.host,
-        port=port,
-        log_level=settings.log_level.lower(),
-        lifespan="off",
-        access_log=False,
-        ssl_certfile=settings.api.tls_cert_file,
-        ssl_keyfile=settings.api.tls_key_file,
-    )
-    runtime.api_server = _ApiServer(config)
+    runtime.api_server = ApiServer(server_config(app, runtime.settings, port=port))
     runtime.tasks.append(asyncio.create_task(runtime.api_server.serve(), name="api"))
 
 

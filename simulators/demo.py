@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -63,10 +64,13 @@ def demo_cohort(now: datetime) -> Cohort:
 class DemoSimulator:
     """Plays the demo cohort to a broker on a background thread until stopped."""
 
-    def __init__(self, cohort: Cohort, broker: BrokerAddress, *, root: str) -> None:
+    def __init__(
+        self, cohort: Cohort, broker: BrokerAddress, *, root: str, credentials: Mapping[str, str]
+    ) -> None:
+        """``credentials``: each simulated device's MQTT password, by serial."""
         self.cohort = cohort
         self._outboxes = tempfile.TemporaryDirectory(prefix="rpm-demo-outbox-")
-        self.sink = MqttSink(broker, Path(self._outboxes.name), root=root)
+        self.sink = MqttSink(broker, Path(self._outboxes.name), root=root, credentials=credentials)
         self._stop = threading.Event()
         self.stats: RunStats | None = None
         self._thread = threading.Thread(target=self._run, name="demo-simulator", daemon=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -80,8 +82,11 @@ class MqttSink:
         *,
         root: str = DEFAULT_TOPIC_ROOT,
         firmware: str = "sim-2.0",
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
+        """``credentials``: each device's MQTT password by serial (its username); else ``broker``'s."""
         self.broker = broker
+        self.credentials = credentials
         self.outbox_dir = outbox_dir
         self.root = root
         self.firmware = firmware
@@ -99,9 +104,10 @@ class MqttSink:
                 )
             # One outbox file for the whole simulated fleet: few file descriptors per device.
             outbox = Outbox(self.outbox_dir / "outbox.db", device=serial)
-            found = DeviceClient(
-                serial, self.broker, outbox, kind=kind, firmware=self.firmware, root=self.root
-            )
+            broker = self.broker
+            if self.credentials is not None:
+                broker = dataclasses.replace(broker, username=serial, password=self.credentials.get(serial))
+            found = DeviceClient(serial, broker, outbox, kind=kind, firmware=self.firmware, root=self.root)
             found.start()
             self.clients[serial] = found
         return found

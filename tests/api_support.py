@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 from uuid import UUID
 
 import httpx
-import uvicorn
 
 from monitoring.access.principal import Role
 from monitoring.access.tokens import issue_token
+from monitoring.alerts.destinations import Address, UnsafeDestinationError
 from monitoring.api.app import create_app
 from monitoring.api.probes import ComponentStatus, Probes
+from monitoring.api.server import ApiServer, server_config
 from monitoring.config import Settings
 from monitoring.embedded.broker import free_port
 from monitoring.storage.db import Database
@@ -33,6 +35,24 @@ def database_probe(database: Database) -> Probes:
 
 
 SETTINGS = Settings(environment="test", api={"secret_key": "x" * 40})
+PUBLIC_ADDRESS = ipaddress.ip_address("93.184.215.14")
+
+
+class FakeDns:
+    """This machine has no DNS: names under example domains resolve to a public address, or as told."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, list[Address]] = {}
+
+    async def __call__(self, host: str, port: int) -> list[Address]:
+        if host in self.names:
+            return self.names[host]
+        if host.endswith((".example", ".example.org", ".example.com")):
+            return [PUBLIC_ADDRESS]
+        raise UnsafeDestinationError(f"{host} does not resolve")
+
+
+DNS = FakeDns()
 
 
 @asynccontextmanager
@@ -48,6 +68,7 @@ async def api_client(
         settings=settings,
         database=database,
         probes=database_probe(database) if probes is None else probes,
+        resolver=DNS,
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -62,13 +83,15 @@ def token_for(user_id: UUID) -> str:
 
 
 @asynccontextmanager
-async def serving(database: Database) -> AsyncIterator[str]:
-    """The API served by uvicorn on a free loopback port (for WebSockets and browsers); yields host:port."""
+async def serving(
+    database: Database, *, settings: Settings = SETTINGS, recheck_s: float | None = None
+) -> AsyncIterator[str]:
+    """The API served as the service serves it, on a free loopback port; yields host:port."""
     port = free_port()
-    app = create_app(settings=SETTINGS, database=database, probes=database_probe(database))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
+    app = create_app(settings=settings, database=database, probes=database_probe(database), resolver=DNS)
+    if recheck_s is not None:
+        app.state.alert_hub.recheck_s = recheck_s
+    server = ApiServer(server_config(app, settings, port=port, host="127.0.0.1"))
     task = asyncio.create_task(server.serve())
     try:
         for _ in range(100):

@@ -1,4 +1,9 @@
-"""Shared fixtures: a migrated database per test, the broker, and the app wired to both."""
+"""Shared fixtures: a migrated database per test, the broker, and the app wired to both.
+
+The schema is built by the migrations as its owner (the test server's ``postgres``);
+the tests then connect as ``RUNTIME_ROLE``, with exactly the privileges the running
+service has in production, so a missing grant fails a test here first.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,20 @@ from monitoring.storage import migrate
 from monitoring.storage.db import Database
 from tests.services import DATABASE_URL, require_postgres
 
+RUNTIME_ROLE = "rpm_test_runtime"
+
 
 def _with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def as_runtime(url: str) -> str:
+    """The same database, signed in as the runtime role (trust authentication on the test server)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{RUNTIME_ROLE}@{host}{port}"))
 
 
 async def _admin(sql: str) -> None:
@@ -44,18 +59,28 @@ async def _scratch_database(prefix: str, template: str | None = None) -> AsyncIt
 
 @pytest.fixture(scope="session")
 async def template_database() -> AsyncIterator[str]:
-    """A database built by running every migration once; tests clone it."""
+    """A database built by running every migration once, with the runtime role's grants; tests clone it."""
     require_postgres()
+    await _admin(
+        f"DO $$ BEGIN CREATE ROLE {RUNTIME_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; "
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    )
     async with _scratch_database("rpm_tpl") as name:
-        await migrate.upgrade(_with_database(DATABASE_URL, name))
+        await migrate.upgrade(_with_database(DATABASE_URL, name), grant_to=RUNTIME_ROLE)
         yield name
 
 
 @pytest.fixture
-async def database_url(template_database: str) -> AsyncIterator[str]:
-    """A fresh, fully migrated database of this test's own."""
+async def owner_database_url(template_database: str) -> AsyncIterator[str]:
+    """A fresh, fully migrated database of this test's own, signed in as the schema's owner."""
     async with _scratch_database("rpm_t", template_database) as name:
         yield _with_database(DATABASE_URL, name)
+
+
+@pytest.fixture
+def database_url(owner_database_url: str) -> str:
+    """The test's database as the running service sees it: signed in as the runtime role."""
+    return as_runtime(owner_database_url)
 
 
 @pytest.fixture

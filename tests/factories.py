@@ -32,22 +32,23 @@ async def enrol(
     kind: str = "wearable",
     serial: str | None = None,
     care_team_id: UUID | None = None,
+    site: str = "TEST",
 ) -> Enrolled:
-    """A patient at the test site with one device assigned."""
+    """A patient at a site (the test site unless told) with one device assigned."""
     n = next(_counter)
     serial = serial or f"dev-{n:05d}"
     async with database.unit_of_work() as session:
-        site = await ensure_site(session=session, code="TEST", name="Test site")
+        where = await ensure_site(session=session, code=site, name=f"Site {site}")
         enrolled = await enrol_patient(
             session=session,
-            site=site,
+            site=where,
             mrn=f"MRN-{n:05d}",
             display_name=f"Patient {n}",
             conditions=list(conditions),
             care_team_id=care_team_id,
         )
         device = await register_device(
-            session=session, serial=serial, kind=kind, patient_id=enrolled.patient.id, site_id=site.id
+            session=session, serial=serial, kind=kind, patient_id=enrolled.patient.id, site_id=where.id
         )
         return Enrolled(enrolled.patient.id, device.id, serial)
 
@@ -69,12 +70,12 @@ def readings_payload(serial: str, seq: int, readings: list[Reading]) -> bytes:
     return encode(ReadingsMessage(device_id=serial, seq=seq, sent_at=datetime.now(UTC), readings=readings))
 
 
-async def team(database: Database, name: str | None = None) -> UUID:
-    """A care team at the test site."""
+async def team(database: Database, name: str | None = None, *, site: str = "TEST") -> UUID:
+    """A care team at a site (the test site unless told)."""
     async with database.unit_of_work() as session:
-        site = await ensure_site(session=session, code="TEST", name="Test site")
+        where = await ensure_site(session=session, code=site, name=f"Site {site}")
         created = await access.create_team(
-            session=session, site_id=site.id, name=name or f"Team {next(_counter)}"
+            session=session, site_id=where.id, name=name or f"Team {next(_counter)}"
         )
         return created.id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,28 @@ async def principal_of(*, session: AsyncSession, user_id: UUID) -> Principal | N
         return None
     teams = await session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user_id))
     return Principal(user.id, user.username, Role(user.role), user.site_id, frozenset(teams))
+
+
+async def principals_of(*, session: AsyncSession, user_ids: Sequence[UUID]) -> dict[UUID, Principal]:
+    """The active ones of ``user_ids`` with their teams, in one query (the live stream rechecks with it)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            User.id,
+            User.username,
+            User.role,
+            User.site_id,
+            func.array_remove(func.array_agg(TeamMember.team_id), None),
+        )
+        .outerjoin(TeamMember, TeamMember.user_id == User.id)
+        .where(User.id.in_(user_ids), User.active.is_(True))
+        .group_by(User.id)
+    )
+    return {
+        user_id: Principal(user_id, username, Role(role), site_id, frozenset(teams))
+        for user_id, username, role, site_id, teams in rows
+    }
 
 
 async def create_team(*, session: AsyncSession, site_id: UUID, name: str) -> CareTeam:
@@ -103,3 +125,29 @@ async def teams_of(*, session: AsyncSession, user_ids: Sequence[UUID]) -> dict[U
     for user_id, team_id in rows:
         found[user_id].append(team_id)
     return found
+
+
+async def update_user(
+    *,
+    session: AsyncSession,
+    site_id: UUID,
+    user_id: UUID,
+    display_name: str | None = None,
+    active: bool | None = None,
+    team_ids: Sequence[UUID] | None = None,
+) -> tuple[User, list[UUID]]:
+    """Change a user of the site; ``team_ids`` replaces their memberships. Returns the user and teams."""
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None or user.site_id != site_id:
+        raise NotFoundError(f"user {user_id} does not exist at your site")
+    if display_name is not None:
+        user.display_name = display_name
+    if active is not None:
+        user.active = active
+    if team_ids is not None:
+        for team_id in team_ids:
+            await team_in_site(session=session, team_id=team_id, site_id=site_id)
+        await session.execute(delete(TeamMember).where(TeamMember.user_id == user_id))
+        session.add_all(TeamMember(team_id=t, user_id=user_id) for t in set(team_ids))
+    await session.flush()
+    return user, (await teams_of(session=session, user_ids=[user_id]))[user_id]

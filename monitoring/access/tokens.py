@@ -1,7 +1,13 @@
-"""Short-lived JWT bearer tokens (HS256), checked for signature, expiry, audience and issuer."""
+"""Short-lived JWT bearer tokens (HS256), checked for signature, expiry, audience and issuer.
+
+A token may be exchanged for a fresh one while it is valid (``POST /auth/refresh``),
+so a dashboard left open keeps working; ``auth_time`` (when the password was
+given) carries over, and no refresh reaches past ``session_max_s`` after it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -14,21 +20,47 @@ from monitoring.errors import UnauthorizedError
 ALGORITHM = "HS256"
 
 
-def issue_token(*, user_id: UUID, role: str, settings: ApiSettings, now: datetime | None = None) -> str:
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a valid token says: whose it is, until when, and when its session began."""
+
+    user_id: UUID
+    expires_at: datetime
+    auth_time: datetime
+
+
+def issue_token(
+    *,
+    user_id: UUID,
+    role: str,
+    settings: ApiSettings,
+    now: datetime | None = None,
+    auth_time: datetime | None = None,
+) -> str:
     issued = now or datetime.now(UTC)
+    began = auth_time or issued
+    expires = min(
+        issued + timedelta(seconds=settings.token_ttl_s), began + timedelta(seconds=settings.session_max_s)
+    )
     claims = {
         "sub": str(user_id),
         "role": role,
         "aud": settings.token_audience,
         "iss": settings.token_issuer,
         "iat": int(issued.timestamp()),
-        "exp": int((issued + timedelta(seconds=settings.token_ttl_s)).timestamp()),
+        "exp": int(expires.timestamp()),
+        "auth_time": int(began.timestamp()),
     }
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
 
 
 def read_token(token: str, settings: ApiSettings) -> UUID:
     """The user a token was issued to; a specific 401 for every way a token can be wrong."""
+    return read_claims(token, settings).user_id
+
+
+def read_claims(token: str, settings: ApiSettings) -> Claims:
+    """A valid token's claims; a specific 401 for every way a token can be wrong."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -49,6 +81,9 @@ def read_token(token: str, settings: ApiSettings) -> UUID:
     except jwt.PyJWTError as error:
         raise UnauthorizedError(f"the access token is not valid: {error}") from error
     try:
-        return UUID(claims["sub"])
+        user_id = UUID(claims["sub"])
     except ValueError as error:
         raise UnauthorizedError("the access token does not name a user") from error
+    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    began = claims.get("auth_time", claims["iat"])
+    return Claims(user_id, expires, datetime.fromtimestamp(int(began), UTC))

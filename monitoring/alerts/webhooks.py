@@ -8,7 +8,8 @@ most an hour apart) up to ``MAX_ATTEMPTS``, then marks the delivery failed.
 
 Each request carries ``X-RPM-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "<t>.<body>" with the webhook's secret>``; receivers recompute it and reject
-old timestamps, which defeats replay.
+old timestamps, which defeats replay. Every attempt first checks where the URL
+resolves now (``destinations``) and sends to that checked address.
 
 >>> sign("s3cret", 1700000000, b'{"a":1}')  # = openssl dgst -sha256 -hmac s3cret of 1700000000.{"a":1}
 't=1700000000,v1=1698a50bc74d1ff1db85c4e0a5297c2ad9fdba245d5737cdb789e4cc6e098940'
@@ -28,6 +29,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from monitoring.alerts.destinations import Resolver, UnsafeDestinationError, check, system_resolve
 from monitoring.storage.models import Alert, AlertEvent, Webhook, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,39 @@ class Outcome:
     failed: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookSender:
+    """Sends one signed POST to a webhook's URL, at an address checked just before."""
+
+    client: httpx.AsyncClient
+    allow_loopback: bool = False
+    require_https: bool = True
+    resolve: Resolver = system_resolve
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> str | None:
+        """None when the receiver took it; otherwise what went wrong."""
+        try:
+            destination = await check(
+                url,
+                allow_loopback=self.allow_loopback,
+                require_https=self.require_https,
+                resolve=self.resolve,
+            )
+        except UnsafeDestinationError as refused:
+            return f"refused: {refused.message}"[:500]
+        extensions = {"sni_hostname": destination.host} if destination.scheme == "https" else {}
+        try:
+            response = await self.client.post(
+                destination.pinned_url(),
+                content=body,
+                headers={**headers, "Host": destination.host_header},
+                extensions=extensions,
+            )
+        except httpx.HTTPError as problem:
+            return f"{type(problem).__name__}: {problem}"[:500]
+        return None if response.is_success else f"HTTP {response.status_code}"
+
+
 def payload(delivery: WebhookDelivery, event: AlertEvent, alert: Alert) -> dict[str, Any]:
     return {
         "delivery_id": delivery.id,
@@ -73,7 +108,7 @@ def payload(delivery: WebhookDelivery, event: AlertEvent, alert: Alert) -> dict[
 
 
 async def deliver_due(
-    *, session: AsyncSession, client: httpx.AsyncClient, now: datetime, batch: int = 50
+    *, session: AsyncSession, sender: WebhookSender, now: datetime, batch: int = 50
 ) -> Outcome:
     due = await session.execute(
         select(WebhookDelivery, AlertEvent, Alert, Webhook)
@@ -94,18 +129,14 @@ async def deliver_due(
             "X-RPM-Delivery": str(delivery.id),
         }
         delivery.attempts += 1
-        try:
-            response = await client.post(webhook.url, content=body, headers=headers)
-            error = None if response.is_success else f"HTTP {response.status_code}"
-        except httpx.HTTPError as problem:
-            error = f"{type(problem).__name__}: {problem}"[:500]
+        error = await sender.post(webhook.url, body, headers)
         if error is None:
             delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
             delivered += 1
         elif delivery.attempts >= MAX_ATTEMPTS:
             delivery.status, delivery.last_error = "failed", error
             failed += 1
-            log.error("webhook delivery %d to %s failed for good: %s", delivery.id, webhook.url, error)
+            log.error("webhook delivery %d to webhook %s failed for good: %s", delivery.id, webhook.id, error)
         else:
             delivery.next_attempt_at, delivery.last_error = now + backoff(delivery.attempts), error
             retrying += 1

@@ -37,6 +37,16 @@ class UserIn(BaseModel):
     team_ids: list[UUID] = Field(default_factory=list, max_length=50)
 
 
+class UserChange(BaseModel):
+    """What an admin may change about a user; what is left out stays as it is."""
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    active: bool | None = Field(
+        default=None, description="False signs them out everywhere: tokens and live streams stop working."
+    )
+    team_ids: list[UUID] | None = Field(default=None, max_length=50, description="Replaces their teams.")
+
+
 class UserOut(BaseModel):
     id: UUID
     site_id: UUID

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from monitoring.access.audit import AccessEventBudget
 from monitoring.access.throttle import LoginThrottle
+from monitoring.alerts.destinations import Resolver, system_resolve
 from monitoring.api.auditing import install_audit
-from monitoring.api.errors import install_error_handlers
+from monitoring.api.errors import VALIDATION_RESPONSE, install_error_handlers
 from monitoring.api.headers import SecurityHeaders
 from monitoring.api.limits import InputLimits
 from monitoring.api.probes import Probes
@@ -38,8 +40,13 @@ from monitoring.web.pages import install_dashboard
 API_PREFIX = "/api/v1"
 
 
-def create_app(*, settings: Settings, database: Database, probes: Probes) -> FastAPI:
-    """Build the API. Whoever runs it owns the database and the other components' lifecycles."""
+def create_app(
+    *, settings: Settings, database: Database, probes: Probes, resolver: Resolver = system_resolve
+) -> FastAPI:
+    """Build the API. Whoever runs it owns the database and the other components' lifecycles.
+
+    ``resolver`` looks up webhook hosts (a test gives its own: this machine has no DNS).
+    """
     app = FastAPI(
         title="Remote patient monitoring: care-team API",
         version="1",
@@ -55,12 +62,14 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
     app.state.login_throttle = LoginThrottle(
         max_failures=settings.api.login_max_failures, window_s=settings.api.login_window_s
     )
+    app.state.access_event_budget = AccessEventBudget()
+    app.state.resolver = resolver
     install_error_handlers(app)
     install_audit(app, database)
     app.include_router(health.router)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=VALIDATION_RESPONSE)
     api.include_router(auth.router)
-    api.include_router(live.router)  # checks its token itself: a WebSocket carries it in the query
+    api.include_router(live.router)  # checks its token itself: the first message on the socket carries it
     # Everything else needs a signed-in user; routes narrow it further by role and care team.
     signed_in = APIRouter(
         dependencies=[Depends(current_principal)],
@@ -87,7 +96,7 @@ def create_app(*, settings: Settings, database: Database, probes: Probes) -> Fas
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.api.cors_origins),
-            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )

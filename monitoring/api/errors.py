@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from monitoring.api.schemas import ErrorBody
 from monitoring.errors import DomainError, TooManyRequestsError
+
+# Every route documents its 422 as the same body as every other error.
+VALIDATION_RESPONSE: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "The request is malformed: error.fields says where and why."}
+}
 
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
@@ -40,6 +50,28 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+def _field(error: dict[str, Any]) -> dict[str, str]:
+    location = ".".join(str(part) for part in error.get("loc", ()))
+    return {"location": location or "request", "message": str(error.get("msg", "is not valid"))}
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    """A malformed request: 422 in the one error shape, naming each field that is wrong."""
+    assert isinstance(error, RequestValidationError)
+    fields = [_field(e) for e in error.errors()][:50]
+    first = fields[0] if fields else {"location": "request", "message": "is not valid"}
+    message = f"{first['location']}: {first['message']}"
+    if len(fields) > 1:
+        message += f" (and {len(fields) - 1} more)"
+    return JSONResponse(
+        status_code=422,
+        content=jsonable_encoder(
+            {"error": {"code": "validation_failed", "message": message, "fields": fields}}
+        ),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

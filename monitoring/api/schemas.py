@@ -14,9 +14,17 @@ from monitoring.domain import AlertStatus, Severity
 T = TypeVar("T")
 
 
+class FieldProblem(BaseModel):
+    location: str = Field(examples=["body.url"], description="Where in the request: query, path or body.")
+    message: str
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(examples=["not_found"])
     message: str
+    fields: list[FieldProblem] | None = Field(
+        default=None, description="For a malformed request (422): each field that is wrong, and why."
+    )
 
 
 class ErrorBody(BaseModel):

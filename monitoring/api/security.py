@@ -16,8 +16,10 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.access import repository
+from monitoring.access.audit import AccessEvent, Action
 from monitoring.access.principal import Principal, Role
 from monitoring.access.tokens import read_token
+from monitoring.api.auditing import note_access_event
 from monitoring.api.deps import SessionDep, SettingsDep
 from monitoring.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from monitoring.storage.models import Patient
@@ -33,16 +35,30 @@ async def current_principal(
     token: Annotated[str | None, Depends(_bearer)],
 ) -> Principal:
     if token is None:
+        note_access_event(request, AccessEvent(Action.TOKEN_REFUSED, "no token"))
         raise UnauthorizedError("sign in first: send 'Authorization: Bearer <token>' from POST " + TOKEN_URL)
-    user_id = read_token(token, settings.api)
+    try:
+        user_id = read_token(token, settings.api)
+    except UnauthorizedError as error:
+        note_access_event(request, AccessEvent(Action.TOKEN_REFUSED, error.message))
+        raise
     principal = await repository.principal_of(session=session, user_id=user_id)
     if principal is None:
-        raise UnauthorizedError("the account behind this token no longer exists or was deactivated")
+        reason = "the account behind this token no longer exists or was deactivated"
+        note_access_event(request, AccessEvent(Action.TOKEN_REFUSED, reason, user_id=user_id))
+        raise UnauthorizedError(reason)
     request.state.principal = principal  # read by the audit middleware
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def bearer_token(token: Annotated[str | None, Depends(_bearer)]) -> str:
+    """The caller's token itself (after ``current_principal`` has checked it)."""
+    if token is None:
+        raise UnauthorizedError("sign in first")
+    return token
 
 
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.ingest.records import DeadLetter
 from monitoring.storage.models import DeadLetter as DeadLetterRow
+from monitoring.storage.models import Device
 
 
 async def insert_many(*, session: AsyncSession, letters: Sequence[DeadLetter]) -> None:
@@ -37,13 +39,18 @@ async def insert_many(*, session: AsyncSession, letters: Sequence[DeadLetter]) -
 async def list_recent(
     *,
     session: AsyncSession,
+    site_id: UUID,
     code: str | None,
     device_serial: str | None,
     since: datetime | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[DeadLetterRow], int]:
-    query = select(DeadLetterRow)
+    # A site sees the letters of devices registered at the site. Letters that name no registered
+    # device (unknown serials, malformed topics) belong to no site: operators read them in the
+    # database and count them in metrics.
+    site_serials = select(Device.serial).where(Device.site_id == site_id)
+    query = select(DeadLetterRow).where(DeadLetterRow.device_serial.in_(site_serials))
     if code is not None:
         query = query.where(DeadLetterRow.code == code)
     if device_serial is not None:

@@ -142,6 +142,8 @@ def _standardise(intake: Intake, item: DecodedReadings, device: DeviceRef, patie
         patient_id=patient_id,
         device_id=device.id,
         received_at=received_at,
+        kind=device.kind,
+        metrics=device.metrics,
     )
     intake.readings.extend(rows)
     for error in errors:

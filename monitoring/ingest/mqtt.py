@@ -6,6 +6,16 @@ more than an append. Messages are acknowledged only when the pipeline says
 they are stored. An acknowledgement is sent only on the connection that
 delivered the message: after a reconnect the broker redelivers whatever was
 not acknowledged, and storage makes the redelivery harmless.
+
+Readings are never retained (the contract says so). A device that publishes
+them retained would have the broker hand the message to every new ingestion
+session again. So: on MQTT 5 the readings subscription asks for no retained
+messages at subscribe time and for the retain flag as published, and a live
+readings message that was published retained is stored and its retained copy
+cleared (an empty retained publish); on MQTT 3.1.1, where the flag marks the
+replay to a new subscription, the replay is acknowledged unread and cleared.
+The empty message that clears it comes back to ingestion and is dropped, as is
+any empty readings message (MQTT's way to delete a retained one).
 """
 
 from __future__ import annotations
@@ -23,11 +33,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from devices.contract import subscription
 from monitoring.config import MqttSettings
 from monitoring.ingest.paho_client import BatchingClient
 from monitoring.ingest.records import Inbound
+from monitoring.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +79,24 @@ class MqttSource:
         self.subscribed = False
         self.received = 0
 
-    def _filters(self) -> list[tuple[str, int]]:
+    @property
+    def v5(self) -> bool:
+        return self.settings.protocol == "5"
+
+    def _filters(self) -> list[tuple[str, Any]]:
         root = self.settings.topic_root
         group = self.settings.shared_group
         readings = subscription("readings", root)
         if group:
             readings = f"$share/{group}/{readings}"
-        # Status is low volume and retained: every worker keeps its own copy.
-        return [(readings, 1), (subscription("status", root), 1)]
+        status = subscription("status", root)
+        if not self.v5:
+            # Status is low volume and retained: every worker keeps its own copy.
+            return [(readings, 1), (status, 1)]
+        no_replay = SubscribeOptions(
+            qos=1, retainAsPublished=True, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND
+        )
+        return [(readings, no_replay), (status, SubscribeOptions(qos=1))]
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -148,9 +170,15 @@ class MqttSource:
 
     def _on_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         """paho's general path (only QoS 2 would take it: we subscribe at QoS 1)."""
-        self._on_payload(message.topic, bytes(message.payload), message.mid, message.qos)
+        self._on_payload(message.topic, bytes(message.payload), message.mid, message.qos, message.retain)
 
-    def _on_payload(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+    def _on_payload(self, topic: str, payload: bytes, mid: int, qos: int, retain: bool = False) -> None:
+        if (
+            (retain or not payload)
+            and topic.endswith("/readings")
+            and not self._keep_retained(topic, payload, mid, qos)
+        ):
+            return
         self._pending.append(
             Inbound(
                 topic=topic,
@@ -165,6 +193,20 @@ class MqttSource:
         if not self._signalled and self._loop is not None:
             self._signalled = True
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _keep_retained(self, topic: str, payload: bytes, mid: int, qos: int) -> bool:
+        """A retained readings message: clear it on the broker; keep it only if it is a live delivery.
+
+        An empty one is the clearing itself (MQTT's way to delete a retained message): dropped.
+        """
+        if payload:
+            self._client.publish(topic, b"", qos=1, retain=True)
+            metrics.RETAINED_READINGS.inc()
+            log.warning("cleared a retained readings message on %s (devices must not retain readings)", topic)
+        live = self.v5 and bool(payload)
+        if not live and qos == 1:
+            self._client.ack_many([mid])  # nothing to store: the replay of a message already delivered
+        return live
 
     # -- asyncio side --------------------------------------------------------
 

@@ -14,7 +14,7 @@ back to ``select``, and a batch's PUBACKs are queued as one write. The MQTT
 on the wire is unchanged: the same packets, in the same order.
 
 QoS 0 and 1 PUBLISH packets go straight to ``on_payload`` (topic, payload,
-message id, QoS): paho's general path builds an ``MQTTMessage``, parses MQTT 5
+message id, QoS, retain flag): paho's general path builds an ``MQTTMessage``, parses MQTT 5
 properties into objects and matches the topic against per-filter callbacks for
 every message, which we use none of. QoS 2 and clients without ``on_payload``
 keep paho's path.
@@ -38,8 +38,8 @@ READ_CHUNK = 64 * 1024
 _PUBACK = struct.Struct("!BBH")
 _U16 = struct.Struct("!H")
 
-# (topic, payload, message id, QoS), called on paho's network thread.
-PayloadCallback = Callable[[str, bytes, int, int], None]
+# (topic, payload, message id, QoS, retain flag), called on paho's network thread.
+PayloadCallback = Callable[[str, bytes, int, int, bool], None]
 
 
 def _skip_properties(packet: bytearray, pos: int) -> int:
@@ -110,7 +110,7 @@ class BatchingClient(paho.Client):
         except (struct.error, IndexError, ValueError):
             return MQTTErrorCode.MQTT_ERR_PROTOCOL  # paho drops the connection, as for any bad packet
         with self._in_callback_mutex:
-            callback(topic, bytes(memoryview(packet)[pos:]), mid, qos)
+            callback(topic, bytes(memoryview(packet)[pos:]), mid, qos, bool(command & 0x01))
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     # -- acknowledging ------------------------------------------------------

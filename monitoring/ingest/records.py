@@ -32,12 +32,15 @@ class Inbound(msgspec.Struct, frozen=True, gc=False):
 
 @dataclass(frozen=True, slots=True)
 class DeviceRef:
-    """A provisioned device as ingestion needs it: who it belongs to and whether it may report."""
+    """A provisioned device as ingestion needs it: who it belongs to, whether and what it may report."""
 
     id: UUID
     serial: str
     patient_id: UUID | None
     status: str  # "active" or "retired"
+    kind: str | None = None
+    # The wire metrics its kind may send; None: not checked (offline replay of a file).
+    metrics: frozenset[str] | None = None
 
 
 class StandardReading(msgspec.Struct, frozen=True, gc=False):

@@ -86,14 +86,30 @@ def standardise_message(
     patient_id: UUID,
     device_id: UUID,
     received_at: datetime,
+    kind: str | None = None,
+    metrics: frozenset[str] | None = None,
 ) -> tuple[list[StandardReading], list[ReadingError]]:
-    """Standardise every reading the contract accepted; collect all per-reading errors."""
+    """Standardise every reading the contract accepted; collect all per-reading errors.
+
+    ``metrics`` (when given) are what the device's ``kind`` measures: any other
+    metric is refused on its own, so a wearable cannot report a patient's glucose.
+    """
     rejected = {error.index for error in contract_errors}
     errors = list(contract_errors)
     rows: list[StandardReading] = []
     seq = message.seq
     for index, reading in enumerate(message.readings):
         if index in rejected:
+            continue
+        if metrics is not None and reading.metric not in metrics:
+            errors.append(
+                ReadingError(
+                    index,
+                    ErrorCode.METRIC_NOT_FOR_DEVICE,
+                    f"a {kind or 'device of unknown kind'} does not measure {reading.metric}; "
+                    f"it may send {', '.join(sorted(metrics)) or 'nothing'}",
+                )
+            )
             continue
         result = standardise_reading(
             reading, patient_id=patient_id, device_id=device_id, seq=seq, received_at=received_at

@@ -10,7 +10,7 @@ import httpx
 
 from monitoring.alerts.escalation import Escalation, escalate_due, summary
 from monitoring.alerts.service import AlertChange, apply_findings
-from monitoring.alerts.webhooks import deliver_due
+from monitoring.alerts.webhooks import WebhookSender, deliver_due
 from monitoring.config import AlertSettings
 from monitoring.detection import repository
 from monitoring.detection.checkpoints import Checkpointer
@@ -77,13 +77,16 @@ def escalation_job(
     return Job(name="alert-escalation", every=every, run=run)
 
 
-def webhook_job(database: Database, every: timedelta = timedelta(seconds=10)) -> Job:
+def webhook_job(
+    database: Database, settings: AlertSettings, *, production: bool, every: timedelta = timedelta(seconds=10)
+) -> Job:
     """Send due webhook deliveries (the scheduler role runs it)."""
-    client = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
+    client = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False, trust_env=False)
+    sender = WebhookSender(client, allow_loopback=settings.webhook_allow_loopback, require_https=production)
 
     async def run() -> None:
         async with database.unit_of_work() as session:
-            outcome = await deliver_due(session=session, client=client, now=datetime.now(UTC))
+            outcome = await deliver_due(session=session, sender=sender, now=datetime.now(UTC))
         if outcome.retrying or outcome.failed:
             log.warning("webhooks: %s", outcome)
 

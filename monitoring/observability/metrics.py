@@ -20,6 +20,18 @@ MESSAGES_OTHERS = Counter(
 READINGS_STORED = Counter("rpm_readings_stored", "Readings stored for the first time.")
 READINGS_DUPLICATE = Counter("rpm_readings_duplicate", "Readings received again and not stored twice.")
 DEAD_LETTERS = Counter("rpm_dead_letters", "Messages or readings refused into dead letters.", ["code"])
+DEAD_LETTERS_UNSTORED = Counter(
+    "rpm_dead_letters_unstored",
+    "Refused messages or readings over a device's hourly dead-letter bound: counted, not kept.",
+    ["code"],
+)
+RETAINED_READINGS = Counter(
+    "rpm_retained_readings_cleared",
+    "Retained copies of readings messages dropped and cleared on the broker (readings are never retained).",
+)
+AUTH_REFUSALS = Counter(
+    "rpm_auth_refusals", "Failed sign-ins, lock-outs and refused tokens (all, audited or not).", ["action"]
+)
 STORE_SECONDS = Histogram(
     "rpm_batch_store_seconds",
     "Time to write one batch (readings, dead letters, devices).",

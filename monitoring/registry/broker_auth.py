@@ -26,12 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
 from devices.contract import CONTRACT_VERSION
-from monitoring.domain import DeviceState
+from monitoring.registry.repository import broker_hashes
 from monitoring.storage.db import Database
-from monitoring.storage.models import Device
 
 # Mosquitto verifies on every CONNECT: enough work to slow guessing from a stolen file,
 # little enough that thousands of devices reconnecting after a broker restart are not a storm.
@@ -88,9 +85,10 @@ def acl_file(root: str, services: Iterable[ServiceAccount]) -> str:
     ]
     for service in services:
         lines += [
-            f"# Service account {service.username}: reads every device's topics.",
+            f"# Service account {service.username}: reads every device's topics, and clears a readings",
+            "# message a device wrongly retained (an empty retained publish).",
             f"user {service.username}",
-            f"topic read {base}/+/readings",
+            f"topic readwrite {base}/+/readings",
             f"topic read {base}/+/status",
             "",
         ]
@@ -114,15 +112,15 @@ async def export(
         if not service.username or not service.password:
             raise ValueError("a service account needs a username and a password")
     async with database.sessions() as session:
-        rows = (
-            await session.execute(
-                select(Device.serial, Device.mqtt_password_hash)
-                .where(Device.status == DeviceState.ACTIVE.value, Device.mqtt_password_hash.is_not(None))
-                .order_by(Device.serial)
-            )
-        ).all()
+        hashes = await broker_hashes(session=session)
     # Serials were checked against the contract's pattern at registration: no ACL wildcards in them.
-    devices = [(serial, stored) for serial, stored in rows if stored and stored.startswith("$7$")]
+    # A device never gets a service account's name (refused at registration; skipped here too).
+    taken = {s.username.lower() for s in services}
+    devices = [
+        (serial, stored)
+        for serial, stored in hashes.items()
+        if stored.startswith("$7$") and serial.lower() not in taken
+    ]
     await asyncio.to_thread(_write, passwd, password_file(devices, services))
     await asyncio.to_thread(_write, acl, acl_file(root, services))
     return len(devices)

@@ -10,15 +10,16 @@ ingestion service (which rereads devices at least every 30 seconds).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devices.kinds import DeviceKind
 from monitoring.access.principal import Principal
 from monitoring.domain import DeviceState
-from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
+from monitoring.errors import ConflictError, NotFoundError
+from monitoring.registry import repository
 from monitoring.registry.broker_auth import broker_hash_off_loop
 from monitoring.registry.service import register_device
 from monitoring.storage.models import Device, Patient
@@ -51,12 +52,15 @@ async def site_device(session: AsyncSession, admin: Principal, device_id: UUID) 
 
 
 async def provision(
-    *, session: AsyncSession, admin: Principal, serial: str, kind: str, patient_id: UUID | None
+    *,
+    session: AsyncSession,
+    admin: Principal,
+    serial: str,
+    kind: str,
+    patient_id: UUID | None,
+    service_accounts: Iterable[str] = (),
 ) -> Provisioned:
-    if kind not in {k.value for k in DeviceKind}:
-        raise InvalidRequestError(
-            f"unknown device kind {kind!r}; one of {', '.join(k.value for k in DeviceKind)}"
-        )
+    """Register a device at the admin's site; ``service_accounts`` are broker names no device may take."""
     if patient_id is not None:
         await _site_patient(session, admin, patient_id)
     password, hashed = await _secret()
@@ -67,6 +71,7 @@ async def provision(
         patient_id=patient_id,
         site_id=admin.site_id,
         password_hash=hashed,
+        service_accounts=service_accounts,
     )
     return Provisioned(device, serial, password)
 
@@ -108,3 +113,13 @@ async def retire(*, session: AsyncSession, admin: Principal, device_id: UUID) ->
     device.status, device.patient_id, device.mqtt_password_hash = DeviceState.RETIRED.value, None, None
     await session.flush()
     return device
+
+
+async def issue_passwords(*, session: AsyncSession, serials: Iterable[str]) -> dict[str, str]:
+    """New MQTT passwords for registered devices (the demo's simulated fleet); returned once."""
+    issued: dict[str, str] = {}
+    for serial in serials:
+        password, hashed = await _secret()
+        await repository.set_broker_hash(session=session, serial=serial, stored=hashed)
+        issued[serial] = password
+    return issued

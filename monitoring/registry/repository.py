@@ -9,8 +9,9 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devices.kinds import metrics_of
 from monitoring.catalogue import Series
-from monitoring.domain import Condition, Severity
+from monitoring.domain import Condition, DeviceState, Severity
 from monitoring.ingest.records import DeviceRef
 from monitoring.registry.careplans import CarePlan, Threshold
 from monitoring.storage.models import CarePlanThreshold, Device, Patient, Site
@@ -98,12 +99,36 @@ def add_thresholds(*, session: AsyncSession, patient_id: UUID, thresholds: Colle
 
 async def devices_by_serial(*, session: AsyncSession, serials: Collection[str]) -> dict[str, DeviceRef]:
     result = await session.execute(
-        select(Device.id, Device.serial, Device.patient_id, Device.status).where(Device.serial.in_(serials))
+        select(Device.id, Device.serial, Device.patient_id, Device.status, Device.kind).where(
+            Device.serial.in_(serials)
+        )
     )
     return {
-        row.serial: DeviceRef(id=row.id, serial=row.serial, patient_id=row.patient_id, status=row.status)
+        row.serial: DeviceRef(
+            id=row.id,
+            serial=row.serial,
+            patient_id=row.patient_id,
+            status=row.status,
+            kind=row.kind,
+            metrics=metrics_of(row.kind),
+        )
         for row in result
     }
+
+
+async def broker_hashes(*, session: AsyncSession, serials: Collection[str] | None = None) -> dict[str, str]:
+    """Broker password hashes of active devices (all of them, or of ``serials``), by serial."""
+    query = select(Device.serial, Device.mqtt_password_hash).where(
+        Device.status == DeviceState.ACTIVE.value, Device.mqtt_password_hash.is_not(None)
+    )
+    if serials is not None:
+        query = query.where(Device.serial.in_(serials))
+    rows = await session.execute(query.order_by(Device.serial))
+    return {serial: stored for serial, stored in rows if stored}
+
+
+async def set_broker_hash(*, session: AsyncSession, serial: str, stored: str) -> None:
+    await session.execute(update(Device).where(Device.serial == serial).values(mqtt_password_hash=stored))
 
 
 async def devices_of(*, session: AsyncSession, patient_id: UUID) -> Sequence[Device]:
@@ -126,6 +151,21 @@ async def touch_devices(*, session: AsyncSession, seen: dict[UUID, tuple[datetim
             "AS u(id, seen_at, seq) WHERE d.id = u.id"
         ),
         {"ids": ids, "seen": [seen[i][0] for i in ids], "seqs": [seen[i][1] for i in ids]},
+    )
+
+
+async def count_unstored(*, session: AsyncSession, by_serial: dict[str, int]) -> None:
+    """Add refused messages that were over the dead-letter bound to their devices' counts."""
+    if not by_serial:
+        return
+    serials = list(by_serial)
+    await session.execute(
+        text(
+            "UPDATE devices AS d SET refused_unstored = d.refused_unstored + u.n "
+            "FROM unnest(CAST(:serials AS varchar[]), CAST(:counts AS bigint[])) AS u(serial, n) "
+            "WHERE d.serial = u.serial"
+        ),
+        {"serials": serials, "counts": [by_serial[s] for s in serials]},
     )
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.contract import DEVICE_ID_PATTERN
+from devices.kinds import DeviceKind
 from monitoring.catalogue import Series
 from monitoring.domain import Condition, DeviceState
 from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -64,6 +65,21 @@ async def enrol_patient(
     return EnrolledPatient(patient, thresholds)
 
 
+# Broker accounts of the service itself look like these; no device may take such a name as its
+# MQTT username (= its serial), or it could sign in as, or be confused with, the service.
+RESERVED_SERIALS = frozenset({"admin", "root", "mosquitto", "ingest", "monitoring", "service", "broker"})
+RESERVED_PREFIXES = ("rpm-", "rpm_", "svc-", "service-")
+
+
+def reserved(serial: str, service_accounts: Iterable[str] = ()) -> bool:
+    name = serial.lower()
+    return (
+        name in RESERVED_SERIALS
+        or name.startswith(RESERVED_PREFIXES)
+        or name in {a.lower() for a in service_accounts}
+    )
+
+
 async def register_device(
     *,
     session: AsyncSession,
@@ -72,12 +88,23 @@ async def register_device(
     patient_id: UUID | None = None,
     site_id: UUID | None = None,
     password_hash: str | None = None,
+    service_accounts: Iterable[str] = (),
 ) -> Device:
     if not re.match(DEVICE_ID_PATTERN, serial):
         raise InvalidRequestError(f"device serial {serial!r} is not a valid MQTT device id")
-    existing = await repository.devices_by_serial(session=session, serials=[serial])
-    if existing:
-        raise ConflictError(f"a device with serial {serial!r} is already registered")
+    if kind not in {k.value for k in DeviceKind}:
+        raise InvalidRequestError(
+            f"unknown device kind {kind!r}; one of {', '.join(k.value for k in DeviceKind)}"
+        )
+    # One answer whether the serial is reserved, registered here or registered at another site: a
+    # serial is the device's MQTT identity, unique across the deployment, and which of the three it
+    # is (or which site holds it) is none of the caller's business.
+    if reserved(serial, service_accounts) or await repository.devices_by_serial(
+        session=session, serials=[serial]
+    ):
+        raise ConflictError(
+            f"serial {serial!r} is not available; if it is printed on your device, contact support"
+        )
     if (
         patient_id is not None
         and await repository.get_patient(session=session, patient_id=patient_id) is None

@@ -27,6 +27,7 @@ class Database:
             pool_size=settings.pool_size,
             max_overflow=settings.pool_size,
             pool_pre_ping=True,
+            hide_parameters=True,  # statements may be logged (DEBUG), their values (PHI, secrets) never
             connect_args={
                 "server_settings": {
                     "application_name": "rpm-monitoring",

@@ -98,21 +98,31 @@ class TeamMember(Base):
 
 
 class AuditEntry(Base):
-    """Who read or changed what, about which patient, when and from where (append-only)."""
+    """Who read or changed what, about which patients, when and from where (append-only).
+
+    Refusals are recorded too (a failed sign-in, a lock-out, a refused token):
+    then the user may be unknown and ``detail`` says why.
+    """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_patient_at", "patient_id", "at"),
+        Index("ix_audit_log_patient_ids", "patient_ids", postgresql_using="gin"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now(), index=True)
     user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
-    username: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
     resource: Mapped[str] = mapped_column(String(300))
     patient_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The patients a list or search answer returned.
+    patient_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
     client: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(SmallInteger)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class Patient(Base):
@@ -166,6 +176,8 @@ class Device(Base):
     status_at: Mapped[datetime | None] = mapped_column(Timestamp)
     last_seen_at: Mapped[datetime | None] = mapped_column(Timestamp)
     last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # Refused messages beyond the hourly dead-letter bound: counted here, not kept.
+    refused_unstored: Mapped[int] = mapped_column(BigInteger, server_default="0")
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 

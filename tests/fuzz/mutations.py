@@ -17,11 +17,12 @@ from devices.contract import readings_topic, status_topic
 ROOT = "rpm"
 SERIAL = "fuzz-watch-1"
 OTHER = "fuzz-watch-2"
+KIND = "wearable"  # what the fuzzed devices are registered as: good messages carry its metrics
 METRICS = [
     ("heart_rate", "/min", 72.0),
     ("spo2", "%", 97.0),
-    ("body_weight", "kg", 81.0),
-    ("body_temperature", "Cel", 36.8),
+    ("respiratory_rate", "/min", 16.0),
+    ("skin_temperature", "Cel", 33.5),
 ]
 
 

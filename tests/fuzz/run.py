@@ -22,11 +22,12 @@ from uuid import uuid4
 from devices.contract import ErrorCode
 from monitoring.ingest.intake import attribute, decode
 from monitoring.ingest.records import DeviceRef, Inbound
-from tests.fuzz.mutations import OTHER, ROOT, SERIAL, bad_message, dump, good_message
+from devices.kinds import metrics_of
+from tests.fuzz.mutations import KIND, OTHER, ROOT, SERIAL, bad_message, dump, good_message
 
 DEVICES = {
-    SERIAL: DeviceRef(id=uuid4(), serial=SERIAL, patient_id=uuid4(), status="active"),
-    OTHER: DeviceRef(id=uuid4(), serial=OTHER, patient_id=uuid4(), status="active"),
+    serial: DeviceRef(uuid4(), serial, uuid4(), "active", KIND, metrics_of(KIND))
+    for serial in (SERIAL, OTHER)
 }
 
 

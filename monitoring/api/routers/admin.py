@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
-from sqlalchemy import select
+from fastapi import APIRouter, Query, Request
 
 from monitoring.access import audit, repository
+from monitoring.alerts import destinations, webhook_repository
 from monitoring.api.access_schemas import (
     AuditOut,
     TeamIn,
     TeamOut,
+    UserChange,
     UserIn,
     UserOut,
     WebhookCreated,
@@ -25,8 +25,7 @@ from monitoring.api.deps import PageDep, SessionDep, SettingsDep
 from monitoring.api.routers.auth import user_out
 from monitoring.api.schemas import ErrorBody, Page
 from monitoring.api.security import AdminDep
-from monitoring.errors import InvalidRequestError, NotFoundError
-from monitoring.storage.models import Webhook
+from monitoring.errors import ConflictError
 
 router = APIRouter(tags=["administration"])
 _REFUSED: dict[int | str, dict[str, Any]] = {
@@ -64,6 +63,25 @@ async def create_user(session: SessionDep, admin: AdminDep, body: UserIn) -> Use
         team_ids=body.team_ids,
     )
     return user_out(user, sorted(set(body.team_ids)))
+
+
+@router.patch(
+    "/users/{user_id}",
+    summary="Change a user: deactivate, or move between care teams (takes effect at once)",
+    responses={**_REFUSED, 404: {"model": ErrorBody, "description": "Not a user of your site."}},
+)
+async def change_user(session: SessionDep, admin: AdminDep, user_id: UUID, body: UserChange) -> UserOut:
+    if user_id == admin.user_id and body.active is False:
+        raise ConflictError("you cannot deactivate your own account; ask another admin")
+    user, teams = await repository.update_user(
+        session=session,
+        site_id=admin.site_id,
+        user_id=user_id,
+        display_name=body.display_name,
+        active=body.active,
+        team_ids=body.team_ids,
+    )
+    return user_out(user, sorted(teams))
 
 
 @router.get("/users", summary="Users of the admin's site", responses=_REFUSED)
@@ -109,17 +127,21 @@ async def list_audit(
 
 
 @router.post(
-    "/webhooks", status_code=201, summary="Subscribe a URL to the site's alert changes", responses=_REFUSED
+    "/webhooks",
+    status_code=201,
+    summary="Subscribe a public https URL to the site's alert changes",
+    responses={**_REFUSED, 400: {"model": ErrorBody, "description": "The URL is not a public address."}},
 )
 async def create_webhook(
-    session: SessionDep, settings: SettingsDep, admin: AdminDep, body: WebhookIn
+    request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep, body: WebhookIn
 ) -> WebhookCreated:
-    if settings.environment == "production" and not body.url.startswith("https://"):
-        raise InvalidRequestError("webhooks must use https in production")
-    hook = Webhook(site_id=admin.site_id, url=body.url, secret=secrets.token_urlsafe(32))
-    session.add(hook)
-    await session.flush()
-    await session.refresh(hook)
+    await destinations.check(
+        body.url,
+        allow_loopback=settings.alerts.webhook_allow_loopback,
+        require_https=settings.environment == "production",
+        resolve=request.app.state.resolver,
+    )
+    hook = await webhook_repository.create(session=session, site_id=admin.site_id, url=body.url)
     return WebhookCreated(
         id=hook.id, url=hook.url, active=hook.active, created_at=hook.created_at, secret=hook.secret
     )
@@ -127,17 +149,11 @@ async def create_webhook(
 
 @router.get("/webhooks", summary="The site's webhooks (secrets are not shown again)", responses=_REFUSED)
 async def list_webhooks(session: SessionDep, admin: AdminDep) -> list[WebhookOut]:
-    rows = await session.scalars(
-        select(Webhook).where(Webhook.site_id == admin.site_id).order_by(Webhook.created_at)
-    )
-    return [WebhookOut.model_validate(w) for w in rows]
+    hooks = await webhook_repository.of_site(session=session, site_id=admin.site_id)
+    return [WebhookOut.model_validate(w) for w in hooks]
 
 
 @router.post("/webhooks/{webhook_id}/disable", summary="Stop sending to a webhook", responses=_REFUSED)
 async def disable_webhook(session: SessionDep, admin: AdminDep, webhook_id: UUID) -> WebhookOut:
-    hook = await session.get(Webhook, webhook_id)
-    if hook is None or hook.site_id != admin.site_id:
-        raise NotFoundError(f"webhook {webhook_id} is not one of your site's")
-    hook.active = False
-    await session.flush()
+    hook = await webhook_repository.disable(session=session, site_id=admin.site_id, webhook_id=webhook_id)
     return WebhookOut.model_validate(hook)

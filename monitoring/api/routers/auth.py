@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from monitoring.access import repository
+from monitoring.access.audit import AccessEvent, Action
 from monitoring.access.passwords import DUMMY_HASH, verify_off_loop
 from monitoring.access.principal import Role
 from monitoring.access.throttle import LoginThrottle
-from monitoring.access.tokens import issue_token
+from monitoring.access.tokens import issue_token, read_claims
 from monitoring.api.access_schemas import TokenOut, UserOut
+from monitoring.api.auditing import client_of, note_access_event
 from monitoring.api.deps import SessionDep, SettingsDep
 from monitoring.api.schemas import ErrorBody
-from monitoring.api.security import PrincipalDep
+from monitoring.api.security import PrincipalDep, bearer_token
 from monitoring.errors import TooManyRequestsError, UnauthorizedError
 from monitoring.storage.models import User
 
@@ -38,24 +41,49 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> TokenOut:
     throttle: LoginThrottle = request.app.state.login_throttle
-    account = f"user:{form.username.strip().lower()[:128]}"
-    keys = (account, f"ip:{request.client.host if request.client else '?'}")
+    typed = form.username.strip()[:128]
+    account = f"user:{typed.lower()}"
+    keys = (account, f"ip:{client_of(request) or '?'}")
     wait = throttle.retry_after(keys, allowance=_PER_ADDRESS)
     if wait is not None:
+        note_access_event(request, AccessEvent(Action.SIGN_IN_LOCKED, f"locked for {wait} s", typed))
         raise TooManyRequestsError(f"too many failed sign-ins; try again in {wait} s", wait)
     user = await repository.user_by_username(session=session, username=form.username)
     if user is None:
         await verify_off_loop(DUMMY_HASH, form.password)  # same time as for a real user
         throttle.failed(keys)
+        note_access_event(request, AccessEvent(Action.SIGN_IN_FAILED, "no such user", typed))
         raise UnauthorizedError("wrong username or password")
     if not await verify_off_loop(user.password_hash, form.password) or not user.active:
         throttle.failed(keys)
+        reason = "wrong password" if user.active else "account deactivated"
+        note_access_event(request, AccessEvent(Action.SIGN_IN_FAILED, reason, typed, user.id))
         raise UnauthorizedError("wrong username or password")
     throttle.succeeded(account)
+    note_access_event(request, AccessEvent(Action.SIGN_IN, "password", user.username, user.id))
     return TokenOut(
         access_token=issue_token(user_id=user.id, role=user.role, settings=settings.api),
         expires_in=settings.api.token_ttl_s,
     )
+
+
+@router.post(
+    "/refresh",
+    summary="Exchange a valid token for a fresh one (no further than the session's limit)",
+    responses=_UNAUTHORIZED,
+)
+async def refresh(
+    settings: SettingsDep, principal: PrincipalDep, token: Annotated[str, Depends(bearer_token)]
+) -> TokenOut:
+    claims = read_claims(token, settings.api)
+    fresh = issue_token(
+        user_id=principal.user_id,
+        role=principal.role.value,
+        settings=settings.api,
+        auth_time=claims.auth_time,
+    )
+    expires = read_claims(fresh, settings.api).expires_at
+    return TokenOut(access_token=fresh, expires_in=max(0, int((expires - datetime.now(UTC)).total_seconds())))
 
 
 @router.get("/me", summary="The signed-in user and their care teams", responses=_UNAUTHORIZED)

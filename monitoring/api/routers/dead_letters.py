@@ -18,7 +18,7 @@ router = APIRouter(prefix="/dead-letters", tags=["data quality"])
 EXCERPT_BYTES = 4096
 
 
-@router.get("", summary="Refused messages, newest first (admins)")
+@router.get("", summary="Refused messages of your site's devices, newest first (admins)")
 async def list_dead_letters(
     session: SessionDep,
     admin: AdminDep,
@@ -29,6 +29,7 @@ async def list_dead_letters(
 ) -> Page[DeadLetterOut]:
     rows, total = await deadletters.list_recent(
         session=session,
+        site_id=admin.site_id,
         code=code.value if code else None,
         device_serial=device_serial,
         since=since,

@@ -137,7 +137,12 @@ async def register(
     session: SessionDep, settings: SettingsDep, admin: AdminDep, body: DeviceIn
 ) -> Credentials:
     provisioned = await devices.provision(
-        session=session, admin=admin, serial=body.serial, kind=body.kind, patient_id=body.patient_id
+        session=session,
+        admin=admin,
+        serial=body.serial,
+        kind=body.kind,
+        patient_id=body.patient_id,
+        service_accounts=settings.mqtt.service_accounts(),
     )
     return _credentials(provisioned, settings)
 

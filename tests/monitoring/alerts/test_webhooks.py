@@ -11,10 +11,17 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from monitoring.alerts.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, Outcome, deliver_due, sign
+from monitoring.alerts.webhooks import (
+    MAX_ATTEMPTS,
+    SIGNATURE_HEADER,
+    Outcome,
+    WebhookSender,
+    deliver_due,
+    sign,
+)
 from monitoring.storage.db import Database
 from monitoring.storage.models import WebhookDelivery
-from tests.api_support import api_client
+from tests.api_support import DNS, PUBLIC_ADDRESS, api_client
 from tests.monitoring.api.access_world import build
 
 pytestmark = pytest.mark.integration
@@ -34,8 +41,9 @@ class Receiver:
 
 async def _send(database: Database, receiver: Receiver, now: datetime) -> Outcome:
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        sender = WebhookSender(client, resolve=DNS)
         async with database.unit_of_work() as session:
-            return await deliver_due(session=session, client=client, now=now)
+            return await deliver_due(session=session, sender=sender, now=now)
 
 
 async def _comment(database: Database, user: UUID, alert_path: str) -> None:
@@ -64,7 +72,9 @@ async def test_a_change_is_signed_retried_and_delivered_once(database: Database)
     assert (body["event"], body["alert"]["id"]) == ("comment", alert["id"])
     timestamp = int(request.headers[SIGNATURE_HEADER].split(",")[0][2:])
     assert request.headers[SIGNATURE_HEADER] == sign(hook["secret"], timestamp, request.content)
-    assert str(request.url) == "https://care.example/hooks/rpm"
+    # Sent to the address checked just before, under the webhook's own name (Host header, TLS).
+    assert str(request.url) == f"https://{PUBLIC_ADDRESS}/hooks/rpm"
+    assert (request.headers["host"], request.extensions["sni_hostname"]) == ("care.example", "care.example")
 
 
 async def test_an_endpoint_that_keeps_failing_is_given_up_and_a_disabled_one_gets_nothing(

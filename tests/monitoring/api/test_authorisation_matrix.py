@@ -15,11 +15,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from monitoring.access.principal import Role
 from monitoring.api.app import create_app
 from monitoring.registry.service import ensure_site, register_device
 from monitoring.storage.db import Database
 from monitoring.storage.models import Alert, Webhook
 from tests.api_support import SETTINGS, api_client
+from tests.factories import user
 from tests.monitoring.api.access_world import World, build
 
 pytestmark = pytest.mark.integration
@@ -35,9 +37,10 @@ EVERYONE = (200, 200, 200, 200, 200)  # lists and own profile, filtered to what 
 
 # {p} the team-A patient, {t} team A, {u} team A's coordinator, {n} a unique number;
 # {a} a fresh open alert of {p}; {d} a fresh unassigned device, {e} one assigned to {p};
-# {w} a fresh webhook of the site.
+# {w} a fresh webhook of the site, {v} a fresh clinician of the site.
 MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/auth/me", None, EVERYONE),
+    ("POST", "/auth/refresh", None, EVERYONE),
     ("GET", "/patients", None, EVERYONE),
     ("POST", "/patients", {"mrn": "MATRIX-{n}", "display_name": "M"}, ADMIN_CREATE),
     ("GET", "/patients/{p}", None, CARE_TEAM_READ),
@@ -65,6 +68,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/teams", None, ADMIN_READ),
     ("POST", "/teams", {"name": "Team {n}"}, ADMIN_CREATE),
     ("GET", "/users", None, ADMIN_READ),
+    ("PATCH", "/users/{v}", {"display_name": "Renamed"}, ADMIN_CHANGE),
     (
         "POST",
         "/users",
@@ -139,6 +143,7 @@ _GENERIC = {
     "{d}": "{device_id}",
     "{e}": "{device_id}",
     "{w}": "{webhook_id}",
+    "{v}": "{user_id}",
 }
 
 
@@ -167,6 +172,8 @@ async def _values(
         values["e"] = str(await _fresh_device(database, world.patient))
     if "{w}" in text:
         values["w"] = str(await _fresh_webhook(database))
+    if "{v}" in text:
+        values["v"] = str(await user(database, Role.CLINICIAN))
     return values
 
 

@@ -112,6 +112,11 @@ async def test_oversized_bodies_and_nul_characters_are_refused_before_any_handle
         unparsable = await admin.post(
             "/api/v1/teams", content=b"{not json", headers={"content-type": "application/json"}
         )
-        # Validation errors keep FastAPI's documented shape (HTTPValidationError in the OpenAPI).
+        # A malformed request answers in the one documented error shape, naming the field.
         assert unparsable.status_code == 422
-        assert unparsable.json()["detail"][0]["type"] == "json_invalid"
+        error = unparsable.json()["error"]
+        assert error["code"] == "validation_failed"
+        assert error["fields"][0]["location"].startswith("body")
+        assert "JSON" in error["message"]
+        missing = await admin.post("/api/v1/teams", json={})
+        assert missing.json()["error"]["fields"] == [{"location": "body.name", "message": "Field required"}]

@@ -2,6 +2,8 @@
 
 const BASE = "/api/v1";
 const KEY = "rpm.token";
+const EXPIRES = "rpm.token.expires"; // epoch ms
+const REFRESH_AHEAD_MS = 60000; // a token is renewed this long before it runs out
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -17,10 +19,45 @@ export const auth = {
   },
   set token(value) {
     if (value) sessionStorage.setItem(KEY, value);
-    else sessionStorage.removeItem(KEY);
+    else {
+      sessionStorage.removeItem(KEY);
+      sessionStorage.removeItem(EXPIRES);
+      clearTimeout(refreshTimer);
+    }
   },
   me: null,
 };
+
+// Tokens live minutes; while the page is open it exchanges its token for a fresh one before it
+// runs out (the server stops at the session's limit). Listeners (the live stream) get the new one.
+let refreshTimer = null;
+const renewalListeners = new Set();
+export function onTokenRenewed(handler) {
+  renewalListeners.add(handler);
+  return () => renewalListeners.delete(handler);
+}
+
+function keep(payload) {
+  auth.token = payload.access_token;
+  sessionStorage.setItem(EXPIRES, String(Date.now() + payload.expires_in * 1000));
+  scheduleRefresh();
+}
+
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const expires = Number(sessionStorage.getItem(EXPIRES) || 0);
+  if (!auth.token || !expires) return;
+  const wait = Math.max(0, expires - Date.now() - REFRESH_AHEAD_MS);
+  refreshTimer = setTimeout(async () => {
+    try {
+      keep(await api("/auth/refresh", { method: "POST" }));
+      for (const handler of renewalListeners) handler(auth.token);
+    } catch {
+      // 401 signs out (api() does it); anything else: the next request will tell
+    }
+  }, wait);
+}
+scheduleRefresh();
 
 let onSignedOut = () => {};
 export function whenSignedOut(handler) {
@@ -61,7 +98,7 @@ export async function signIn(username, password) {
   const response = await fetch(`${BASE}/auth/token`, { method: "POST", body: form });
   const payload = await response.json();
   if (!response.ok) throw new ApiError(response.status, payload.error?.code, payload.error?.message);
-  auth.token = payload.access_token;
+  keep(payload);
   return loadMe();
 }
 
@@ -70,9 +107,14 @@ export async function loadMe() {
   return auth.me;
 }
 
+// The live stream's address; the token goes in the first message, never in the URL.
 export function streamUrl() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}${BASE}/alerts/stream?access_token=${encodeURIComponent(auth.token)}`;
+  return `${scheme}://${location.host}${BASE}/alerts/stream`;
+}
+
+export function authenticateMessage() {
+  return JSON.stringify({ type: "authenticate", token: auth.token });
 }
 
 // Patients the user may see, by id (alert rows carry ids only), and care teams with members.

@@ -1,6 +1,6 @@
 // The alert queue: most urgent first, kept current by the API's live stream, worked in place.
 
-import { api, auth, patientIndex, streamUrl, team } from "./api.js";
+import { api, auth, authenticateMessage, onTokenRenewed, patientIndex, streamUrl, team } from "./api.js";
 import { age, h, mount, severityBadge, toast, when } from "./dom.js";
 
 const RANK = { critical: 4, high: 3, medium: 2, low: 1 };
@@ -148,7 +148,11 @@ export async function queueView() {
   let delay = 1000;
   function connect() {
     socket = new WebSocket(streamUrl());
-    socket.onopen = async () => {
+    socket.onopen = () => socket.send(authenticateMessage());
+    socket.onmessage = async (message) => {
+      const data = JSON.parse(message.data);
+      if (data.type === "alert") return update(data.alert);
+      if (data.type !== "ready") return;
       live.textContent = "Live";
       live.className = "status-live";
       if (delay > 1000) {
@@ -159,7 +163,6 @@ export async function queueView() {
       }
       delay = 1000;
     };
-    socket.onmessage = (message) => update(JSON.parse(message.data).alert);
     socket.onclose = () => {
       if (closed) return;
       live.textContent = "Reconnecting…";
@@ -171,6 +174,9 @@ export async function queueView() {
   }
   render();
   connect();
+  const stopRenewing = onTokenRenewed(() => {
+    if (socket?.readyState === WebSocket.OPEN) socket.send(authenticateMessage());
+  });
   const ticker = setInterval(() => { // ages go on, and snoozes run out
     const now = Date.now();
     const due = [...alerts.values()].filter((a) => inQueue(a, now)).length;
@@ -179,6 +185,7 @@ export async function queueView() {
   }, 60000);
   return () => {
     closed = true;
+    stopRenewing();
     clearInterval(ticker);
     socket?.close();
   };
