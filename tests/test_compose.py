@@ -74,3 +74,21 @@ def test_the_ingestion_workers_own_every_patient_exactly_once() -> None:
     # Every worker keeps the service's environment (database, broker, TLS) next to its own.
     for worker in workers.values():
         assert "RPM_MQTT__URL" in worker["environment"]
+
+
+def test_no_secret_has_a_default_and_only_migrate_holds_the_owner() -> None:
+    text = (ROOT / "compose.yaml").read_text()
+    assert ":-" not in text, "a ${VAR:-default} would give every deployment the same password"
+    services = compose()["services"]
+    for name, service in services.items():
+        environment = service.get("environment", {})
+        owner = "RPM_DATABASE__OWNER_URL" in environment
+        assert owner == (name == "migrate"), name
+        if "RPM_DATABASE__URL" in environment:
+            assert environment["RPM_DATABASE__URL"].startswith("postgresql+asyncpg://rpm_app:"), name
+    assert services["migrate"]["environment"]["RPM_DATABASE__OWNER_URL"].startswith(
+        "postgresql+asyncpg://rpm_owner:"
+    )
+    mounted = [v.split(":")[0] for v in services["postgres"]["volumes"] if v.startswith("./")]
+    assert mounted == ["./config/postgres/init-roles.sh", "./config/postgres/roles.sql"]
+    assert all((ROOT / path).is_file() for path in mounted)

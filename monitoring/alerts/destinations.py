@@ -67,11 +67,13 @@ class Destination:
     port: int
     target: str  # path and query
     address: Address
+    userinfo: str = ""  # user:password for HTTP Basic, kept as the URL gave it
 
     def pinned_url(self) -> str:
-        """The URL with the checked address in place of the name."""
+        """The URL with the checked address in place of the name (credentials kept for Basic auth)."""
         host = f"[{self.address}]" if self.address.version == 6 else str(self.address)
-        return f"{self.scheme}://{host}:{self.port}{self.target}"
+        credentials = f"{self.userinfo}@" if self.userinfo else ""
+        return f"{self.scheme}://{credentials}{host}:{self.port}{self.target}"
 
     @property
     def host_header(self) -> str:
@@ -97,8 +99,6 @@ async def check(
         raise UnsafeDestinationError("webhooks must use https" if require_https else "use an http(s) URL")
     if not parts.hostname:
         raise UnsafeDestinationError("the webhook URL has no host")
-    if parts.username or parts.password:
-        raise UnsafeDestinationError("put credentials in the receiver's own check, not in the URL")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as error:
@@ -111,7 +111,22 @@ async def check(
                 f"{parts.hostname} resolves to a {why} address; webhooks go to public addresses only"
             )
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Destination(url, parts.scheme, parts.hostname, port, target, addresses[0])
+    userinfo = parts.netloc.rpartition("@")[0]
+    return Destination(url, parts.scheme, parts.hostname, port, target, addresses[0], userinfo)
+
+
+def shown(url: str) -> str:
+    """The URL as the API shows it: any password in it masked.
+
+    >>> shown("https://hook:s3cret@receiver.example/in")
+    'https://hook:***@receiver.example/in'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 async def _resolve(host: str, port: int, resolve: Resolver) -> list[Address]:

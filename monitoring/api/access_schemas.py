@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitoring.access.passwords import MIN_LENGTH
 from monitoring.access.principal import Role
+from monitoring.alerts.destinations import shown
 
 
 class TokenOut(BaseModel):
@@ -62,14 +64,20 @@ class AuditOut(BaseModel):
 
     id: int
     at: datetime
-    user_id: UUID | None
-    username: str
-    role: str
-    action: str = Field(description="read or change")
+    user_id: UUID | None = Field(description="Empty when nobody was signed in (a refused token).")
+    username: str | None = Field(description="For a sign-in, the name that was typed.")
+    role: str | None
+    action: str = Field(
+        description="read, change, stream, sign_in, sign_in_failed, sign_in_locked or token_refused"
+    )
     resource: str = Field(description="Method and path of the request.")
     patient_id: UUID | None
+    patient_ids: list[UUID] | None = Field(description="The patients a list or search answer returned.")
     client: str | None = Field(description="The caller's address.")
     status: int
+    detail: dict[str, Any] | None = Field(
+        description="Why it was refused, the count of a list, or how many similar refusals were not written."
+    )
 
 
 class WebhookIn(BaseModel):
@@ -82,9 +90,14 @@ class WebhookOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
-    url: str
+    url: str = Field(description="Where alert changes are POSTed; a password in it is shown as ***.")
     active: bool
     created_at: datetime
+
+    @field_validator("url")
+    @classmethod
+    def _mask(cls, url: str) -> str:
+        return shown(url)
 
 
 class WebhookCreated(WebhookOut):

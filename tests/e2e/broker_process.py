@@ -20,7 +20,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -141,9 +141,16 @@ def _wait_for(get: object, timeout_s: float = 5.0) -> ReasonCode:
     raise AssertionError("the broker did not answer")
 
 
-def connect(port: int, username: str | None, password: str | None, *, ca_file: Path | None = None) -> Probe:
+def connect(
+    port: int,
+    username: str | None,
+    password: str | None,
+    *,
+    ca_file: Path | None = None,
+    protocol: MQTTProtocolVersion = mqtt.MQTTv5,
+) -> Probe:
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"probe-{username}-{time.monotonic_ns()}", protocol=mqtt.MQTTv5
+        CallbackAPIVersion.VERSION2, client_id=f"probe-{username}-{time.monotonic_ns()}", protocol=protocol
     )
     probe = Probe(client)
     if username is not None:

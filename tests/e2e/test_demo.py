@@ -67,3 +67,4 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
     assert demo.returncode == 0, output[-3000:]
     assert f"http://127.0.0.1:{port}/app/" in output
     assert "Traceback" not in output
+    assert "refuses to start like this" not in output, "the demo connects as its runtime role, not the owner"

@@ -20,9 +20,9 @@ from typing import Any
 from uuid import uuid4
 
 from devices.contract import ErrorCode
+from devices.kinds import metrics_of
 from monitoring.ingest.intake import attribute, decode
 from monitoring.ingest.records import DeviceRef, Inbound
-from devices.kinds import metrics_of
 from tests.fuzz.mutations import KIND, OTHER, ROOT, SERIAL, bad_message, dump, good_message
 
 DEVICES = {

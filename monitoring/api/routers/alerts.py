@@ -14,6 +14,7 @@ from monitoring.alerts import repository
 from monitoring.alerts.lifecycle import Action
 from monitoring.alerts.queries import alert_record
 from monitoring.alerts.work import Change, apply
+from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep
 from monitoring.api.schemas import AlertDetail, AlertEventOut, AlertOut, ErrorBody, Page
 from monitoring.api.security import CareTeamDep, PrincipalDep
@@ -33,6 +34,7 @@ _WORK: dict[int | str, dict[str, Any]] = {
 
 @router.get("", summary="Alerts, newest first; or the work queue, most urgent first")
 async def list_alerts(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
@@ -57,6 +59,7 @@ async def list_alerts(
         scope=principal.patient_scope(),
         queue_at=datetime.now(UTC) if queue else None,
     )
+    note_patients(request, (a.patient_id for a in rows), total=total)
     return Page(
         items=[AlertOut.model_validate(a) for a in rows], total=total, limit=page.limit, offset=page.offset
     )

@@ -45,10 +45,11 @@ async def token(
     account = f"user:{typed.lower()}"
     keys = (account, f"ip:{client_of(request) or '?'}")
     wait = throttle.retry_after(keys, allowance=_PER_ADDRESS)
-    if wait is not None:
-        note_access_event(request, AccessEvent(Action.SIGN_IN_LOCKED, f"locked for {wait} s", typed))
-        raise TooManyRequestsError(f"too many failed sign-ins; try again in {wait} s", wait)
     user = await repository.user_by_username(session=session, username=form.username)
+    if wait is not None:
+        who = user.id if user is not None else None
+        note_access_event(request, AccessEvent(Action.SIGN_IN_LOCKED, f"locked for {wait} s", typed, who))
+        raise TooManyRequestsError(f"too many failed sign-ins; try again in {wait} s", wait)
     if user is None:
         await verify_off_loop(DUMMY_HASH, form.password)  # same time as for a real user
         throttle.failed(keys)

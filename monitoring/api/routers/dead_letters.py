@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from devices.contract import ErrorCode
+from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep
 from monitoring.api.schemas import DeadLetterOut, Page
 from monitoring.api.security import AdminDep
@@ -20,6 +21,7 @@ EXCERPT_BYTES = 4096
 
 @router.get("", summary="Refused messages of your site's devices, newest first (admins)")
 async def list_dead_letters(
+    request: Request,
     session: SessionDep,
     admin: AdminDep,
     page: PageDep,
@@ -51,4 +53,5 @@ async def list_dead_letters(
         )
         for row in rows
     ]
+    note_patients(request, (), total=total, returned=len(items))
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)

@@ -7,12 +7,13 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from devices.contract import DEVICE_ID_PATTERN, readings_topic
 from monitoring.access.repository import team_in_site
+from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep, SettingsDep
 from monitoring.api.routers.careplan import SeriesThresholdIn
 from monitoring.api.routers.patients import patient_detail
@@ -109,6 +110,7 @@ async def enrol(session: SessionDep, admin: AdminDep, body: PatientIn) -> Patien
 
 @router.get("/devices", summary="Devices registered at your site", responses=_REFUSED)
 async def list_devices(
+    request: Request,
     session: SessionDep,
     admin: AdminDep,
     page: PageDep,
@@ -118,7 +120,8 @@ async def list_devices(
     if unassigned:
         query = query.where(Device.patient_id.is_(None))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.scalars(query.order_by(Device.serial).limit(page.limit).offset(page.offset))
+    rows = (await session.scalars(query.order_by(Device.serial).limit(page.limit).offset(page.offset))).all()
+    note_patients(request, (d.patient_id for d in rows if d.patient_id is not None), total=total or 0)
     return Page(
         items=[DeviceOut.model_validate(d) for d in rows],
         total=total or 0,

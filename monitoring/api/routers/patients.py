@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
+from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep, SettingsDep
 from monitoring.api.schemas import (
     DeviceOut,
@@ -36,6 +37,7 @@ SERIES_PATTERN = "^(" + "|".join(s.key for s in Series) + ")$"
 
 @router.get("", summary="Patients of the caller's care teams (admins: their site)")
 async def list_patients(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
@@ -48,6 +50,7 @@ async def list_patients(
         limit=page.limit,
         offset=page.offset,
     )
+    note_patients(request, (p.id for p in rows), total=total)
     return Page(
         items=[PatientOut.model_validate(p) for p in rows],
         total=total,

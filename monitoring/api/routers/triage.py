@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.access.principal import Principal, Role
+from monitoring.api.auditing import note_patients
 from monitoring.api.deps import SessionDep
 from monitoring.api.report_schemas import TriageRowOut
 from monitoring.api.schemas import ErrorBody
@@ -67,9 +68,12 @@ async def get_team(session: SessionDep, principal: PrincipalDep, team_id: UUID) 
 @router.get(
     "/{team_id}/triage", summary="The team's patients, riskiest first, with their flags", responses=_MISSING
 )
-async def get_triage(session: SessionDep, principal: PrincipalDep, team_id: UUID) -> list[TriageRowOut]:
+async def get_triage(
+    request: Request, session: SessionDep, principal: PrincipalDep, team_id: UUID
+) -> list[TriageRowOut]:
     await _team(session, principal, team_id)
     rows = await team_triage(session=session, team_id=team_id, now=datetime.now(UTC))
+    note_patients(request, (r.patient_id for r in rows))
     return [
         TriageRowOut(
             patient_id=r.patient_id,

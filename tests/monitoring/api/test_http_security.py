@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from monitoring.access.principal import Role
 from monitoring.config import Settings
 from monitoring.storage.db import Database
 from tests import factories
-from tests.api_support import SETTINGS, api_client
+from tests.api_support import SETTINGS, api_client, serving
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +121,32 @@ async def test_oversized_bodies_and_nul_characters_are_refused_before_any_handle
         assert "JSON" in error["message"]
         missing = await admin.post("/api/v1/teams", json={})
         assert missing.json()["error"]["fields"] == [{"location": "body.name", "message": "Field required"}]
+
+
+async def _failures_with_rotating_forwarded_for(address: str, count: int) -> list[int]:
+    """Failed sign-ins for many accounts, each claiming another client address in X-Forwarded-For."""
+    async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+        return [
+            (
+                await client.post(
+                    "/api/v1/auth/token",
+                    data={"username": f"nobody-{i}", "password": "x" * 12},
+                    headers={"X-Forwarded-For": f"203.0.113.{i % 250 + 1}"},
+                )
+            ).status_code
+            for i in range(count)
+        ]
+
+
+async def test_forwarded_addresses_are_believed_only_from_configured_proxies(database: Database) -> None:
+    """Served by uvicorn as the service serves it: a client cannot pick its own address."""
+    allowance = SETTINGS.api.login_max_failures * 4
+    async with serving(database) as address:
+        by_peer = await _failures_with_rotating_forwarded_for(address, allowance + 1)
+    behind_proxy = Settings(
+        environment="test", api={"secret_key": "x" * 40, "trusted_proxies": ["127.0.0.1"]}
+    )
+    async with serving(database, settings=behind_proxy) as address:
+        by_forwarded = await _failures_with_rotating_forwarded_for(address, allowance + 1)
+    assert by_peer == [401] * allowance + [429]  # the peer's own address was counted
+    assert by_forwarded == [401] * (allowance + 1)  # behind a trusted proxy: each client its own count

@@ -125,3 +125,56 @@ async def test_mqtt5_properties_are_skipped_and_the_payload_is_intact() -> None:
         publisher.loop_stop()
         publisher.disconnect()
         await source.stop()
+
+
+def _retained(topic: str, host: str, port: int, timeout_s: float = 1.5) -> list[bytes]:
+    """What a new subscriber gets at once on ``topic``: its retained message, if the broker holds one."""
+    got: list[bytes] = []
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"look-{uuid.uuid4().hex[:8]}")
+    client.on_message = lambda _c, _u, message: got.append(bytes(message.payload)) if message.retain else None
+    client.connect(host, port)
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    time.sleep(timeout_s)
+    client.loop_stop()
+    client.disconnect()
+    return got
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_a_retained_readings_message_is_stored_once_and_cleared_from_the_broker(protocol: str) -> None:
+    """A device that retains its readings: no new ingestion session receives them again."""
+    require_mosquitto()
+    tag = uuid.uuid4().hex[:10]
+    host, port = MQTT_URL.rsplit("//", 1)[-1].rsplit(":", 1)
+
+    def settings(session: str) -> MqttSettings:
+        return MqttSettings(
+            url=MQTT_URL,
+            client_id=f"rt-{session}-{tag}",
+            topic_root=f"rt{tag}",
+            session_expiry_s=60,
+            protocol=protocol,
+        )
+
+    topic = f"rt{tag}/v1/devices/DEV-1/readings"
+    first = await _started(settings("a"))
+    device = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"dev-{tag}")
+    device.connect(host, int(port))
+    device.loop_start()
+    try:
+        device.publish(topic, b'{"retained": true}', qos=1, retain=True).wait_for_publish(timeout=10)
+        live = await _receive(first, 1, timeout_s=10)
+        assert [m.payload for m in live] == [b'{"retained": true}']  # the live delivery is stored
+        first.acknowledge(live)
+        later = []
+        for session in ("b", "c"):  # new ingestion sessions, e.g. a worker added or its session expired
+            source = await _started(settings(session))
+            later += await _receive(source, 1, timeout_s=2)
+            await source.stop()
+        assert later == []
+        assert await asyncio.to_thread(_retained, topic, host, int(port)) == []  # cleared on the broker
+    finally:
+        device.loop_stop()
+        device.disconnect()
+        await first.stop()
