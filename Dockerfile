@@ -8,6 +8,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY devices devices
 COPY monitoring monitoring
 COPY simulators simulators
+COPY evaluation evaluation
+COPY monitoring_cli monitoring_cli
 COPY config/tls config/tls
 RUN uv sync --frozen --no-dev
 ENV PATH="/app/.venv/bin:$PATH" RPM_API__HOST=0.0.0.0

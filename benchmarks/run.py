@@ -142,7 +142,7 @@ class _Worker:
             "RPM_INGEST__HTTP_PORT": str(self.port),
             "RPM_LOG_LEVEL": "ERROR",
         }
-        if options.workers > 1:  # each worker owns a share of the patients (monitoring.ingest.partition)
+        if options.workers > 1:  # each worker owns a share of the patients (monitoring.ingest.ownership)
             self.env["RPM_INGEST__PARTITIONS"] = str(options.workers)
             self.env["RPM_INGEST__PARTITION"] = str(index)
         self.process: subprocess.Popen[bytes] | None = None
@@ -153,7 +153,7 @@ class _Worker:
         return self.process.pid
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "monitoring", "ingest"], env=self.env)
+        self.process = subprocess.Popen([sys.executable, "-m", "monitoring_cli", "ingest"], env=self.env)
 
     def wait_ready(self, timeout_s: float = 90) -> None:
         deadline = time.monotonic() + timeout_s

@@ -30,9 +30,11 @@ from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
 from monitoring.domain import Condition, DeviceState
 from monitoring.ingest.intake import attribute, decode
-from monitoring.ingest.records import DeviceRef, Inbound, StandardReading
+from monitoring.ingest.records import Inbound
 from monitoring.readings import repository as readings
+from monitoring.readings.records import StandardReading
 from monitoring.registry.careplans import CarePlan, default_thresholds
+from monitoring.registry.records import DeviceRef
 from monitoring.storage.db import Database
 
 ROOT = "bench"

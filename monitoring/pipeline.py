@@ -19,14 +19,15 @@ from monitoring.alerts.service import AlertChange, apply_findings
 from monitoring.detection.careplans import refresh_care_plans
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding
-from monitoring.ingest import deadletters
+from monitoring.ingest import deadletter_repository as deadletters
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.intake import attribute, decode, serial_in
-from monitoring.ingest.partition import Partition
+from monitoring.ingest.ownership import WorkerShare
 from monitoring.ingest.quota import Admitted, DeadLetterBound
-from monitoring.ingest.records import Inbound, StandardReading
+from monitoring.ingest.records import Inbound
 from monitoring.observability import metrics
 from monitoring.readings import repository as readings
+from monitoring.readings.records import StandardReading
 from monitoring.registry import repository as registry
 from monitoring.storage.db import Database
 
@@ -60,7 +61,7 @@ class Pipeline:
         topic_root: str,
         on_alerts: AlertListener | None = None,
         resolve_on_clear: bool = False,
-        partition: Partition | None = None,
+        partition: WorkerShare | None = None,
         dead_letter_bound: DeadLetterBound | None = None,
     ) -> None:
         self.db = db
@@ -69,7 +70,7 @@ class Pipeline:
         self.topic_root = topic_root
         self.on_alerts = on_alerts
         self.resolve_on_clear = resolve_on_clear
-        self.partition = partition or Partition()
+        self.partition = partition or WorkerShare()
         self.dead_letter_bound = dead_letter_bound or DeadLetterBound(per_hour=100)
         self._unwritten: list[Finding] = []
 

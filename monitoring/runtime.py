@@ -32,15 +32,15 @@ from monitoring.embedded.broker import BrokerAccess, EmbeddedBroker, service_acc
 from monitoring.embedded.postgres import EmbeddedPostgres
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.mqtt import MqttSource
-from monitoring.ingest.partition import Partition
+from monitoring.ingest.ownership import WorkerShare
 from monitoring.ingest.quota import DeadLetterBound
-from monitoring.ingest.runner import IngestService
 from monitoring.jobs.detection import checkpoint_job, data_gap_job, escalation_job, webhook_job
 from monitoring.jobs.maintenance import partition_job
 from monitoring.jobs.scheduler import Scheduler
 from monitoring.pipeline import Pipeline
 from monitoring.storage import migrate
 from monitoring.storage.db import Database
+from monitoring.worker import IngestService
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
         runtime = Runtime(settings=settings, endpoints=endpoints, database=database)
 
         if Role.INGEST in roles:
-            partition = Partition(settings.ingest.partition, settings.ingest.partitions)
+            partition = WorkerShare(settings.ingest.partition, settings.ingest.partitions)
             mqtt = endpoints.mqtt
             if not partition.everything:  # each worker keeps its own session
                 mqtt = mqtt.model_copy(update={"client_id": f"{mqtt.client_id}-p{partition.index}"})

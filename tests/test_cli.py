@@ -1,7 +1,7 @@
 import pytest
 
-from monitoring.cli import build_parser, main
 from monitoring.config import Settings
+from monitoring_cli.main import build_parser, main
 
 
 @pytest.mark.parametrize(

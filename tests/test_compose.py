@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from monitoring.cli import COMMANDS, build_parser
 from monitoring.config import IngestSettings
+from monitoring_cli.main import COMMANDS, build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from monitoring.catalogue import SERIES
-from monitoring.cli import COMMANDS
 from monitoring.config import Settings
+from monitoring_cli.main import COMMANDS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

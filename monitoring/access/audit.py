@@ -16,13 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
-
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.access.principal import Principal
 from monitoring.storage.models import AuditEntry
@@ -125,29 +121,3 @@ class AccessEventBudget:
             self._windows.clear()  # bounded memory under a flood of addresses
         self._windows[key] = (started, written + 1, 0)
         return skipped
-
-
-async def query(
-    *,
-    session: AsyncSession,
-    user_ids: Sequence[UUID] | None,
-    patient_id: UUID | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    offset: int,
-) -> tuple[Sequence[AuditEntry], int]:
-    statement = select(AuditEntry)
-    if user_ids is not None:
-        statement = statement.where(AuditEntry.user_id.in_(user_ids))
-    if patient_id is not None:
-        statement = statement.where(
-            or_(AuditEntry.patient_id == patient_id, AuditEntry.patient_ids.contains([patient_id]))
-        )
-    if since is not None:
-        statement = statement.where(AuditEntry.at >= since)
-    if until is not None:
-        statement = statement.where(AuditEntry.at < until)
-    total = await session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = await session.scalars(statement.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
-    return rows.all(), total

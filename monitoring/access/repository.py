@@ -51,10 +51,15 @@ async def principals_of(*, session: AsyncSession, user_ids: Sequence[UUID]) -> d
     }
 
 
-async def create_team(*, session: AsyncSession, site_id: UUID, name: str) -> CareTeam:
-    existing = await session.scalar(
+async def team_by_name(*, session: AsyncSession, site_id: UUID, name: str) -> CareTeam | None:
+    found: CareTeam | None = await session.scalar(
         select(CareTeam).where(CareTeam.site_id == site_id, CareTeam.name == name)
     )
+    return found
+
+
+async def create_team(*, session: AsyncSession, site_id: UUID, name: str) -> CareTeam:
+    existing = await team_by_name(session=session, site_id=site_id, name=name)
     if existing is not None:
         raise ConflictError(f"the site already has a care team called {name!r}")
     team = CareTeam(site_id=site_id, name=name)
@@ -151,3 +156,24 @@ async def update_user(
         session.add_all(TeamMember(team_id=t, user_id=user_id) for t in set(team_ids))
     await session.flush()
     return user, (await teams_of(session=session, user_ids=[user_id]))[user_id]
+
+
+async def get_user(*, session: AsyncSession, user_id: UUID) -> User | None:
+    found: User | None = await session.get(User, user_id)
+    return found
+
+
+async def get_team(*, session: AsyncSession, team_id: UUID) -> CareTeam | None:
+    found: CareTeam | None = await session.get(CareTeam, team_id)
+    return found
+
+
+async def active_members(*, session: AsyncSession, team_id: UUID) -> Sequence[User]:
+    """The team's active users, by name: who its alerts can be assigned to."""
+    rows = await session.scalars(
+        select(User)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team_id, User.active.is_(True))
+        .order_by(User.display_name)
+    )
+    return rows.all()

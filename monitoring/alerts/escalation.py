@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring.alerts.repository import add_event
+from monitoring.alerts.repository import add_event, waiting_for_escalation
 from monitoring.config import AlertSettings
-from monitoring.domain import AlertStatus, Severity
-from monitoring.storage.models import Alert
+from monitoring.domain import Severity
 
 _UP = {Severity.LOW: Severity.MEDIUM, Severity.MEDIUM: Severity.HIGH, Severity.HIGH: Severity.CRITICAL}
 
@@ -38,16 +36,7 @@ class Escalation:
 
 async def escalate_due(*, session: AsyncSession, settings: AlertSettings, now: datetime) -> list[Escalation]:
     """Escalate every open alert whose wait is over; return what changed."""
-    candidates = await session.scalars(
-        select(Alert)
-        .where(
-            Alert.status == AlertStatus.OPEN.value,
-            Alert.escalation_level < settings.max_escalations,
-            or_(Alert.snoozed_until.is_(None), Alert.snoozed_until <= now),
-        )
-        .order_by(Alert.opened_at)
-        .with_for_update(skip_locked=True)
-    )
+    candidates = await waiting_for_escalation(session=session, max_level=settings.max_escalations, now=now)
     done: list[Escalation] = []
     for alert in candidates:
         since = alert.escalated_at or alert.opened_at

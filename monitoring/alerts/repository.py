@@ -112,3 +112,63 @@ async def dismissal_counts(
         .order_by(count.desc(), Alert.alert_type)
     )
     return [(kind, reason or "", int(n)) for kind, reason, n in result]
+
+
+async def alert_with_patient(
+    *, session: AsyncSession, alert_id: UUID, lock: bool = False
+) -> tuple[Alert, Patient] | None:
+    """An alert (locked for update when asked) with its patient."""
+    statement = select(Alert).where(Alert.id == alert_id)
+    alert = await session.scalar(statement.with_for_update() if lock else statement)
+    patient = None if alert is None else await session.get(Patient, alert.patient_id)
+    return None if alert is None or patient is None else (alert, patient)
+
+
+async def waiting_for_escalation(*, session: AsyncSession, max_level: int, now: datetime) -> Sequence[Alert]:
+    """Open alerts below the top tier and not snoozed, oldest first, locked (skipped if taken)."""
+    rows = await session.scalars(
+        select(Alert)
+        .where(
+            Alert.status == AlertStatus.OPEN.value,
+            Alert.escalation_level < max_level,
+            or_(Alert.snoozed_until.is_(None), Alert.snoozed_until <= now),
+        )
+        .order_by(Alert.opened_at)
+        .with_for_update(skip_locked=True)
+    )
+    return rows.all()
+
+
+async def flags_of(*, session: AsyncSession, patient_id: UUID, limit: int) -> Sequence[Alert]:
+    """A patient's alerts, newest first (FHIR Flags)."""
+    rows = await session.scalars(
+        select(Alert).where(Alert.patient_id == patient_id).order_by(Alert.opened_at.desc()).limit(limit)
+    )
+    return rows.all()
+
+
+async def opened_in(
+    *, session: AsyncSession, patient_id: UUID, series: int, start: datetime, end: datetime
+) -> list[tuple[datetime, str, str]]:
+    """(opened at, type, severity) of a patient's alerts on one series opened in [start, end)."""
+    rows = await session.execute(
+        select(Alert.opened_at, Alert.alert_type, Alert.severity).where(
+            Alert.patient_id == patient_id,
+            Alert.series == series,
+            Alert.opened_at >= start,
+            Alert.opened_at < end,
+        )
+    )
+    return [(at, kind, severity) for at, kind, severity in rows]
+
+
+async def active_counts(
+    *, session: AsyncSession, patient_ids: Collection[UUID]
+) -> list[tuple[UUID, str, int]]:
+    """(patient, severity, how many) of the open and acknowledged alerts of these patients."""
+    rows = await session.execute(
+        select(Alert.patient_id, Alert.severity, func.count())
+        .where(Alert.patient_id.in_(patient_ids), Alert.status.in_([s.value for s in ACTIVE_ALERT_STATUSES]))
+        .group_by(Alert.patient_id, Alert.severity)
+    )
+    return [(patient_id, severity, count) for patient_id, severity, count in rows]

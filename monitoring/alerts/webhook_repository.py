@@ -1,16 +1,17 @@
-"""All SQL on webhooks (the deliveries' own queries are in ``webhooks``)."""
+"""All SQL on webhooks and their deliveries."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.errors import NotFoundError
-from monitoring.storage.models import Webhook
+from monitoring.storage.models import Alert, AlertEvent, Webhook, WebhookDelivery
 
 
 async def create(*, session: AsyncSession, site_id: UUID, url: str) -> Webhook:
@@ -35,3 +36,20 @@ async def disable(*, session: AsyncSession, site_id: UUID, webhook_id: UUID) -> 
     hook.active = False
     await session.flush()
     return hook
+
+
+async def due_deliveries(
+    *, session: AsyncSession, now: datetime, limit: int
+) -> Sequence[tuple[WebhookDelivery, AlertEvent, Alert, Webhook]]:
+    """Pending deliveries whose time has come, oldest first, locked (several senders skip each other's)."""
+    rows = await session.execute(
+        select(WebhookDelivery, AlertEvent, Alert, Webhook)
+        .join(AlertEvent, AlertEvent.id == WebhookDelivery.alert_event_id)
+        .join(Alert, Alert.id == AlertEvent.alert_id)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    )
+    return [(d, e, a, w) for d, e, a, w in rows]

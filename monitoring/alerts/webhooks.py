@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from monitoring.alerts import webhook_repository
 from monitoring.alerts.destinations import Resolver, UnsafeDestinationError, check, system_resolve
-from monitoring.storage.models import Alert, AlertEvent, Webhook, WebhookDelivery
+from monitoring.storage.models import Alert, AlertEvent, WebhookDelivery
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -110,16 +110,7 @@ def payload(delivery: WebhookDelivery, event: AlertEvent, alert: Alert) -> dict[
 async def deliver_due(
     *, session: AsyncSession, sender: WebhookSender, now: datetime, batch: int = 50
 ) -> Outcome:
-    due = await session.execute(
-        select(WebhookDelivery, AlertEvent, Alert, Webhook)
-        .join(AlertEvent, AlertEvent.id == WebhookDelivery.alert_event_id)
-        .join(Alert, Alert.id == AlertEvent.alert_id)
-        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
-        .order_by(WebhookDelivery.id)
-        .limit(batch)
-        .with_for_update(of=WebhookDelivery, skip_locked=True)
-    )
+    due = await webhook_repository.due_deliveries(session=session, now=now, limit=batch)
     delivered = retrying = failed = 0
     for delivery, event, alert, webhook in due:
         body = json.dumps(payload(delivery, event, alert), separators=(",", ":")).encode()

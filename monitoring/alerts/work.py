@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.access import repository as access
 from monitoring.access.principal import CARE_ROLES, Principal
 from monitoring.alerts.lifecycle import Action, after
-from monitoring.alerts.repository import add_event
+from monitoring.alerts.repository import add_event, alert_with_patient
 from monitoring.domain import AlertStatus
 from monitoring.errors import InvalidRequestError, NotFoundError
 from monitoring.storage.models import Alert, Patient
@@ -34,12 +33,10 @@ async def visible_alert(
     *, session: AsyncSession, principal: Principal, alert_id: UUID, lock: bool = False
 ) -> tuple[Alert, Patient]:
     """The alert and its patient if the caller may see them; 404 otherwise."""
-    statement = select(Alert).where(Alert.id == alert_id)
-    alert = await session.scalar(statement.with_for_update() if lock else statement)
-    patient = None if alert is None else await session.get(Patient, alert.patient_id)
-    if alert is None or patient is None or not principal.sees(patient):
+    found = await alert_with_patient(session=session, alert_id=alert_id, lock=lock)
+    if found is None or not principal.sees(found[1]):
         raise NotFoundError(f"alert {alert_id} does not exist or is not about a patient in your care teams")
-    return alert, patient
+    return found
 
 
 async def apply(

@@ -22,6 +22,7 @@ from monitoring.access.tokens import read_token
 from monitoring.api.auditing import note_access_event
 from monitoring.api.deps import SessionDep, SettingsDep
 from monitoring.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from monitoring.registry.repository import get_patient
 from monitoring.storage.models import Patient
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
@@ -82,7 +83,7 @@ async def visible_patient(
 ) -> Patient:
     """The patient, if the caller may see them; 404 otherwise (whether or not they exist)."""
     request.state.audit_patient = patient_id
-    patient = await session.get(Patient, patient_id)
+    patient = await get_patient(session=session, patient_id=patient_id)
     if patient is None or not principal.sees(patient):
         raise NotFoundError(f"patient {patient_id} does not exist or is not in your care teams")
     return patient

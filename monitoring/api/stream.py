@@ -27,9 +27,9 @@ from sqlalchemy.engine import make_url
 
 from monitoring.access import repository
 from monitoring.access.principal import Principal
+from monitoring.alerts.repository import alert_with_patient
 from monitoring.api.schemas import AlertOut
 from monitoring.storage.db import Database
-from monitoring.storage.models import Alert, Patient
 
 log = logging.getLogger(__name__)
 CHANNEL = "alert_events"
@@ -150,10 +150,10 @@ class AlertHub:
         if not self._subscribers:
             return
         async with self.database.sessions() as session:
-            alert = await session.get(Alert, UUID(event["alert_id"]))
-            patient = None if alert is None else await session.get(Patient, alert.patient_id)
-        if alert is None or patient is None:
+            found = await alert_with_patient(session=session, alert_id=UUID(event["alert_id"]))
+        if found is None:
             return
+        alert, patient = found
         message = {"event": event["kind"], "alert": AlertOut.model_validate(alert).model_dump(mode="json")}
         for subscriber in list(self._subscribers):
             if not subscriber.ended.is_set() and subscriber.principal.sees(patient):

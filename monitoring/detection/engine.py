@@ -22,7 +22,7 @@ from monitoring.detection.baseline import Baseline
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.quality import SignalGate, Verdict
 from monitoring.detection.state import need_time
-from monitoring.ingest.records import StandardReading
+from monitoring.readings.records import StandardReading
 from monitoring.registry.careplans import CarePlan
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import msgspec
 
 from monitoring.catalogue import Series
 from monitoring.domain import Severity
-from monitoring.ingest.records import StandardReading
+from monitoring.readings.records import StandardReading
 
 
 class Observation(msgspec.Struct, frozen=True, gc=False):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Collection
 
-from monitoring.ingest.records import DeviceRef
 from monitoring.registry import repository
+from monitoring.registry.records import DeviceRef
 from monitoring.storage.db import Database
 
 _MAX_ENTRIES = 200_000

@@ -25,8 +25,10 @@ from devices.contract import (
     parse_topic,
 )
 from monitoring.domain import DeviceState
-from monitoring.ingest.records import DeadLetter, DeviceRef, Inbound, StandardReading
+from monitoring.ingest.records import DeadLetter, Inbound
 from monitoring.ingest.standardise import standardise_message
+from monitoring.readings.records import StandardReading
+from monitoring.registry.records import DeviceRef
 
 _reading_encoder = msgspec.json.Encoder()
 

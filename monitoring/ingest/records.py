@@ -1,19 +1,18 @@
-"""The records ingestion passes between its steps.
+"""The records ingestion passes between its steps: a message off the broker, a refusal.
 
-The two made per message and per reading are msgspec structs: built in C,
-several times cheaper than frozen dataclasses, and as immutable.
+The one made per message is a msgspec struct: built in C, several times cheaper
+than a frozen dataclass, and as immutable. A stored reading is
+``readings.records.StandardReading``; a device, ``registry.records.DeviceRef``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
 
 import msgspec
 
 from devices.contract import ErrorCode
-from monitoring.catalogue import Series
 
 # Raw payloads kept in a dead letter are cut to this size.
 DEAD_LETTER_PAYLOAD_LIMIT = 16 * 1024
@@ -28,34 +27,6 @@ class Inbound(msgspec.Struct, frozen=True, gc=False):
     mid: int = 0
     qos: int = 1
     generation: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRef:
-    """A provisioned device as ingestion needs it: who it belongs to, whether and what it may report."""
-
-    id: UUID
-    serial: str
-    patient_id: UUID | None
-    status: str  # "active" or "retired"
-    kind: str | None = None
-    # The wire metrics its kind may send; None: not checked (offline replay of a file).
-    metrics: frozenset[str] | None = None
-
-
-class StandardReading(msgspec.Struct, frozen=True, gc=False):
-    """A reading in canonical units, attributed to a patient, ready to store."""
-
-    patient_id: UUID
-    device_id: UUID
-    series: Series
-    measured_at: datetime
-    value: float
-    seq: int
-    received_at: datetime
-    original_value: float | None = None
-    original_unit: str | None = None
-    sqi: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from uuid import UUID
 from devices.contract import METRICS, ErrorCode, Reading, ReadingError, ReadingsMessage
 from devices.units import to_canonical
 from monitoring.catalogue import SERIES, SERIES_OF_METRIC, Series, SeriesInfo
-from monitoring.ingest.records import StandardReading
+from monitoring.readings.records import StandardReading
 
 
 def _values(reading: Reading) -> tuple[float, ...]:

@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from monitoring.jobs.scheduler import Job
-from monitoring.readings.partitions import ensure_partitions
+from monitoring.readings.partition_repository import ensure_partitions
 from monitoring.storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.catalogue import Series
-from monitoring.ingest.records import StandardReading
+from monitoring.readings.records import StandardReading
 from monitoring.storage.models import DetectorCheckpoint, Reading
 
 _COLUMNS = (

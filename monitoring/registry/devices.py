@@ -38,14 +38,14 @@ async def _secret() -> tuple[str, str]:
 
 
 async def _site_patient(session: AsyncSession, admin: Principal, patient_id: UUID) -> Patient:
-    patient = await session.get(Patient, patient_id)
+    patient = await repository.get_patient(session=session, patient_id=patient_id)
     if patient is None or not admin.sees(patient):
         raise NotFoundError(f"patient {patient_id} does not exist at your site")
     return patient
 
 
 async def site_device(session: AsyncSession, admin: Principal, device_id: UUID) -> Device:
-    device = await session.get(Device, device_id, with_for_update=True)
+    device = await repository.get_device(session=session, device_id=device_id, lock=True)
     if device is None or device.site_id != admin.site_id:
         raise NotFoundError(f"device {device_id} is not registered at your site")
     return device

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devices.kinds import metrics_of
 from monitoring.catalogue import Series
 from monitoring.domain import Condition, DeviceState, Severity
-from monitoring.ingest.records import DeviceRef
 from monitoring.registry.careplans import CarePlan, Threshold
+from monitoring.registry.records import DeviceRef
 from monitoring.storage.models import CarePlanThreshold, Device, Patient, Site
 
 
@@ -195,3 +195,48 @@ async def record_status(
 async def get_patient_by_mrn(*, session: AsyncSession, site_id: UUID, mrn: str) -> Patient | None:
     result = await session.execute(select(Patient).where(Patient.site_id == site_id, Patient.mrn == mrn))
     return result.scalar_one_or_none()
+
+
+async def team_patients(*, session: AsyncSession, team_id: UUID) -> Sequence[Patient]:
+    rows = await session.scalars(
+        select(Patient).where(Patient.care_team_id == team_id).order_by(Patient.display_name)
+    )
+    return rows.all()
+
+
+async def active_devices_of(*, session: AsyncSession, patient_ids: Collection[UUID]) -> Sequence[Device]:
+    rows = await session.scalars(
+        select(Device).where(Device.patient_id.in_(patient_ids), Device.status == DeviceState.ACTIVE.value)
+    )
+    return rows.all()
+
+
+async def get_device(*, session: AsyncSession, device_id: UUID, lock: bool = False) -> Device | None:
+    found: Device | None = await session.get(Device, device_id, with_for_update=lock)
+    return found
+
+
+async def site_devices(
+    *, session: AsyncSession, site_id: UUID, unassigned: bool, limit: int, offset: int
+) -> tuple[Sequence[Device], int]:
+    """The site's devices that are not retired (only the unassigned ones, when asked), by serial."""
+    query = select(Device).where(Device.site_id == site_id, Device.status != DeviceState.RETIRED.value)
+    if unassigned:
+        query = query.where(Device.patient_id.is_(None))
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(Device.serial).limit(limit).offset(offset))
+    return rows.all(), total
+
+
+async def get_site(*, session: AsyncSession, site_id: UUID) -> Site | None:
+    found: Site | None = await session.get(Site, site_id)
+    return found
+
+
+async def assign_unteamed(*, session: AsyncSession, site_id: UUID, team_id: UUID) -> None:
+    """Give every patient of the site who has no care team this one."""
+    await session.execute(
+        update(Patient)
+        .where(Patient.site_id == site_id, Patient.care_team_id.is_(None))
+        .values(care_team_id=team_id)
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.contract import DEVICE_ID_PATTERN
 from devices.kinds import DeviceKind
+from monitoring.access.repository import team_in_site
 from monitoring.catalogue import Series
 from monitoring.domain import Condition, DeviceState
 from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -33,6 +34,38 @@ async def ensure_site(*, session: AsyncSession, code: str, name: str) -> Site:
         session.add(site)
         await session.flush()
     return site
+
+
+async def enrol_at_site(
+    *,
+    session: AsyncSession,
+    site_id: UUID,
+    mrn: str,
+    display_name: str,
+    conditions: Iterable[Condition],
+    birth_date: date | None = None,
+    overrides: Mapping[Series, Threshold] | None = None,
+    care_team_id: UUID | None = None,
+) -> EnrolledPatient:
+    """An admin's enrolment: the team must be the site's, and an MRN is enrolled once per site."""
+    if care_team_id is not None:
+        await team_in_site(session=session, team_id=care_team_id, site_id=site_id)
+    site = await repository.get_site(session=session, site_id=site_id)
+    if site is None:
+        raise NotFoundError(f"site {site_id} does not exist")
+    taken = await repository.get_patient_by_mrn(session=session, site_id=site_id, mrn=mrn)
+    if taken is not None:
+        raise ConflictError(f"MRN {mrn!r} is already enrolled at your site (patient {taken.id})")
+    return await enrol_patient(
+        session=session,
+        site=site,
+        mrn=mrn,
+        display_name=display_name,
+        conditions=conditions,
+        birth_date=birth_date,
+        overrides=overrides,
+        care_team_id=care_team_id,
+    )
 
 
 async def enrol_patient(

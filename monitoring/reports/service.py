@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, tzinfo
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import KINDS, DeviceKind
+from monitoring.alerts import repository as alerts
 from monitoring.catalogue import Series
 from monitoring.readings import repository
 from monitoring.readings.service import check_range, patient_trend
@@ -25,7 +25,6 @@ from monitoring.reports.vitals import (
     pressure_summary,
     weight_changes,
 )
-from monitoring.storage.models import Alert
 
 MAX_REPORT_RANGE = timedelta(days=92)
 MAX_POINTS = 100_000  # 92 days of 1-minute CGM is 132k; 5-minute CGM is 26k
@@ -103,15 +102,10 @@ async def series_chart(
     )
     record = await patient_record(session=session, patient_id=patient_id)
     limit = next((t for t in record.care_plan.thresholds if t.series is series), None)
-    rows = await session.execute(
-        select(Alert.opened_at, Alert.alert_type, Alert.severity).where(
-            Alert.patient_id == patient_id,
-            Alert.series == int(series),
-            Alert.opened_at >= start,
-            Alert.opened_at < end,
-        )
+    opened = await alerts.opened_in(
+        session=session, patient_id=patient_id, series=int(series), start=start, end=end
     )
-    markers = [Marker(at, kind, severity) for at, kind, severity in rows]
+    markers = [Marker(at, kind, severity) for at, kind, severity in opened]
     info = series.info
     return await asyncio.to_thread(
         render,

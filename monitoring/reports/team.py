@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import KINDS, DeviceKind
+from monitoring.alerts import repository as alerts
 from monitoring.catalogue import Series
-from monitoring.domain import ACTIVE_ALERT_STATUSES, DeviceState
 from monitoring.readings import repository
 from monitoring.readings.repository import GlucoseCounts
+from monitoring.registry import repository as registry
 from monitoring.reports.triage import TriageRow
 from monitoring.reports.vitals import ADHERENCE_WINDOW
-from monitoring.storage.models import Alert, Device, Patient
 
 PERIOD = timedelta(days=14)
 
@@ -26,21 +24,12 @@ def _percent(part: int, counts: GlucoseCounts | None) -> float | None:
 
 
 async def team_triage(*, session: AsyncSession, team_id: UUID, now: datetime) -> list[TriageRow]:
-    patients = (
-        await session.scalars(
-            select(Patient).where(Patient.care_team_id == team_id).order_by(Patient.display_name)
-        )
-    ).all()
+    patients = await registry.team_patients(session=session, team_id=team_id)
     ids = [p.id for p in patients]
     rows = {p.id: TriageRow(patient_id=p.id, display_name=p.display_name) for p in patients}
     if not ids:
         return []
-    alerts = await session.execute(
-        select(Alert.patient_id, Alert.severity, func.count())
-        .where(Alert.patient_id.in_(ids), Alert.status.in_([s.value for s in ACTIVE_ALERT_STATUSES]))
-        .group_by(Alert.patient_id, Alert.severity)
-    )
-    for patient_id, severity, count in alerts:
+    for patient_id, severity, count in await alerts.active_counts(session=session, patient_ids=ids):
         rows[patient_id].open_alerts[severity] = count
     counts = await repository.glucose_counts(
         session=session, patient_ids=ids, series=Series.GLUCOSE_CGM, split=now - PERIOD, span=PERIOD
@@ -58,16 +47,9 @@ async def team_triage(*, session: AsyncSession, team_id: UUID, now: datetime) ->
     )
     for patient_id, n in days.items():
         rows[patient_id].adherence_days = n
-    for device in await _active_devices(session, ids):
+    for device in await registry.active_devices_of(session=session, patient_ids=ids):
         quiet = KINDS[DeviceKind(device.kind)].expected_interval
         if device.last_seen_at is None or now - device.last_seen_at > quiet:
             assert device.patient_id is not None
             rows[device.patient_id].devices_offline.append(f"{device.kind} {device.serial}")
     return sorted(rows.values(), key=lambda r: (-r.risk, r.display_name))
-
-
-async def _active_devices(session: AsyncSession, patient_ids: Sequence[UUID]) -> Sequence[Device]:
-    found = await session.scalars(
-        select(Device).where(Device.patient_id.in_(patient_ids), Device.status == DeviceState.ACTIVE.value)
-    )
-    return found.all()

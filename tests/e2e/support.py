@@ -18,9 +18,9 @@ from devices.outbox import Outbox
 from monitoring.config import IngestSettings, MqttSettings
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.records import Inbound
-from monitoring.ingest.runner import IngestService
 from monitoring.storage.db import Database
 from monitoring.storage.models import Reading
+from monitoring.worker import IngestService
 from tests.pipeline_support import make_pipeline
 from tests.services import MQTT_URL
 

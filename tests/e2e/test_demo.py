@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.access.bootstrap import DEMO_PASSWORD
 from monitoring.embedded.broker import free_port
+from monitoring_cli.seed import DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k not in ("RPM_DATABASE__URL", "RPM_MQTT__URL")}
     env |= {"RPM_DATA_DIR": str(tmp_path / "data"), "RPM_API__PORT": str(port)}
     demo = subprocess.Popen(
-        [sys.executable, "-m", "monitoring", "demo", "--duration", "90", "--no-browser"],
+        [sys.executable, "-m", "monitoring_cli", "demo", "--duration", "90", "--no-browser"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -90,7 +90,7 @@ async def test_a_full_session_logs_no_credential(database: Database, database_ur
     }
     process = await asyncio.to_thread(
         subprocess.Popen,
-        [sys.executable, "-m", "monitoring", "api"],
+        [sys.executable, "-m", "monitoring_cli", "api"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

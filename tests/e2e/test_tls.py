@@ -57,7 +57,7 @@ async def test_the_api_serves_https_with_the_configured_certificate(
         "RPM_API__TLS_KEY_FILE": str(certs / "server.key"),
         "RPM_LOG_LEVEL": "WARNING",
     }
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "monitoring", "api", env=env)
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "monitoring_cli", "api", env=env)
     trusted = ssl.create_default_context(cafile=str(certs / "ca.crt"))
     try:
         async with httpx.AsyncClient(verify=trusted) as client:

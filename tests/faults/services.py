@@ -204,7 +204,7 @@ class IngestWorker:
     def start(self) -> None:
         log = (self.root / f"ingest-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitoring", "ingest"],
+            [sys.executable, "-m", "monitoring_cli", "ingest"],
             env=self.environment(),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -22,7 +22,8 @@ from uuid import uuid4
 from devices.contract import ErrorCode
 from devices.kinds import metrics_of
 from monitoring.ingest.intake import attribute, decode
-from monitoring.ingest.records import DeviceRef, Inbound
+from monitoring.ingest.records import Inbound
+from monitoring.registry.records import DeviceRef
 from tests.fuzz.mutations import KIND, OTHER, ROOT, SERIAL, bad_message, dump, good_message
 
 DEVICES = {

@@ -11,7 +11,7 @@ from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding
 from monitoring.detection.thresholds import ThresholdDetector
 from monitoring.domain import Condition
-from monitoring.ingest.records import StandardReading
+from monitoring.readings.records import StandardReading
 from monitoring.storage.db import Database
 from monitoring.storage.models import Alert, AlertEvent, DeadLetter, Reading
 from tests.factories import enrol, heart_rates, readings_payload

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
-from monitoring.access import audit, repository
+from monitoring.access import audit_repository, repository
 from monitoring.alerts import destinations, webhook_repository
 from monitoring.api.access_schemas import (
     AuditOut,
@@ -112,7 +112,7 @@ async def list_audit(
         session=session, site_id=admin.site_id, limit=100_000, offset=0
     )
     allowed = [u.id for u in site_users]
-    rows, total = await audit.query(
+    rows, total = await audit_repository.query(
         session=session,
         user_ids=[user_id] if user_id in allowed else [] if user_id is not None else allowed,
         patient_id=patient_id,

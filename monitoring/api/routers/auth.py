@@ -89,7 +89,7 @@ async def refresh(
 
 @router.get("/me", summary="The signed-in user and their care teams", responses=_UNAUTHORIZED)
 async def me(session: SessionDep, principal: PrincipalDep) -> UserOut:
-    user = await session.get(User, principal.user_id)
+    user = await repository.get_user(session=session, user_id=principal.user_id)
     assert user is not None  # the principal was loaded from it in this request
     return user_out(user, sorted(principal.team_ids))
 

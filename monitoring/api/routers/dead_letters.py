@@ -12,7 +12,7 @@ from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep
 from monitoring.api.schemas import DeadLetterOut, Page
 from monitoring.api.security import AdminDep
-from monitoring.ingest import deadletters
+from monitoring.ingest import deadletter_repository as deadletters
 
 router = APIRouter(prefix="/dead-letters", tags=["data quality"])
 

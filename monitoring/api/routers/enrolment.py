@@ -9,10 +9,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
 from devices.contract import DEVICE_ID_PATTERN, readings_topic
-from monitoring.access.repository import team_in_site
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep, SettingsDep
 from monitoring.api.routers.careplan import SeriesThresholdIn
@@ -20,11 +18,10 @@ from monitoring.api.routers.patients import patient_detail
 from monitoring.api.schemas import DeviceOut, ErrorBody, Page, PatientDetail
 from monitoring.api.security import AdminDep
 from monitoring.config import Settings
-from monitoring.domain import Condition, DeviceState
-from monitoring.errors import ConflictError
+from monitoring.domain import Condition
 from monitoring.registry import devices
-from monitoring.registry.service import enrol_patient, patient_record
-from monitoring.storage.models import Device, Patient, Site
+from monitoring.registry import repository as registry
+from monitoring.registry.service import enrol_at_site, patient_record
 
 router = APIRouter(tags=["enrolment"])
 _REFUSED: dict[int | str, dict[str, Any]] = {
@@ -86,18 +83,9 @@ def _credentials(provisioned: devices.Provisioned, settings: Settings) -> Creden
     responses=_REFUSED,
 )
 async def enrol(session: SessionDep, admin: AdminDep, body: PatientIn) -> PatientDetail:
-    if body.care_team_id is not None:
-        await team_in_site(session=session, team_id=body.care_team_id, site_id=admin.site_id)
-    site = await session.get(Site, admin.site_id)
-    assert site is not None
-    taken = await session.scalar(
-        select(Patient.id).where(Patient.site_id == site.id, Patient.mrn == body.mrn)
-    )
-    if taken is not None:
-        raise ConflictError(f"MRN {body.mrn!r} is already enrolled at your site (patient {taken})")
-    enrolled = await enrol_patient(
+    enrolled = await enrol_at_site(
         session=session,
-        site=site,
+        site_id=admin.site_id,
         mrn=body.mrn,
         display_name=body.display_name,
         conditions=body.conditions,
@@ -116,15 +104,13 @@ async def list_devices(
     page: PageDep,
     unassigned: Annotated[bool, Query(description="Only devices not assigned to a patient.")] = False,
 ) -> Page[DeviceOut]:
-    query = select(Device).where(Device.site_id == admin.site_id, Device.status != DeviceState.RETIRED.value)
-    if unassigned:
-        query = query.where(Device.patient_id.is_(None))
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = (await session.scalars(query.order_by(Device.serial).limit(page.limit).offset(page.offset))).all()
-    note_patients(request, (d.patient_id for d in rows if d.patient_id is not None), total=total or 0)
+    rows, total = await registry.site_devices(
+        session=session, site_id=admin.site_id, unassigned=unassigned, limit=page.limit, offset=page.offset
+    )
+    note_patients(request, (d.patient_id for d in rows if d.patient_id is not None), total=total)
     return Page(
         items=[DeviceOut.model_validate(d) for d in rows],
-        total=total or 0,
+        total=total,
         limit=page.limit,
         offset=page.offset,
     )

@@ -10,14 +10,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
+from monitoring.alerts import repository as alert_repository
 from monitoring.api.deps import SessionDep
 from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.fhir import resources
 from monitoring.fhir.search import date_range, kinds_for, observations
-from monitoring.storage.models import Alert
 
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
 FHIR_JSON = "application/fhir+json"
@@ -101,7 +100,5 @@ async def search_flags(
     count: Annotated[int, Query(alias="_count", ge=1, le=1000)] = 100,
 ) -> FhirResponse:
     await visible_patient(request=request, session=session, principal=principal, patient_id=patient)
-    alerts = await session.scalars(
-        select(Alert).where(Alert.patient_id == patient).order_by(Alert.opened_at.desc()).limit(count)
-    )
+    alerts = await alert_repository.flags_of(session=session, patient_id=patient, limit=count)
     return FhirResponse(resources.bundle([resources.flag(a) for a in alerts], self_url=str(request.url)))

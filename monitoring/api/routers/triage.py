@@ -8,9 +8,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from monitoring.access import repository
 from monitoring.access.principal import Principal, Role
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import SessionDep
@@ -19,7 +19,7 @@ from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import PrincipalDep
 from monitoring.errors import NotFoundError
 from monitoring.reports.team import team_triage
-from monitoring.storage.models import CareTeam, TeamMember, User
+from monitoring.storage.models import CareTeam
 
 router = APIRouter(prefix="/teams", tags=["reports"])
 _MISSING: dict[int | str, dict[str, Any]] = {
@@ -40,7 +40,7 @@ class TeamDetail(BaseModel):
 
 
 async def _team(session: AsyncSession, principal: Principal, team_id: UUID) -> CareTeam:
-    team = await session.get(CareTeam, team_id)
+    team = await repository.get_team(session=session, team_id=team_id)
     mine = team is not None and (
         team.id in principal.team_ids or (principal.role is Role.ADMIN and team.site_id == principal.site_id)
     )
@@ -52,12 +52,7 @@ async def _team(session: AsyncSession, principal: Principal, team_id: UUID) -> C
 @router.get("/{team_id}", summary="A care team and its members", responses=_MISSING)
 async def get_team(session: SessionDep, principal: PrincipalDep, team_id: UUID) -> TeamDetail:
     team = await _team(session, principal, team_id)
-    members = await session.scalars(
-        select(User)
-        .join(TeamMember, TeamMember.user_id == User.id)
-        .where(TeamMember.team_id == team.id, User.active.is_(True))
-        .order_by(User.display_name)
-    )
+    members = await repository.active_members(session=session, team_id=team.id)
     return TeamDetail(
         id=team.id,
         name=team.name,

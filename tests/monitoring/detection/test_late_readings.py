@@ -10,7 +10,7 @@ from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import FindingKind
 from monitoring.domain import Condition
-from monitoring.ingest.records import StandardReading
+from monitoring.readings.records import StandardReading
 from monitoring.registry.careplans import CarePlan, default_thresholds
 
 PATIENT, DEVICE = uuid4(), uuid4()

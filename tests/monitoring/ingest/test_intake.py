@@ -3,7 +3,8 @@ from uuid import uuid4
 
 from devices.contract import DeviceStatus, ErrorCode, Reading, encode, readings_topic, status_topic
 from monitoring.ingest.intake import attribute, decode
-from monitoring.ingest.records import DeviceRef, Inbound
+from monitoring.ingest.records import Inbound
+from monitoring.registry.records import DeviceRef
 from tests.factories import readings_payload
 
 NOW = datetime.now(UTC)

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from devices.contract import ErrorCode, Reading
 from monitoring.catalogue import SERIES, Series
-from monitoring.ingest.records import StandardReading
 from monitoring.ingest.standardise import standardise_reading
+from monitoring.readings.records import StandardReading
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

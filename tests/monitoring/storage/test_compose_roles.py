@@ -60,7 +60,7 @@ async def test_the_compose_roles_give_the_service_rows_only() -> None:
         }
         done = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "monitoring", "migrate"],
+            [sys.executable, "-m", "monitoring_cli", "migrate"],
             env=env,
             capture_output=True,
             text=True,

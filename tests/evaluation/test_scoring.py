@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitoring.evaluation.offline import SLOT_S, AlertRecord, RunResult
-from monitoring.evaluation.scoring import score
+from evaluation.offline import SLOT_S, AlertRecord, RunResult
+from evaluation.scoring import score
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 ONSET = START + timedelta(hours=6)

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from monitoring.ingest.partition import Partition
+from monitoring.ingest.ownership import WorkerShare
 from monitoring.pipeline import Pipeline
 from monitoring.storage.db import Database
 from monitoring.storage.models import DeadLetter, Reading
@@ -16,7 +16,7 @@ from tests.pipeline_support import Acks, inbound, make_pipeline
 
 
 def test_every_patient_has_exactly_one_owner() -> None:
-    workers = [Partition(i, 3) for i in range(3)]
+    workers = [WorkerShare(i, 3) for i in range(3)]
     for _ in range(300):
         patient = uuid.uuid4()
         assert sum(w.owns(patient) for w in workers) == 1
@@ -27,7 +27,7 @@ def test_every_patient_has_exactly_one_owner() -> None:
 
 def test_a_partition_outside_the_count_is_refused() -> None:
     with pytest.raises(ValueError, match="does not exist"):
-        Partition(2, 2)
+        WorkerShare(2, 2)
 
 
 @pytest.mark.integration
@@ -41,7 +41,7 @@ async def test_two_workers_store_each_message_once_and_acknowledge_all(database:
     workers: list[Pipeline] = []
     for index in range(2):
         worker = make_pipeline(database)
-        worker.partition = Partition(index, 2)
+        worker.partition = WorkerShare(index, 2)
         workers.append(worker)
     results, acks = [], []
     for worker in workers:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.access import repository
 from monitoring.access.principal import Role
+from monitoring.registry import repository as registry
 from monitoring.registry.service import ensure_site
 from monitoring.storage.db import Database
-from monitoring.storage.models import CareTeam, Patient
 
 DEMO_PASSWORD = "demo-password-only"  # noqa: S105 - the demo's accounts, printed for its user
 
@@ -52,11 +51,9 @@ async def ensure_user(
 
 
 async def _ensure_team(session: AsyncSession, site_id: UUID, name: str) -> UUID:
-    found = await session.scalar(
-        select(CareTeam.id).where(CareTeam.site_id == site_id, CareTeam.name == name)
-    )
+    found = await repository.team_by_name(session=session, site_id=site_id, name=name)
     if found is not None:
-        return found
+        return found.id
     return (await repository.create_team(session=session, site_id=site_id, name=name)).id
 
 
@@ -75,9 +72,5 @@ async def demo_staff(database: Database, site_code: str, team: str = "Demo care 
     async with database.unit_of_work() as session:
         site = await ensure_site(session=session, code=site_code, name=site_code)
         team_id = await _ensure_team(session, site.id, team)
-        await session.execute(
-            update(Patient)
-            .where(Patient.site_id == site.id, Patient.care_team_id.is_(None))
-            .values(care_team_id=team_id)
-        )
+        await registry.assign_unteamed(session=session, site_id=site.id, team_id=team_id)
     return accounts

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitoring.evaluation.offline import SLOT_S, AlertRecord, RunResult
+from evaluation.offline import SLOT_S, AlertRecord, RunResult
 
 # What each alert is about, as wire metrics (labels name metrics).
 _VITALS = {"heart_rate", "spo2", "respiratory_rate", "blood_pressure", "body_temperature"}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.cli import main
+from monitoring_cli.main import main
 from simulators.cohort import build_cohort
 from simulators.engine import Send, stream
 from simulators.sinks import JsonlSink

@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaluation.offline import OfflineRun, System
+from evaluation.scoring import ACUTE, EVIDENCE, SIGNIFICANCE_SERIES, score
 from monitoring.catalogue import Series
 from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
@@ -20,8 +22,6 @@ from monitoring.detection.gaps import DataGaps
 from monitoring.detection.quality import QualityRule, SignalGate
 from monitoring.detection.thresholds import ThresholdDetector
 from monitoring.domain import Condition, Severity
-from monitoring.evaluation.offline import OfflineRun, System
-from monitoring.evaluation.scoring import ACUTE, EVIDENCE, SIGNIFICANCE_SERIES, score
 from monitoring.registry.careplans import CarePlan, Threshold, default_thresholds
 from simulators.cohort import build_cohort
 

@@ -26,11 +26,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from monitoring.ingest.records import DeviceRef, Inbound
+from monitoring.ingest.records import Inbound
+from monitoring.registry.records import DeviceRef
 
 
 @dataclass(frozen=True, slots=True)
-class Partition:
+class WorkerShare:
     index: int = 0
     count: int = 1
 

@@ -22,6 +22,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from devices.contract import METRICS, Metric, readings_topic
 from devices.units import to_canonical
+from evaluation.evaluate import service_plan
 from monitoring.catalogue import SERIES_OF_METRIC, Series
 from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
@@ -30,9 +31,9 @@ from monitoring.detection.models import PersonalModels
 from monitoring.detection.personal import Features, PersonalBaseline
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Condition
-from monitoring.evaluation.evaluate import service_plan
 from monitoring.ingest.intake import DecodedReadings, attribute, decode
-from monitoring.ingest.records import DeviceRef, Inbound
+from monitoring.ingest.records import Inbound
+from monitoring.registry.records import DeviceRef
 
 OTHER = "other"
 CSV_COLUMNS = ["timestamp", "value", "score", "alerts"]

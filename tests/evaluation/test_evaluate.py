@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from monitoring.cli import main
+from monitoring_cli.main import main
 
 
 def test_the_system_beats_the_naive_baseline_on_a_small_cohort(tmp_path: Path) -> None:

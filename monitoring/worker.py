@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from devices.contract import ErrorCode
 from monitoring.config import IngestSettings
-from monitoring.ingest import deadletters
+from monitoring.ingest import deadletter_repository as deadletters
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.records import DeadLetter, Inbound
 from monitoring.observability import metrics

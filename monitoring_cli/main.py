@@ -32,7 +32,7 @@ Command = Callable[[Settings, argparse.Namespace, asyncio.Event], Coroutine[Any,
 
 
 async def _demo(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
-    from monitoring.demo import run_demo  # the simulators are imported by the demo only
+    from monitoring_cli.demo import run_demo  # the simulators are imported by the demo only
 
     await run_demo(settings, stop, args.duration, open_browser=not args.no_browser)
 
@@ -104,7 +104,7 @@ async def _broker_auth(settings: Settings, args: argparse.Namespace, stop: async
 
 
 async def _evaluate(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
-    from monitoring.evaluation.commands import run_evaluate
+    from evaluation.commands import run_evaluate
 
     try:
         text = await asyncio.to_thread(run_evaluate, args)
@@ -115,7 +115,7 @@ async def _evaluate(settings: Settings, args: argparse.Namespace, stop: asyncio.
 
 
 async def _replay(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
-    from monitoring.evaluation.commands import run_replay
+    from evaluation.commands import run_replay
 
     try:
         log.info("%s", await asyncio.to_thread(run_replay, args))
@@ -162,11 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--passwd", type=Path, required=True, help="Mosquitto password_file to write")
             sub.add_argument("--acl", type=Path, required=True, help="Mosquitto acl_file to write")
         if name == "replay":
-            from monitoring.evaluation.commands import add_replay_arguments
+            from evaluation.commands import add_replay_arguments
 
             add_replay_arguments(sub)
         if name == "evaluate":
-            from monitoring.evaluation.commands import add_evaluate_arguments
+            from evaluation.commands import add_evaluate_arguments
 
             add_evaluate_arguments(sub)
         if name == "migrate":

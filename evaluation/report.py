@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from monitoring.evaluation.offline import OfflineRun
-from monitoring.evaluation.scoring import Label
+from evaluation.offline import OfflineRun
+from evaluation.scoring import Label
 
 
 def _cell(value: Any) -> str:

@@ -21,8 +21,10 @@ from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding, FindingKind
 from monitoring.detection.gaps import ActiveGap, DataGaps, DeviceSeen
 from monitoring.ingest.intake import attribute, decode
-from monitoring.ingest.records import DeviceRef, Inbound, StandardReading
+from monitoring.ingest.records import Inbound
+from monitoring.readings.records import StandardReading
 from monitoring.registry.careplans import CarePlan
+from monitoring.registry.records import DeviceRef
 from simulators.cohort import Cohort
 from simulators.engine import Presence, Send, stream
 

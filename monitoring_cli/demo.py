@@ -10,11 +10,11 @@ import webbrowser
 from datetime import UTC, datetime
 
 from devices.client import BrokerAddress
-from monitoring.access.bootstrap import DEMO_PASSWORD, Account, demo_staff
 from monitoring.config import Settings
 from monitoring.registry.devices import issue_passwords
 from monitoring.registry.manifest import Manifest, enrol_manifest
 from monitoring.runtime import Role, Runtime, running
+from monitoring_cli.seed import DEMO_PASSWORD, Account, demo_staff
 from simulators.demo import DemoSimulator, demo_cohort
 
 log = logging.getLogger(__name__)

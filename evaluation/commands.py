@@ -6,10 +6,10 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitoring.evaluation.evaluate import evaluate, write_json
-from monitoring.evaluation.replay import ReplayError, replay_file
-from monitoring.evaluation.report import markdown, plot_examples
-from monitoring.evaluation.scoring import Label
+from evaluation.evaluate import evaluate, write_json
+from evaluation.replay import ReplayError, replay_file
+from evaluation.report import markdown, plot_examples
+from evaluation.scoring import Label
 
 DEFAULT_START = datetime(2026, 3, 2, tzinfo=UTC)
 

@@ -1,5 +1,0 @@
-import sys
-
-from monitoring.cli import main
-
-sys.exit(main())
