@@ -27,7 +27,7 @@ from monitoring.api.routers import (
     reports,
     triage,
 )
-from monitoring.api.schemas import ErrorBody
+from monitoring.api.schemas.common import ErrorBody
 from monitoring.api.security import current_principal
 from monitoring.api.stream import AlertHub
 from monitoring.config import Settings

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from monitoring.api.schemas import ErrorBody
+from monitoring.api.schemas.common import ErrorBody
 from monitoring.errors import DomainError, TooManyRequestsError
 
 # Every route documents its 422 as the same body as every other error.

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from monitoring.access import repository
 from monitoring.access.principal import Principal
 from monitoring.alerts.repository import alert_with_patient
-from monitoring.api.schemas import AlertOut
+from monitoring.api.schemas.alerts import AlertOut
 from monitoring.storage.db import Database
 
 log = logging.getLogger(__name__)

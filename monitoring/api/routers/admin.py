@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request
 
 from monitoring.access import audit_repository, repository
 from monitoring.alerts import destinations, webhook_repository
-from monitoring.api.access_schemas import (
+from monitoring.api.deps import PageDep, SessionDep, SettingsDep
+from monitoring.api.schemas.access import (
     AuditOut,
     TeamIn,
     TeamOut,
@@ -20,10 +21,9 @@ from monitoring.api.access_schemas import (
     WebhookCreated,
     WebhookIn,
     WebhookOut,
+    user_out,
 )
-from monitoring.api.deps import PageDep, SessionDep, SettingsDep
-from monitoring.api.routers.auth import user_out
-from monitoring.api.schemas import ErrorBody, Page
+from monitoring.api.schemas.common import ErrorBody, Page
 from monitoring.api.security import AdminDep
 from monitoring.errors import ConflictError
 

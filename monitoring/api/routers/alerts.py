@@ -7,16 +7,27 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from monitoring.access.principal import Principal
 from monitoring.alerts import repository
 from monitoring.alerts.lifecycle import Action
 from monitoring.alerts.queries import alert_record
 from monitoring.alerts.work import Change, apply
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep
-from monitoring.api.schemas import AlertDetail, AlertEventOut, AlertOut, ErrorBody, Page
+from monitoring.api.schemas.alerts import (
+    AlertDetail,
+    AlertOut,
+    AssignIn,
+    CommentIn,
+    DismissalCount,
+    DismissIn,
+    NoteIn,
+    SnoozeIn,
+    alert_detail,
+)
+from monitoring.api.schemas.common import ErrorBody, Page
 from monitoring.api.security import CareTeamDep, PrincipalDep
 from monitoring.domain import AlertStatus, Severity
 
@@ -65,12 +76,6 @@ async def list_alerts(
     )
 
 
-class DismissalCount(BaseModel):
-    alert_type: str
-    reason: str
-    count: int
-
-
 @router.get("/dismissals", summary="Alerts dismissed as false, by type and reason (for detector tuning)")
 async def dismissals(
     session: SessionDep,
@@ -91,48 +96,17 @@ async def get_alert(
 ) -> AlertDetail:
     record = await alert_record(session=session, principal=principal, alert_id=alert_id)
     request.state.audit_patient = record.alert.patient_id
-    return _detail(record.alert, record.events)
-
-
-class NoteIn(BaseModel):
-    note: str | None = Field(default=None, max_length=2000)
-
-
-class DismissIn(BaseModel):
-    reason: str = Field(
-        min_length=3, max_length=500, description="Why this alert was false; used to tune detectors."
-    )
-
-
-class AssignIn(BaseModel):
-    user_id: UUID
-
-
-class SnoozeIn(BaseModel):
-    until: datetime = Field(description="With UTC offset; at most 7 days ahead.")
-
-
-class CommentIn(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
+    return alert_detail(record.alert, record.events)
 
 
 async def _work(
-    request: Request, session: AsyncSession, principal: Any, alert_id: UUID, change: Change
+    request: Request, session: AsyncSession, principal: Principal, alert_id: UUID, change: Change
 ) -> AlertDetail:
     alert = await apply(
         session=session, principal=principal, alert_id=alert_id, change=change, now=datetime.now(UTC)
     )
     request.state.audit_patient = alert.patient_id
-    return _detail(alert, await repository.events_of(session=session, alert_id=alert.id))
-
-
-def _detail(alert: Any, events: Any) -> AlertDetail:
-    return AlertDetail.model_validate(
-        {
-            **AlertOut.model_validate(alert).model_dump(),
-            "events": [AlertEventOut.model_validate(e) for e in events],
-        }
-    )
+    return alert_detail(alert, await repository.events_of(session=session, alert_id=alert.id))
 
 
 @router.post("/{alert_id}/acknowledge", summary="Acknowledge: someone is on it", responses=_WORK)

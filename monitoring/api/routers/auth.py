@@ -11,16 +11,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 from monitoring.access import repository
 from monitoring.access.audit import AccessEvent, Action
 from monitoring.access.passwords import DUMMY_HASH, verify_off_loop
-from monitoring.access.principal import Role
 from monitoring.access.throttle import LoginThrottle
 from monitoring.access.tokens import issue_token, read_claims
-from monitoring.api.access_schemas import TokenOut, UserOut
 from monitoring.api.auditing import client_of, note_access_event
 from monitoring.api.deps import SessionDep, SettingsDep
-from monitoring.api.schemas import ErrorBody
+from monitoring.api.schemas.access import TokenOut, UserOut, user_out
+from monitoring.api.schemas.common import ErrorBody
 from monitoring.api.security import PrincipalDep, bearer_token
 from monitoring.errors import TooManyRequestsError, UnauthorizedError
-from monitoring.storage.models import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
@@ -92,15 +90,3 @@ async def me(session: SessionDep, principal: PrincipalDep) -> UserOut:
     user = await repository.get_user(session=session, user_id=principal.user_id)
     assert user is not None  # the principal was loaded from it in this request
     return user_out(user, sorted(principal.team_ids))
-
-
-def user_out(user: User, team_ids: list[Any]) -> UserOut:
-    return UserOut(
-        id=user.id,
-        site_id=user.site_id,
-        username=user.username,
-        display_name=user.display_name,
-        role=Role(user.role),
-        active=user.active,
-        team_ids=team_ids,
-    )

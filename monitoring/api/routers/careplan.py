@@ -6,16 +6,19 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
 
 from monitoring.access.principal import Principal, Role
 from monitoring.api.deps import SessionDep
-from monitoring.api.routers.patients import SERIES_PATTERN, patient_detail, threshold_out
-from monitoring.api.schemas import ErrorBody, ThresholdOut
+from monitoring.api.schemas.common import ErrorBody
+from monitoring.api.schemas.patients import (
+    SERIES_PATTERN,
+    ThresholdIn,
+    ThresholdOut,
+    patient_detail,
+    threshold_out,
+)
 from monitoring.api.security import require, visible_patient
 from monitoring.catalogue import Series
-from monitoring.domain import Severity
-from monitoring.registry.careplans import Threshold
 from monitoring.registry.service import checked_threshold, patient_record, reset_threshold, set_threshold
 
 router = APIRouter(prefix="/patients/{patient_id}/care-plan", tags=["patients"])
@@ -26,26 +29,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "Clinicians and admins only."},
     404: {"model": ErrorBody, "description": "No such patient in your care teams."},
 }
-
-
-class ThresholdIn(BaseModel):
-    """Limits for one series; outside them for the persistence window, an alert."""
-
-    low: float | None = Field(default=None, description="In the series' canonical unit.")
-    high: float | None = None
-    severity: Severity = Severity.HIGH
-    persist_readings: int = Field(default=3, ge=1, le=10_000)
-    persist_seconds: int | None = Field(default=None, ge=0, le=7 * 86_400)
-    high_persist_readings: int | None = Field(default=None, ge=1, le=10_000)
-    high_persist_seconds: int | None = Field(default=None, ge=0, le=7 * 86_400)
-    hysteresis: float = Field(default=0.0, ge=0)
-
-
-class SeriesThresholdIn(ThresholdIn):
-    series: str = Field(pattern=SERIES_PATTERN)
-
-    def threshold(self) -> Threshold:
-        return checked_threshold(series=Series.from_key(self.series), **self.model_dump(exclude={"series"}))
 
 
 @router.put("/{series}", summary="Set this patient's limits for one series", responses=_ERRORS)

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request
 from devices.contract import ErrorCode
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep
-from monitoring.api.schemas import DeadLetterOut, Page
+from monitoring.api.schemas.common import Page
+from monitoring.api.schemas.patients import DeadLetterOut
 from monitoring.api.security import AdminDep
 from monitoring.ingest import deadletter_repository as deadletters
 

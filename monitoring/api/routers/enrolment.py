@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
 
-from devices.contract import DEVICE_ID_PATTERN, readings_topic
+from devices.contract import readings_topic
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep, SettingsDep
-from monitoring.api.routers.careplan import SeriesThresholdIn
-from monitoring.api.routers.patients import patient_detail
-from monitoring.api.schemas import DeviceOut, ErrorBody, Page, PatientDetail
+from monitoring.api.schemas.common import ErrorBody, Page
+from monitoring.api.schemas.patients import (
+    Credentials,
+    DeviceAssignIn,
+    DeviceIn,
+    DeviceOut,
+    PatientDetail,
+    PatientIn,
+    patient_detail,
+)
 from monitoring.api.security import AdminDep
 from monitoring.config import Settings
-from monitoring.domain import Condition
 from monitoring.registry import devices
 from monitoring.registry import repository as registry
 from monitoring.registry.service import enrol_at_site, patient_record
@@ -37,34 +41,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _post(path: str, summary: str, *, created: bool = False) -> Callable[[F], F]:
     return router.post(path, status_code=201 if created else 200, summary=summary, responses=_REFUSED)
-
-
-class PatientIn(BaseModel):
-    mrn: str = Field(min_length=1, max_length=64, description="Medical record number at your site.")
-    display_name: str = Field(min_length=1, max_length=200)
-    birth_date: date | None = None
-    conditions: list[Condition] = Field(default_factory=list, max_length=10)
-    care_team_id: UUID | None = None
-    care_plan: list[SeriesThresholdIn] = Field(
-        default_factory=list, max_length=20, description="Overrides of the conditions' default limits."
-    )
-
-
-class DeviceIn(BaseModel):
-    serial: str = Field(pattern=DEVICE_ID_PATTERN, description="Also the device's MQTT username.")
-    kind: str = Field(max_length=32, examples=["wearable"])
-    patient_id: UUID | None = None
-
-
-class AssignIn(BaseModel):
-    patient_id: UUID
-
-
-class Credentials(BaseModel):
-    device: DeviceOut
-    mqtt_username: str
-    mqtt_password: str = Field(description="Shown only in this response; stored as a hash.")
-    readings_topic: str = Field(description="Where the device publishes its readings.")
 
 
 def _credentials(provisioned: devices.Provisioned, settings: Settings) -> Credentials:
@@ -147,7 +123,7 @@ async def rotate(session: SessionDep, settings: SettingsDep, admin: AdminDep, de
 
 
 @_post("/devices/{device_id}/assign", "Assign a device to a patient")
-async def assign(session: SessionDep, admin: AdminDep, device_id: UUID, body: AssignIn) -> DeviceOut:
+async def assign(session: SessionDep, admin: AdminDep, device_id: UUID, body: DeviceAssignIn) -> DeviceOut:
     device = await devices.assign(
         session=session, admin=admin, device_id=device_id, patient_id=body.patient_id
     )

@@ -9,11 +9,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
 
 from monitoring.alerts import repository as alert_repository
 from monitoring.api.deps import SessionDep
-from monitoring.api.schemas import ErrorBody
+from monitoring.api.schemas.common import ErrorBody
+from monitoring.api.schemas.fhir import Bundle
 from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.fhir import resources
 from monitoring.fhir.search import date_range, kinds_for, observations
@@ -24,15 +24,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "A search parameter the server does not accept."},
     404: {"model": ErrorBody, "description": "No such patient in your care teams."},
 }
-
-
-class Bundle(BaseModel):
-    """A FHIR R4 Bundle of type searchset (entries are Observation or Flag resources)."""
-
-    model_config = ConfigDict(extra="allow")
-    resourceType: str = "Bundle"
-    type: str = "searchset"
-    entry: list[dict[str, Any]]
 
 
 PatientParam = Annotated[UUID, Query(description="The patient's id (Patient/{id}).")]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from monitoring.api.deps import ProbesDep
 from monitoring.api.probes import ComponentStatus
-from monitoring.api.schemas import Health, Readiness
+from monitoring.api.schemas.common import Health, Readiness
 
 router = APIRouter(tags=["health"])
 

@@ -10,29 +10,26 @@ from fastapi import APIRouter, Query, Request
 
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep, SettingsDep
-from monitoring.api.schemas import (
-    DeviceOut,
-    ErrorBody,
-    Page,
+from monitoring.api.schemas.common import ErrorBody, Page
+from monitoring.api.schemas.patients import (
+    SERIES_PATTERN,
     PatientDetail,
     PatientOut,
     ReadingPoint,
     ReadingSeries,
-    ThresholdOut,
     TrendBucket,
     TrendSeries,
+    patient_detail,
 )
 from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.catalogue import Series
 from monitoring.readings.service import patient_series, patient_trend
 from monitoring.registry import repository as registry
-from monitoring.registry.careplans import Threshold
-from monitoring.registry.service import PatientRecord, patient_record
+from monitoring.registry.service import patient_record
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such patient."}}
-SERIES_PATTERN = "^(" + "|".join(s.key for s in Series) + ")$"
 
 
 @router.get("", summary="Patients of the caller's care teams (admins: their site)")
@@ -65,33 +62,6 @@ async def get_patient(
 ) -> PatientDetail:
     await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
     return patient_detail(await patient_record(session=session, patient_id=patient_id))
-
-
-def threshold_out(t: Threshold) -> ThresholdOut:
-    return ThresholdOut(
-        series=t.series.key,
-        unit=t.series.info.unit,
-        low=t.low,
-        high=t.high,
-        severity=t.severity,
-        persist_readings=t.persist_readings,
-        persist_seconds=t.persist_seconds,
-        high_persist_readings=t.high_persist_readings,
-        high_persist_seconds=t.high_persist_seconds,
-        hysteresis=t.hysteresis,
-    )
-
-
-def patient_detail(record: PatientRecord) -> PatientDetail:
-    return PatientDetail.model_validate(
-        {
-            **PatientOut.model_validate(record.patient).model_dump(),
-            "care_plan": [
-                threshold_out(t) for t in sorted(record.care_plan.thresholds, key=lambda t: t.series)
-            ],
-            "devices": [DeviceOut.model_validate(d) for d in record.devices],
-        }
-    )
 
 
 @router.get(

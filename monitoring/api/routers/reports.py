@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Query, Request, Response
 
 from monitoring.api.deps import SessionDep
-from monitoring.api.report_schemas import (
+from monitoring.api.schemas.common import ErrorBody
+from monitoring.api.schemas.patients import SERIES_PATTERN
+from monitoring.api.schemas.reports import (
     AdherenceOut,
     GlucoseReportOut,
     HourProfileOut,
@@ -21,8 +23,6 @@ from monitoring.api.report_schemas import (
     VitalsReportOut,
     WeightOut,
 )
-from monitoring.api.routers.patients import SERIES_PATTERN
-from monitoring.api.schemas import ErrorBody
 from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.catalogue import Series
 from monitoring.errors import InvalidRequestError

@@ -7,15 +7,15 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.access import repository
 from monitoring.access.principal import Principal, Role
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import SessionDep
-from monitoring.api.report_schemas import TriageRowOut
-from monitoring.api.schemas import ErrorBody
+from monitoring.api.schemas.access import MemberOut, TeamDetail
+from monitoring.api.schemas.common import ErrorBody
+from monitoring.api.schemas.reports import TriageRowOut
 from monitoring.api.security import PrincipalDep
 from monitoring.errors import NotFoundError
 from monitoring.reports.team import team_triage
@@ -25,18 +25,6 @@ router = APIRouter(prefix="/teams", tags=["reports"])
 _MISSING: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such team among yours (admins: at your site)."}
 }
-
-
-class MemberOut(BaseModel):
-    id: UUID
-    display_name: str
-    role: Role
-
-
-class TeamDetail(BaseModel):
-    id: UUID
-    name: str
-    members: list[MemberOut] = Field(description="Active coordinators and clinicians: who alerts can go to.")
 
 
 async def _team(session: AsyncSession, principal: Principal, team_id: UUID) -> CareTeam:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from monitoring.access.passwords import MIN_LENGTH
 from monitoring.access.principal import Role
 from monitoring.alerts.destinations import shown
+from monitoring.storage.models import User
 
 
 class TokenOut(BaseModel):
@@ -102,3 +103,27 @@ class WebhookOut(BaseModel):
 
 class WebhookCreated(WebhookOut):
     secret: str = Field(description="Signs every delivery (X-RPM-Signature); shown only in this response.")
+
+
+class MemberOut(BaseModel):
+    id: UUID
+    display_name: str
+    role: Role
+
+
+class TeamDetail(BaseModel):
+    id: UUID
+    name: str
+    members: list[MemberOut] = Field(description="Active coordinators and clinicians: who alerts can go to.")
+
+
+def user_out(user: User, team_ids: list[Any]) -> UserOut:
+    return UserOut(
+        id=user.id,
+        site_id=user.site_id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        active=user.active,
+        team_ids=team_ids,
+    )

@@ -1,0 +1,88 @@
+"""API models: alerts as the care team sees and works them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from monitoring.api.schemas.common import FromOrm
+from monitoring.domain import AlertStatus, Severity
+from monitoring.storage.models import Alert, AlertEvent
+
+
+class AlertOut(FromOrm):
+    id: UUID
+    patient_id: UUID
+    alert_type: str
+    detector: str
+    severity: Severity
+    status: AlertStatus
+    summary: str = Field(description="One sentence saying why the alert was raised.")
+    explanation: dict[str, Any] = Field(
+        description="Rule or model, inputs, baseline, observed values, threshold, time window."
+    )
+    opened_at: datetime
+    episode_started_at: datetime
+    last_triggered_at: datetime
+    occurrences: int
+    cleared_at: datetime | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    assigned_to: UUID | None = Field(description="The user working the alert, if assigned.")
+    snoozed_until: datetime | None = Field(description="Out of the queue until then.")
+    dismissed_reason: str | None = Field(description="Why it was dismissed as a false alert.")
+    escalation_level: int = Field(description="0 until the alert escalates for want of acknowledgement.")
+    escalated_at: datetime | None
+
+
+class AlertEventOut(FromOrm):
+    at: datetime
+    kind: str
+    actor: str | None
+    detail: dict[str, Any]
+
+
+class AlertDetail(AlertOut):
+    events: list[AlertEventOut]
+
+
+class DismissalCount(BaseModel):
+    alert_type: str
+    reason: str
+    count: int
+
+
+class NoteIn(BaseModel):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DismissIn(BaseModel):
+    reason: str = Field(
+        min_length=3, max_length=500, description="Why this alert was false; used to tune detectors."
+    )
+
+
+class AssignIn(BaseModel):
+    user_id: UUID
+
+
+class SnoozeIn(BaseModel):
+    until: datetime = Field(description="With UTC offset; at most 7 days ahead.")
+
+
+class CommentIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+def alert_detail(alert: Alert, events: Sequence[AlertEvent]) -> AlertDetail:
+    """An alert with its history, as ``GET /alerts/{id}`` and every alert action answer."""
+    return AlertDetail.model_validate(
+        {
+            **AlertOut.model_validate(alert).model_dump(),
+            "events": [AlertEventOut.model_validate(e) for e in events],
+        }
+    )
