@@ -26,8 +26,8 @@ from typing import TypeVar
 from benchmarks.cohort import fresh_database
 from benchmarks.procstat import resident_mib
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
-from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.lineup import default_detectors
 from monitoring.domain import Condition, DeviceState
 from monitoring.ingest.intake import attribute, decode
 from monitoring.ingest.records import Inbound

@@ -16,11 +16,11 @@ from typing import Any
 from evaluation.offline import OfflineRun, System
 from evaluation.scoring import ACUTE, EVIDENCE, SIGNIFICANCE_SERIES, score
 from monitoring.catalogue import Series
-from monitoring.detection.defaults import default_detectors
+from monitoring.detection.detectors.gaps import DataGaps
+from monitoring.detection.detectors.thresholds import ThresholdDetector
 from monitoring.detection.engine import DetectionEngine
-from monitoring.detection.gaps import DataGaps
+from monitoring.detection.lineup import default_detectors
 from monitoring.detection.quality import QualityRule, SignalGate
-from monitoring.detection.thresholds import ThresholdDetector
 from monitoring.domain import Condition, Severity
 from monitoring.registry.careplans import CarePlan, Threshold, default_thresholds
 from simulators.cohort import build_cohort

@@ -17,9 +17,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from devices.contract import ReadingsMessage, encode, readings_topic
 from monitoring.catalogue import Series
+from monitoring.detection.detectors.gaps import ActiveGap, DataGaps, DeviceSeen
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding, FindingKind
-from monitoring.detection.gaps import ActiveGap, DataGaps, DeviceSeen
 from monitoring.ingest.intake import attribute, decode
 from monitoring.ingest.records import Inbound
 from monitoring.readings.records import StandardReading

@@ -24,11 +24,11 @@ from devices.contract import METRICS, Metric, readings_topic
 from devices.units import to_canonical
 from evaluation.evaluate import service_plan
 from monitoring.catalogue import SERIES_OF_METRIC, Series
-from monitoring.detection.defaults import default_detectors
+from monitoring.detection.detectors.personal.baseline import Features, PersonalBaseline
+from monitoring.detection.detectors.personal.models import PersonalModels
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import FindingKind, Observation
-from monitoring.detection.models import PersonalModels
-from monitoring.detection.personal import Features, PersonalBaseline
+from monitoring.detection.lineup import default_detectors
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Condition
 from monitoring.ingest.intake import DecodedReadings, attribute, decode

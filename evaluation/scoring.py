@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -197,21 +197,36 @@ def _evidence(label: Label, result: RunResult) -> datetime | None:
     return min(found) if found else None
 
 
-def score(
-    labels: Iterable[dict[str, Any]], result: RunResult, *, patients: int, days: float, start: datetime
-) -> dict[str, Any]:
-    """Everything the report says about one run, as JSON-ready numbers."""
-    all_labels = [Label.of(row) for row in labels]
-    events = [lab for lab in all_labels if lab.kind == "event"]
-    non_events = [lab for lab in all_labels if lab.kind == "non_event"]
-    faults = [lab for lab in all_labels if lab.kind == "fault"]
-    by_patient: dict[str, list[AlertRecord]] = defaultdict(list)
-    for alert in result.alerts:
-        by_patient[alert.patient].append(alert)
-    run_end = start + timedelta(days=days)
-    used: set[int] = set()
-    per_type: dict[str, dict[str, Any]] = {}
-    missed: list[dict[str, str]] = []  # clinically significant events no alert matched
+def _new_row() -> dict[str, Any]:
+    return {
+        "events": 0,
+        "observable": 0,
+        "significant": 0,
+        "detected_observable": 0,
+        "detected": 0,
+        "delays": [],
+        "evidence": [],
+        "lead_h": [],
+        "censored": 0,
+    }
+
+
+@dataclass
+class _Matching:
+    per_type: dict[str, dict[str, Any]] = field(default_factory=dict)
+    used: set[int] = field(default_factory=set)  # ids of alerts that detected an event
+    missed: list[dict[str, str]] = field(default_factory=list)  # significant events no alert matched
+
+
+def _match_events(
+    events: list[Label],
+    by_patient: dict[str, list[AlertRecord]],
+    result: RunResult,
+    start: datetime,
+    run_end: datetime,
+) -> _Matching:
+    """Which alerts detected which labelled events, with delays and leads per event type."""
+    found = _Matching()
     for event in events:
         grace = LONG_GRACE.get(event.type, GRACE)
         acute = event.type in LEAD_TYPES
@@ -226,21 +241,8 @@ def score(
             and (event.covers(a.opened_at, grace, lead) or (acute and a.active_at(event.start)))
             and alert_metrics(a) & event.metrics
         ]
-        used.update(id(a) for a in matches)
-        row = per_type.setdefault(
-            event.type,
-            {
-                "events": 0,
-                "observable": 0,
-                "significant": 0,
-                "detected_observable": 0,
-                "detected": 0,
-                "delays": [],
-                "evidence": [],
-                "lead_h": [],
-                "censored": 0,
-            },
-        )
+        found.used.update(id(a) for a in matches)
+        row = found.per_type.setdefault(event.type, _new_row())
         row["events"] += 1
         if event.peak is not None and event.peak - PEAK_LEAD > run_end:
             row["censored"] += 1
@@ -251,7 +253,7 @@ def score(
         row["significant"] += meets
         row["detected_observable"] += bool(matches) and seen
         if meets and not matches:
-            missed.append(
+            found.missed.append(
                 {
                     "patient": event.patient,
                     "type": event.type,
@@ -269,16 +271,28 @@ def score(
             row["evidence"].append(max(0.0, (first - evidence).total_seconds() / 60))
         if event.peak is not None:
             row["lead_h"].append((event.peak - first).total_seconds() / 3600)
-    false_by: dict[str, int] = defaultdict(int)
-    false_types: dict[str, int] = defaultdict(int)
-    device = {"matched": 0, "unmatched": 0}
-    for alert in result.alerts:
+    return found
+
+
+@dataclass
+class _FalseAlerts:
+    by_cause: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    device: dict[str, int] = field(default_factory=lambda: {"matched": 0, "unmatched": 0})
+
+
+def _false_alerts(
+    alerts: list[AlertRecord], used: set[int], non_events: list[Label], faults: list[Label]
+) -> _FalseAlerts:
+    """Alerts that detected no event, by what caused them (a labelled non-event, a fault, nothing)."""
+    found = _FalseAlerts()
+    for alert in alerts:
         if alert.device_problem:
             hit = any(
                 f.patient == alert.patient and f.type in DEVICE_FAULTS and f.covers(alert.opened_at, GRACE)
                 for f in faults
             )
-            device["matched" if hit else "unmatched"] += 1
+            found.device["matched" if hit else "unmatched"] += 1
             continue
         if id(alert) in used:
             continue
@@ -300,9 +314,12 @@ def score(
                 ),
                 "unexplained",
             )
-        false_by[cause] += 1
-        false_types[alert.alert_type] += 1
-    patient_days = patients * days
+        found.by_cause[cause] += 1
+        found.by_type[alert.alert_type] += 1
+    return found
+
+
+def _by_type(per_type: dict[str, dict[str, Any]]) -> dict[str, Any]:
     types: dict[str, Any] = {}
     for name, row in sorted(per_type.items()):
         types[name] = {
@@ -323,11 +340,30 @@ def score(
             **({"lead_before_peak_h_min": round(min(row["lead_h"]), 1)} if row["lead_h"] else {}),
             "acute": name in ACUTE,
         }
+    return types
+
+
+def score(
+    labels: Iterable[dict[str, Any]], result: RunResult, *, patients: int, days: float, start: datetime
+) -> dict[str, Any]:
+    """Everything the report says about one run, as JSON-ready numbers."""
+    all_labels = [Label.of(row) for row in labels]
+    events = [lab for lab in all_labels if lab.kind == "event"]
+    non_events = [lab for lab in all_labels if lab.kind == "non_event"]
+    faults = [lab for lab in all_labels if lab.kind == "fault"]
+    by_patient: dict[str, list[AlertRecord]] = defaultdict(list)
+    for alert in result.alerts:
+        by_patient[alert.patient].append(alert)
+    matching = _match_events(events, by_patient, result, start, start + timedelta(days=days))
+    false = _false_alerts(list(result.alerts), matching.used, non_events, faults)
+    per_type = matching.per_type
+    types = _by_type(per_type)
+    patient_days = patients * days
     observable = sum(t["observable"] for t in types.values())
     significant = sum(t["significant"] for t in types.values())
     detected = sum(t["detected"] for t in types.values())
     detected_observable = sum(r["detected_observable"] for r in per_type.values())
-    false_total = sum(false_by.values())
+    false_total = sum(false.by_cause.values())
     acute_delays = [d for n, r in per_type.items() if n in ACUTE for d in r["evidence"]]
     return {
         "patients": patients,
@@ -343,11 +379,11 @@ def score(
         "acute_delay_from_evidence_min_median": _pct(acute_delays, 0.5),
         "false_alerts": false_total,
         "false_alerts_per_patient_day": round(false_total / patient_days, 4) if patient_days else None,
-        "false_alerts_by_cause": dict(sorted(false_by.items(), key=lambda kv: -kv[1])),
-        "false_alerts_by_type": dict(sorted(false_types.items(), key=lambda kv: -kv[1])),
-        "device_alerts": device,
+        "false_alerts_by_cause": dict(sorted(false.by_cause.items(), key=lambda kv: -kv[1])),
+        "false_alerts_by_type": dict(sorted(false.by_type.items(), key=lambda kv: -kv[1])),
+        "device_alerts": false.device,
         "by_event_type": types,
-        "missed": missed,
+        "missed": matching.missed,
         "readings": result.readings,
         "gated": result.gated,
         "out_of_order": result.out_of_order,

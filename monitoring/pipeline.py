@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from monitoring.alerts.service import AlertChange, apply_findings
+from monitoring.alerts.from_findings import AlertChange, apply_findings
 from monitoring.detection.careplans import refresh_care_plans
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding

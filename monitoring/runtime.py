@@ -19,22 +19,23 @@ from enum import StrEnum
 import uvicorn
 from fastapi import FastAPI
 
-from monitoring.alerts.service import AlertChange
+from monitoring.alerts.from_findings import AlertChange
 from monitoring.api.app import create_app
 from monitoring.api.ops import create_ops_app
 from monitoring.api.probes import ComponentStatus, Probes
 from monitoring.api.server import ApiServer, server_config
 from monitoring.config import DatabaseSettings, MqttSettings, Settings
 from monitoring.detection.checkpoints import Checkpointer
-from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.lineup import default_detectors
 from monitoring.embedded.broker import BrokerAccess, EmbeddedBroker, service_account
 from monitoring.embedded.postgres import EmbeddedPostgres
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.ownership import WorkerShare
 from monitoring.ingest.quota import DeadLetterBound
-from monitoring.jobs.detection import checkpoint_job, data_gap_job, escalation_job, webhook_job
+from monitoring.jobs.alerts import escalation_job, webhook_job
+from monitoring.jobs.detection import checkpoint_job, data_gap_job
 from monitoring.jobs.maintenance import partition_job
 from monitoring.jobs.scheduler import Scheduler
 from monitoring.pipeline import Pipeline
@@ -166,57 +167,10 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
         runtime = Runtime(settings=settings, endpoints=endpoints, database=database)
 
         if Role.INGEST in roles:
-            partition = WorkerShare(settings.ingest.partition, settings.ingest.partitions)
-            mqtt = endpoints.mqtt
-            if not partition.everything:  # each worker keeps its own session
-                mqtt = mqtt.model_copy(update={"client_id": f"{mqtt.client_id}-p{partition.index}"})
-            source = MqttSource(mqtt)
-            engine = DetectionEngine(
-                default_detectors(), late_after=timedelta(seconds=settings.detection.late_after_s)
-            )
-            pipeline = Pipeline(
-                db=database,
-                directory=DeviceDirectory(database, settings.ingest.device_cache_s),
-                engine=engine,
-                topic_root=endpoints.mqtt.topic_root,
-                on_alerts=_log_alert_changes,
-                resolve_on_clear=settings.detection.resolve_on_clear,
-                partition=partition,
-                dead_letter_bound=DeadLetterBound(per_hour=settings.ingest.dead_letters_per_device_hour),
-            )
-            # Restore learned state, then replay what arrived since the checkpoint (readings the
-            # restored state has already seen are skipped), so neither warm-up nor persistence restarts.
-            ingest = IngestService(source, pipeline, settings.ingest)
-            checkpointer = Checkpointer(
-                engine,
-                database,
-                hold=lambda: pipeline.has_unwritten,
-                watermark=ingest.unevaluated_since,
-                owns=partition.owns,
-            )
-            await checkpointer.restore()
-            await pipeline.replay(settings.detection.replay_hours)
-            stack.push_async_callback(checkpointer.save, everyone=True)
-            every = timedelta(seconds=settings.detection.checkpoint_s)
-            checkpoints = Scheduler([checkpoint_job(checkpointer, every)])
-            checkpoints.start()
-            stack.callback(checkpoints.stop)
-            runtime.source = source
-            runtime.ingest = ingest
-            await source.start()
-            stack.push_async_callback(source.stop)
-            runtime.tasks.append(asyncio.create_task(runtime.ingest.run(), name="ingest"))
+            await _start_ingestion(runtime, stack)
 
         if Role.SCHEDULER in roles:
-            jobs = [
-                partition_job(database),
-                data_gap_job(database, on_alerts=_log_alert_changes),
-                escalation_job(database, settings.alerts),
-                webhook_job(database, settings.alerts, production=settings.environment == "production"),
-            ]
-            runtime.scheduler = Scheduler(jobs)
-            runtime.scheduler.start()
-            stack.callback(runtime.scheduler.stop)
+            _start_scheduler(runtime, stack)
 
         if Role.API in roles:
             app = create_app(settings=settings, database=database, probes=runtime.probes())
@@ -227,6 +181,64 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
         stack.push_async_callback(_stop_tasks, runtime)
         settle_heap()
         yield runtime
+
+
+async def _start_ingestion(runtime: Runtime, stack: AsyncExitStack) -> None:
+    """This worker's share of the broker's messages, through the pipeline, with detector state restored."""
+    settings, database = runtime.settings, runtime.database
+    share = WorkerShare(settings.ingest.partition, settings.ingest.partitions)
+    mqtt = runtime.endpoints.mqtt
+    if not share.everything:  # each worker keeps its own session
+        mqtt = mqtt.model_copy(update={"client_id": f"{mqtt.client_id}-p{share.index}"})
+    source = MqttSource(mqtt)
+    engine = DetectionEngine(
+        default_detectors(), late_after=timedelta(seconds=settings.detection.late_after_s)
+    )
+    pipeline = Pipeline(
+        db=database,
+        directory=DeviceDirectory(database, settings.ingest.device_cache_s),
+        engine=engine,
+        topic_root=mqtt.topic_root,
+        on_alerts=_log_alert_changes,
+        resolve_on_clear=settings.detection.resolve_on_clear,
+        partition=share,
+        dead_letter_bound=DeadLetterBound(per_hour=settings.ingest.dead_letters_per_device_hour),
+    )
+    # Restore learned state, then replay what arrived since the checkpoint (readings the
+    # restored state has already seen are skipped), so neither warm-up nor persistence restarts.
+    ingest = IngestService(source, pipeline, settings.ingest)
+    checkpointer = Checkpointer(
+        engine,
+        database,
+        hold=lambda: pipeline.has_unwritten,
+        watermark=ingest.unevaluated_since,
+        owns=share.owns,
+    )
+    await checkpointer.restore()
+    await pipeline.replay(settings.detection.replay_hours)
+    stack.push_async_callback(checkpointer.save, everyone=True)
+    checkpoints = Scheduler(
+        [checkpoint_job(checkpointer, timedelta(seconds=settings.detection.checkpoint_s))]
+    )
+    checkpoints.start()
+    stack.callback(checkpoints.stop)
+    runtime.source, runtime.ingest = source, ingest
+    await source.start()
+    stack.push_async_callback(source.stop)
+    runtime.tasks.append(asyncio.create_task(ingest.run(), name="ingest"))
+
+
+def _start_scheduler(runtime: Runtime, stack: AsyncExitStack) -> None:
+    settings, database = runtime.settings, runtime.database
+    jobs = [
+        partition_job(database),
+        data_gap_job(database, on_alerts=_log_alert_changes),
+        escalation_job(database, settings.alerts),
+        webhook_job(database, settings.alerts, production=settings.environment == "production"),
+    ]
+    runtime.scheduler = Scheduler(jobs)
+    runtime.scheduler.start()
+    stack.callback(runtime.scheduler.stop)
 
 
 def _serve_http(runtime: Runtime, app: FastAPI, port: int) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from devices.contract import readings_topic
+from monitoring.detection.detectors.thresholds import ThresholdDetector
 from monitoring.detection.engine import DetectionEngine
-from monitoring.detection.thresholds import ThresholdDetector
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.records import Inbound
 from monitoring.pipeline import Pipeline

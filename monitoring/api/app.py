@@ -67,6 +67,14 @@ def create_app(
     install_error_handlers(app)
     install_audit(app, database)
     app.include_router(health.router)
+    app.include_router(_api())
+    install_dashboard(app)
+    install_metrics(app)  # counts and timings only, no patient data
+    _add_middleware(app, settings)
+    return app
+
+
+def _api() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, responses=VALIDATION_RESPONSE)
     api.include_router(auth.router)
     api.include_router(live.router)  # checks its token itself: the first message on the socket carries it
@@ -75,23 +83,14 @@ def create_app(
         dependencies=[Depends(current_principal)],
         responses={401: {"model": ErrorBody, "description": "Not signed in, or the token is not valid."}},
     )
-    routers = (
-        patients.router,
-        careplan.router,
-        reports.router,
-        triage.router,
-        alerts.router,
-        admin.router,
-        dead_letters.router,
-        enrolment.router,
-        fhir.router,
-    )
-    for router in routers:
-        signed_in.include_router(router)
+    for domain in (patients, careplan, reports, triage, alerts, admin, dead_letters, enrolment, fhir):
+        signed_in.include_router(domain.router)
     api.include_router(signed_in)
-    app.include_router(api)
-    install_dashboard(app)
-    install_metrics(app)  # counts and timings only, no patient data
+    return api
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Outermost last: security headers on every answer, body limits before any handler reads."""
     if settings.api.cors_origins:  # only the origins configured; no cookies, so no credentials
         app.add_middleware(
             CORSMiddleware,
@@ -107,4 +106,3 @@ def create_app(
         pages_policy=PAGES_POLICY,
         https=settings.environment == "production",
     )
-    return app

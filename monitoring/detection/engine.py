@@ -93,8 +93,7 @@ class DetectionEngine:
             found = self.observe(Observation.of(reading))
             delay = reading.received_at - reading.measured_at
             if found and delay > self.late_after:
-                for finding in found:
-                    finding.explanation["late"] = {"received_after_s": round(delay.total_seconds())}
+                found = [finding.arrived_late(delay) for finding in found]
             findings.extend(found)
         return findings
 

@@ -1,8 +1,17 @@
-"""How findings read: number and time formatting, and the one constructor every detector uses."""
+"""How findings read: the typed explanation every alert carries, formatting, and the one constructor.
+
+Every detector says why in the same terms (``Explanation``): the rule in words,
+the observed evidence, the threshold (or the score against it), the patient's
+baseline, and where they apply the inputs, the drivers and the series; what is
+particular to a rule (a forecast, a consensus episode, a model) goes in
+``details``. ``finding`` adds the detector and the window and turns it into the
+JSON document stored with the alert and served by the API (``ExplanationOut``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,6 +33,50 @@ def points(readings: Iterable[tuple[datetime, float]]) -> list[dict[str, Any]]:
     return [{"at": at.isoformat(), "value": round(value, 2)} for at, value in readings]
 
 
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a finding was made.
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 1, 1, 8, tzinfo=UTC)
+    >>> why = Explanation(
+    ...     rule="heart_rate > 120 /min", observed=[{"at": t.isoformat(), "value": 131}],
+    ...     threshold={"limit": 120}, baseline={"mean": 72.0}, series="heart_rate",
+    ... )
+    >>> document = why.document(detector="threshold", started=t, at=t)
+    >>> [key for key in document]
+    ['detector', 'rule', 'series', 'observed', 'threshold', 'baseline', 'window']
+    """
+
+    rule: str  # the rule or model, in words
+    observed: Sequence[Mapping[str, Any]]  # the evidence: times with values
+    threshold: Mapping[str, Any] | None  # the limits (and where the episode clears)
+    baseline: Mapping[str, Any] | float | None  # the patient's usual, when known
+    series: str | None = None
+    score: Mapping[str, Any] | float | None = None  # what was compared with the threshold
+    inputs: Mapping[str, Any] | None = None  # for scores made of several inputs
+    drivers: Sequence[Mapping[str, Any]] | None = None  # what moved, for the per-patient models
+    details: Mapping[str, Any] = field(default_factory=dict)  # particular to the rule
+
+    def document(self, *, detector: str, started: datetime, at: datetime) -> dict[str, Any]:
+        """The JSON stored with the alert (and served by the API)."""
+        document: dict[str, Any] = {"detector": detector, "rule": self.rule}
+        if self.series is not None:
+            document["series"] = self.series
+        document.update(self.details)
+        document["observed"] = list(self.observed)
+        document["threshold"] = self.threshold
+        if self.score is not None:
+            document["score"] = self.score
+        document["baseline"] = self.baseline
+        if self.inputs is not None:
+            document["inputs"] = self.inputs
+        if self.drivers is not None:
+            document["drivers"] = list(self.drivers)
+        document["window"] = {"start": started.isoformat(), "end": at.isoformat()}
+        return document
+
+
 def finding(
     *,
     detector: str,
@@ -34,15 +87,10 @@ def finding(
     at: datetime,
     severity: Severity,
     summary: str,
-    explanation: dict[str, Any],
+    explanation: Explanation,
     series: Series | None = None,
 ) -> Finding:
     """A finding whose explanation always names its detector and window."""
-    explanation = {
-        "detector": detector,
-        **explanation,
-        "window": {"start": started.isoformat(), "end": at.isoformat()},
-    }
     return Finding(
         patient_id=patient_id,
         alert_type=alert_type,
@@ -52,6 +100,6 @@ def finding(
         episode_started_at=started,
         at=at,
         summary=summary,
-        explanation=explanation,
+        explanation=explanation.document(detector=detector, started=started, at=at),
         series=series,
     )

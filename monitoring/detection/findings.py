@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -53,5 +53,10 @@ class Finding:
     episode_started_at: datetime
     at: datetime
     summary: str
-    explanation: dict[str, Any] = field(default_factory=dict)
+    explanation: dict[str, Any] = field(default_factory=dict)  # an ``explain.Explanation`` document
     series: Series | None = None
+
+    def arrived_late(self, delay: timedelta) -> Finding:
+        """The same finding, saying that its reading arrived ``delay`` after it was measured."""
+        late = {"late": {"received_after_s": round(delay.total_seconds())}}
+        return replace(self, explanation={**self.explanation, **late})

@@ -25,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from monitoring.catalogue import SERIES, Series
+from monitoring.detection.explain import Explanation, finding
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.state import dump_time, load_time, need_time
 from monitoring.domain import Severity
@@ -284,26 +285,23 @@ class SignalGate:
             summary = (
                 f"{info.label} sensor is reporting changing values again as of {obs.at:%Y-%m-%d %H:%M} UTC."
             )
-        return Finding(
+        return finding(
+            detector=self.name,
             patient_id=obs.patient_id,
             alert_type=f"device.stuck_sensor.{obs.series.key}",
-            detector=self.name,
-            kind=kind,
-            severity=Severity.MEDIUM,
-            episode_started_at=since,
+            step=kind.value,
+            started=since,
             at=obs.at,
+            severity=Severity.MEDIUM,
             summary=summary,
-            explanation={
-                "detector": self.name,
-                "rule": f"{rule.stuck_count} identical consecutive readings",
-                "category": "device",
-                "device_id": str(obs.device_id),
-                "series": obs.series.key,
-                "observed": [{"at": obs.at.isoformat(), "value": obs.value}],
-                "threshold": {"identical_readings": rule.stuck_count},
-                "baseline": None,
-                "window": {"start": since.isoformat(), "end": obs.at.isoformat()},
-            },
+            explanation=Explanation(
+                rule=f"{rule.stuck_count} identical consecutive readings",
+                series=obs.series.key,
+                observed=[{"at": obs.at.isoformat(), "value": obs.value}],
+                threshold={"identical_readings": rule.stuck_count},
+                baseline=None,
+                details={"category": "device", "device_id": str(obs.device_id)},
+            ),
             series=obs.series,
         )
 

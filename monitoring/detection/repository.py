@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import DeviceKind
-from monitoring.detection.gaps import ALERT_PREFIX, ActiveGap, DeviceSeen
+from monitoring.detection.detectors.gaps import ALERT_PREFIX, ActiveGap, DeviceSeen
 from monitoring.domain import ACTIVE_ALERT_STATUSES, DeviceState, PatientState, Severity
 from monitoring.storage.models import Alert, DetectorCheckpoint, Device, Patient
 

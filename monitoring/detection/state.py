@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-JsonDict = dict[str, Any]
-
 
 def dump_time(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None

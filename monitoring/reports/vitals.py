@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from monitoring.detection.pressure import home_category
+from monitoring.detection.detectors.pressure import home_category
 
 Points = Sequence[tuple[datetime, float]]
 ADHERENCE_WINDOW = timedelta(days=30)

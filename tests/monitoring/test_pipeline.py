@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from devices.contract import ErrorCode
+from monitoring.detection.detectors.thresholds import ThresholdDetector
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding
-from monitoring.detection.thresholds import ThresholdDetector
 from monitoring.domain import Condition
 from monitoring.readings.records import StandardReading
 from monitoring.storage.db import Database

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from monitoring.access.principal import Principal
 from monitoring.alerts import repository
 from monitoring.alerts.lifecycle import Action
-from monitoring.alerts.queries import alert_record
-from monitoring.alerts.work import Change, apply
+from monitoring.alerts.team_work import Change, alert_record, apply
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep
 from monitoring.api.schemas.alerts import (

@@ -7,11 +7,38 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from monitoring.api.schemas.common import FromOrm
 from monitoring.domain import AlertStatus, Severity
 from monitoring.storage.models import Alert, AlertEvent
+
+
+class WindowOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class ExplanationOut(BaseModel):
+    """Why an alert was raised: ``detection.explain.Explanation`` as stored with the alert.
+
+    The common fields are the same for every detector; what is particular to a
+    rule (a forecast, a consensus episode, a model's name) comes as further keys.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    detector: str | None = Field(default=None, description="The detector that raised it.")
+    rule: str | None = Field(default=None, description="The rule or model, in words.")
+    series: str | None = None
+    observed: list[dict[str, Any]] = Field(default_factory=list, description="Evidence: times, values.")
+    threshold: dict[str, Any] | None = Field(default=None, description="Limits; where it clears.")
+    score: dict[str, Any] | float | None = Field(default=None, description="What met the limits.")
+    baseline: dict[str, Any] | float | None = Field(default=None, description="The patient's usual.")
+    inputs: dict[str, Any] | None = Field(default=None, description="A score's several inputs.")
+    drivers: list[dict[str, Any]] | None = Field(default=None, description="What moved (personal models).")
+    window: WindowOut | None = Field(default=None, description="The episode so far.")
+    late: dict[str, Any] | None = Field(default=None, description="Set when the reading arrived late.")
 
 
 class AlertOut(FromOrm):
@@ -22,7 +49,7 @@ class AlertOut(FromOrm):
     severity: Severity
     status: AlertStatus
     summary: str = Field(description="One sentence saying why the alert was raised.")
-    explanation: dict[str, Any] = Field(
+    explanation: ExplanationOut = Field(
         description="Rule or model, inputs, baseline, observed values, threshold, time window."
     )
     opened_at: datetime

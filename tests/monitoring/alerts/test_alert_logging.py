@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from monitoring.alerts.service import AlertChange
+from monitoring.alerts.from_findings import AlertChange
 from monitoring.domain import Severity
 from monitoring.runtime import _log_alert_changes
 

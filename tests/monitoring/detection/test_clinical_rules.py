@@ -10,13 +10,10 @@ import pytest
 from devices.kinds import DeviceKind
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.defaults import naive_forecast
-from monitoring.detection.engine import DetectionEngine
-from monitoring.detection.findings import Finding, FindingKind, Observation
-from monitoring.detection.forecast import PredictedLow, ar2_forecast
-from monitoring.detection.gaps import ActiveGap, DataGaps, DeviceSeen
-from monitoring.detection.glucose import GlucoseEpisodes
-from monitoring.detection.news2 import (
+from monitoring.detection.detectors.forecast import PredictedLow, ar2_forecast
+from monitoring.detection.detectors.gaps import ActiveGap, DataGaps, DeviceSeen
+from monitoring.detection.detectors.glucose import GlucoseEpisodes
+from monitoring.detection.detectors.news2 import (
     News2,
     pulse_points,
     respiration_points,
@@ -24,11 +21,14 @@ from monitoring.detection.news2 import (
     systolic_points,
     temperature_points,
 )
-from monitoring.detection.pressure import BloodPressure, home_category
+from monitoring.detection.detectors.pressure import BloodPressure, home_category
+from monitoring.detection.detectors.rhythm import detrended_rmssd
+from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.quality import SignalGate, Verdict
-from monitoring.detection.rhythm import detrended_rmssd
 from monitoring.domain import Condition
 from monitoring.registry.careplans import CarePlan
+from tests.monitoring.detection.support import naive_forecast
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 P, D = UUID(int=1), UUID(int=2)

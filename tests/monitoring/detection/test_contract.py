@@ -9,8 +9,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import inspect
 import json
 import math
+import pkgutil
 import random
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,13 +23,17 @@ from uuid import UUID
 
 import pytest
 
+from monitoring.api.schemas.alerts import ExplanationOut
 from monitoring.catalogue import Series
+from monitoring.detection import detectors
 from monitoring.detection.base import Detector, PatientContext
-from monitoring.detection.defaults import default_detectors, naive_forecast
 from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.explain import Explanation
 from monitoring.detection.findings import Finding, Observation
+from monitoring.detection.lineup import default_detectors
 from monitoring.domain import Condition
 from monitoring.registry.careplans import CarePlan, default_thresholds
+from tests.monitoring.detection.support import naive_forecast
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 PATIENT = UUID(int=1)
@@ -132,6 +140,18 @@ FACTORIES: list[Callable[[], Detector]] = [
 ]
 
 
+def test_the_suite_runs_every_detector_of_the_detectors_package() -> None:
+    """A detector module added to ``detection.detectors`` is in this suite without anyone adding it."""
+    found = set()
+    for module in pkgutil.walk_packages(detectors.__path__, f"{detectors.__name__}."):
+        for _, cls in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
+            streaming = all(hasattr(cls, m) for m in ("observe", "forget", "snapshot", "restore"))
+            if streaming and cls.__module__ == module.name:
+                found.add(cls)
+    assert found, "no detector found"
+    assert found <= {type(f()) for f in FACTORIES}
+
+
 @pytest.fixture(params=FACTORIES, ids=lambda f: getattr(f, "__name__", str(f)))
 def make(request: pytest.FixtureRequest) -> Callable[[], Detector]:
     factory: Callable[[], Detector] = request.param
@@ -233,3 +253,9 @@ def test_routing_readings_by_series_changes_no_finding() -> None:
     expected = findings([_SeesEverything(d) for d in default_detectors()])
     assert len(expected) > 10
     assert findings(default_detectors()) == expected
+
+
+def test_the_api_explanation_schema_follows_the_typed_record() -> None:
+    record = {f.name for f in dataclasses.fields(Explanation)} - {"details"}
+    added_by_the_engine = {"detector", "window", "late"}
+    assert set(ExplanationOut.model_fields) == record | added_by_the_engine

@@ -9,9 +9,9 @@ from uuid import UUID
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.fever import ALERT_TYPE
+from monitoring.detection.detectors.personal.fever import ALERT_TYPE
+from monitoring.detection.detectors.personal.models import PersonalModels
 from monitoring.detection.findings import Finding, FindingKind, Observation
-from monitoring.detection.models import PersonalModels
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 PATIENT, WEARABLE = UUID(int=1), UUID(int=2)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from monitoring.detection.gaps import DataGaps
+from monitoring.detection.detectors.gaps import DataGaps
 from monitoring.jobs.detection import check_data_gaps
 from monitoring.storage.db import Database
 from monitoring.storage.models import Alert, Device

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from monitoring.catalogue import Series
-from monitoring.detection.defaults import default_detectors
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import FindingKind
+from monitoring.detection.lineup import default_detectors
 from monitoring.domain import Condition
 from monitoring.readings.records import StandardReading
 from monitoring.registry.careplans import CarePlan, default_thresholds

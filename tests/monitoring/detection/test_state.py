@@ -9,10 +9,10 @@ import msgspec
 
 from monitoring.catalogue import Series
 from monitoring.detection.checkpoints import Checkpointer
-from monitoring.detection.defaults import default_detectors
+from monitoring.detection.detectors.personal.models import PersonalModels
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding, Observation
-from monitoring.detection.models import PersonalModels
+from monitoring.detection.lineup import default_detectors
 from monitoring.registry.careplans import CarePlan, default_thresholds
 from monitoring.storage.db import Database
 from tests.factories import enrol

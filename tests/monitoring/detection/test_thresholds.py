@@ -6,8 +6,8 @@ import pytest
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
+from monitoring.detection.detectors.thresholds import ThresholdDetector
 from monitoring.detection.findings import Finding, FindingKind, Observation
-from monitoring.detection.thresholds import ThresholdDetector
 from monitoring.domain import Severity
 from monitoring.registry.careplans import Threshold
 

@@ -1,7 +1,9 @@
-"""A care-team member working an alert: each change checked, applied and recorded with who and when."""
+"""The care team and an alert: reading it with its history, and working it (each change checked,
+applied and recorded with who and when)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from monitoring.access import repository as access
 from monitoring.access.principal import CARE_ROLES, Principal
 from monitoring.alerts.lifecycle import Action, after
-from monitoring.alerts.repository import add_event, alert_with_patient
+from monitoring.alerts.repository import add_event, alert_with_patient, events_of
 from monitoring.domain import AlertStatus
 from monitoring.errors import InvalidRequestError, NotFoundError
-from monitoring.storage.models import Alert, Patient
+from monitoring.storage.models import Alert, AlertEvent, Patient
 
 MAX_SNOOZE = timedelta(days=7)
 
@@ -95,3 +97,15 @@ def _check_snooze(until: datetime | None, now: datetime) -> datetime:
     if not now < until <= now + MAX_SNOOZE:
         raise InvalidRequestError(f"snooze until a time in the future, at most {MAX_SNOOZE.days} days ahead")
     return until
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    alert: Alert
+    events: Sequence[AlertEvent]
+
+
+async def alert_record(*, session: AsyncSession, principal: Principal, alert_id: UUID) -> AlertRecord:
+    """The alert with its history, if the caller may see it; 404 otherwise."""
+    alert, _ = await visible_alert(session=session, principal=principal, alert_id=alert_id)
+    return AlertRecord(alert, await events_of(session=session, alert_id=alert_id))

@@ -23,7 +23,7 @@ from typing import Any
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.explain import finding, fmt, points, when
+from monitoring.detection.explain import Explanation, finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.state import dump_points, load_points
@@ -116,6 +116,13 @@ class PredictedLow(Stateful[_Forecast]):
         if step is None or step[0] == "update":
             return ()
         kind, started = step
+        return [self._finding(kind, started, obs, state, predicted)]
+
+    def _finding(
+        self, kind: str, started: datetime, obs: Observation, state: _Forecast, predicted: list[float]
+    ) -> Finding:
+        r = self.rules
+        ahead = predicted[-1]
         minutes = int(r.horizon.total_seconds() // 60)
         summary = (
             f"Low glucose predicted: the AR(2) forecast gives {fmt(ahead)} mg/dL in {minutes} minutes "
@@ -123,20 +130,22 @@ class PredictedLow(Stateful[_Forecast]):
             if kind == "open"
             else f"Glucose forecast no longer low as of {when(obs.at)} (now {fmt(obs.value)} mg/dL)."
         )
-        return [
-            finding(
-                detector=self.name,
-                patient_id=obs.patient_id,
-                alert_type="glucose.predicted_low",
-                step=kind,
-                started=started,
-                at=obs.at,
-                severity=Severity.MEDIUM,
-                summary=summary,
-                explanation={
-                    "rule": f"30-minute AR(2) forecast below {fmt(r.limit)} mg/dL "
-                    f"on {r.confirm} readings in a row",
-                    "series": Series.GLUCOSE_CGM.key,
+        return finding(
+            detector=self.name,
+            patient_id=obs.patient_id,
+            alert_type="glucose.predicted_low",
+            step=kind,
+            started=started,
+            at=obs.at,
+            severity=Severity.MEDIUM,
+            summary=summary,
+            explanation=Explanation(
+                rule=f"30-minute AR(2) forecast below {fmt(r.limit)} mg/dL on {r.confirm} readings in a row",
+                series=Series.GLUCOSE_CGM.key,
+                observed=points(state.recent),
+                threshold={"limit": r.limit, "unit": "mg/dL"},
+                baseline=None,
+                details={
                     "model": {
                         "name": "AR(2) on ln(BG/140)",
                         "coefficients": list(AR2_COEFFICIENTS),
@@ -147,10 +156,7 @@ class PredictedLow(Stateful[_Forecast]):
                         "values": [round(v, 1) for v in predicted],
                         "at_horizon": round(ahead, 1),
                     },
-                    "observed": points(state.recent),
-                    "threshold": {"limit": r.limit, "unit": "mg/dL"},
-                    "baseline": None,
                 },
-                series=Series.GLUCOSE_CGM,
-            )
-        ]
+            ),
+            series=Series.GLUCOSE_CGM,
+        )

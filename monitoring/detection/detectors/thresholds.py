@@ -30,7 +30,7 @@ from uuid import UUID
 
 from monitoring.catalogue import SERIES, Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.explain import fmt as _fmt
+from monitoring.detection.explain import Explanation, finding, fmt, points, when
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.state import dump_points, load_points, need_time
 from monitoring.registry.careplans import Threshold
@@ -68,10 +68,6 @@ class _Run:
         run.active, run.count, run.recovered = row[1], row[2], row[3]
         run.recent.extend(load_points(row[5]))
         return run
-
-
-def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at.utcoffset() is not None else at.isoformat()
 
 
 class ThresholdDetector:
@@ -209,52 +205,65 @@ class ThresholdDetector:
         info = SERIES[obs.series]
         unit = info.unit
         baseline = context.baseline(obs.series).describe()
-        word = "above" if direction == "high" else "below"
-        values = ", ".join(_fmt(v) for _, v in run.recent)
-        if kind is FindingKind.CLEAR:
-            back = "at or below" if direction == "high" else "at or above"
-            summary = (
-                f"{info.label} back {back} {_fmt(clear_at)} {unit} for {run.recovered} readings "
-                f"as of {_when(obs.at)}; the episode began {_when(run.started_at)} "
-                f"({'highest' if direction == 'high' else 'lowest'} {_fmt(run.worst)} {unit})."
-            )
-        else:
-            usual = f"; usual {_fmt(baseline['mean'])} {unit}" if baseline else ""
-            summary = (
-                f"{info.label} {word} the care-plan limit of {_fmt(limit)} {unit} for "
-                f"{run.count} consecutive readings ({values} {unit}) from {_when(run.started_at)} "
-                f"to {_when(obs.at)}{usual}. Clears at {_fmt(clear_at)} {unit}."
-            )
-        explanation: dict[str, Any] = {
-            "detector": self.name,
-            "rule": f"{obs.series.key} {'>' if direction == 'high' else '<'} {_fmt(limit)} {unit}",
-            "series": obs.series.key,
-            "loinc": info.loinc,
-            "unit": unit,
-            "threshold": {
-                "direction": direction,
-                "limit": limit,
-                "clear_at": clear_at,
-                "source": "care_plan",
-            },
-            "persistence": dict(
-                zip(("readings", "seconds"), threshold.persistence(direction == "high"), strict=True)
-            ),
-            "observed": [{"at": at.isoformat(), "value": value} for at, value in run.recent],
-            "observed_count": run.count,
-            "worst": run.worst,
-            "window": {"start": run.started_at.isoformat(), "end": obs.at.isoformat()},
-            "baseline": baseline,
-        }
-        return Finding(
+        summary = _summary(kind, direction, limit, clear_at, obs, run, baseline)
+        persistence = threshold.persistence(direction == "high")
+        return finding(
+            detector=self.name,
             patient_id=obs.patient_id,
             alert_type=f"threshold.{obs.series.key}.{direction}",
-            detector=self.name,
-            kind=kind,
-            severity=threshold.severity,
-            episode_started_at=run.started_at,
+            step=kind.value,
+            started=run.started_at,
             at=obs.at,
+            severity=threshold.severity,
             summary=summary,
-            explanation=explanation,
+            explanation=Explanation(
+                rule=f"{obs.series.key} {'>' if direction == 'high' else '<'} {fmt(limit)} {unit}",
+                series=obs.series.key,
+                observed=points(run.recent),
+                threshold={
+                    "direction": direction,
+                    "limit": limit,
+                    "clear_at": clear_at,
+                    "source": "care_plan",
+                },
+                baseline=baseline,
+                details={
+                    "loinc": info.loinc,
+                    "unit": unit,
+                    "persistence": dict(zip(("readings", "seconds"), persistence, strict=True)),
+                    "observed_count": run.count,
+                    "worst": run.worst,
+                },
+            ),
             series=obs.series,
         )
+
+
+def _summary(
+    kind: FindingKind,
+    direction: Direction,
+    limit: float,
+    clear_at: float,
+    obs: Observation,
+    run: _Run,
+    baseline: dict[str, float | int] | None,
+) -> str:
+    info = SERIES[obs.series]
+    unit = info.unit
+    word = "above" if direction == "high" else "below"
+    values = ", ".join(fmt(v) for _, v in run.recent)
+    if kind is FindingKind.CLEAR:
+        back = "at or below" if direction == "high" else "at or above"
+        summary = (
+            f"{info.label} back {back} {fmt(clear_at)} {unit} for {run.recovered} readings "
+            f"as of {when(obs.at)}; the episode began {when(run.started_at)} "
+            f"({'highest' if direction == 'high' else 'lowest'} {fmt(run.worst)} {unit})."
+        )
+    else:
+        usual = f"; usual {fmt(baseline['mean'])} {unit}" if baseline else ""
+        summary = (
+            f"{info.label} {word} the care-plan limit of {fmt(limit)} {unit} for "
+            f"{run.count} consecutive readings ({values} {unit}) from {when(run.started_at)} "
+            f"to {when(obs.at)}{usual}. Clears at {fmt(clear_at)} {unit}."
+        )
+    return summary

@@ -28,7 +28,7 @@ from typing import Any
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.explain import finding, fmt, points, when
+from monitoring.detection.explain import Explanation, finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.state import dump_points, load_points
@@ -149,6 +149,20 @@ class RapidIrregularRate(Stateful[_Rhythm]):
         if step is None:
             return ()
         kind, started = step
+        return [self._finding(kind, started, obs, state, rate, irregularity, usual, learned)]
+
+    def _finding(
+        self,
+        kind: str,
+        started: datetime,
+        obs: Observation,
+        state: _Rhythm,
+        rate: float,
+        irregularity: float,
+        usual: float,
+        learned: float | None,
+    ) -> Finding:
+        r = self.rules
         summary = (
             f"Rapid irregular heart rate: median {fmt(rate)} /min over 5 minutes with minute-to-minute "
             f"variability {fmt(irregularity)} /min, {fmt(irregularity / usual)} times "
@@ -157,25 +171,23 @@ class RapidIrregularRate(Stateful[_Rhythm]):
             if kind != "clear"
             else f"Heart rate below {fmt(r.calm_rate)} /min again as of {when(obs.at)} (median {fmt(rate)})."
         )
-        return [
-            finding(
-                detector=self.name,
-                patient_id=obs.patient_id,
-                alert_type="arrhythmia.rapid_irregular",
-                step=kind,
-                started=started,
-                at=obs.at,
-                severity=Severity.HIGH,
-                summary=summary,
-                explanation={
-                    "rule": f"5-min median rate > {fmt(r.rate)} /min and detrended RMSSD >= "
-                    f"{r.irregular_ratio} x usual (>= {fmt(r.irregular_floor)})",
-                    "series": Series.HEART_RATE.key,
-                    "observed": points(state.recent),
-                    "score": {"median_rate": rate, "detrended_rmssd": round(irregularity, 2)},
-                    "threshold": {"rate": r.rate, "irregular_ratio": r.irregular_ratio},
-                    "baseline": {"usual_rmssd": round(usual, 2), "learned": learned is not None},
-                },
-                series=Series.HEART_RATE,
-            )
-        ]
+        return finding(
+            detector=self.name,
+            patient_id=obs.patient_id,
+            alert_type="arrhythmia.rapid_irregular",
+            step=kind,
+            started=started,
+            at=obs.at,
+            severity=Severity.HIGH,
+            summary=summary,
+            explanation=Explanation(
+                rule=f"5-min median rate > {fmt(r.rate)} /min and detrended RMSSD >= "
+                f"{r.irregular_ratio} x usual (>= {fmt(r.irregular_floor)})",
+                series=Series.HEART_RATE.key,
+                observed=points(state.recent),
+                score={"median_rate": rate, "detrended_rmssd": round(irregularity, 2)},
+                threshold={"rate": r.rate, "irregular_ratio": r.irregular_ratio},
+                baseline={"usual_rmssd": round(usual, 2), "learned": learned is not None},
+            ),
+            series=Series.HEART_RATE,
+        )

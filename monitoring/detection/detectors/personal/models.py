@@ -30,12 +30,12 @@ from uuid import UUID
 
 from monitoring.catalogue import SERIES, Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.explain import finding, fmt, when
-from monitoring.detection.fever import INPUTS as FEVER_INPUTS
-from monitoring.detection.fever import Departure, FebrilePattern, FeverRules
+from monitoring.detection.detectors.personal.baseline import PersonalBaseline, two_sided
+from monitoring.detection.detectors.personal.fever import INPUTS as FEVER_INPUTS
+from monitoring.detection.detectors.personal.fever import Departure, FebrilePattern, FeverRules
+from monitoring.detection.explain import Explanation, finding, fmt, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
-from monitoring.detection.personal import PersonalBaseline, two_sided
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
 
@@ -157,6 +157,28 @@ def new_model(series: Series) -> PersonalBaseline:
 
 
 class PersonalModels(Stateful[_Patient]):
+    """Per-patient models of each vital sign's usual by time of day, and the alerts they raise.
+
+    It scores every reading against the patient's own usual before learning it
+    (river's protocol), keeps short smoothed departures per series, and raises
+    an SpO2 drop, a joint drift of several vitals (early deterioration) and,
+    through ``FebrilePattern``, a possible fever. It does not learn from a
+    series some detector currently flags.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> from uuid import UUID
+    >>> from monitoring.detection.base import PatientContext
+    >>> models, patient = PersonalModels(), UUID(int=1)
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> for minute in range(0, 2 * 24 * 60, 5):  # two ordinary days of heart rate
+    ...     obs = Observation(patient, Series.HEART_RATE, t0 + timedelta(minutes=minute), 70.0, UUID(int=2))
+    ...     _ = models.observe(obs, PatientContext(patient))
+    >>> models.warm(patient, Series.HEART_RATE)
+    True
+    >>> models.last_score(patient, Series.HEART_RATE) < 0.5
+    True
+    """
+
     name = "personal_model"
 
     def __init__(self, rules: ModelRules | None = None, fever: FeverRules | None = None) -> None:
@@ -255,21 +277,22 @@ class PersonalModels(Stateful[_Patient]):
                 at=obs.at,
                 severity=Severity.HIGH,
                 summary=summary,
-                explanation={
-                    "rule": f"1-hour SpO2 level >= {fmt(r.spo2_drop)} points below personal baseline "
+                explanation=Explanation(
+                    rule=f"1-hour SpO2 level >= {fmt(r.spo2_drop)} points below personal baseline "
                     f"for {r.spo2_persist}",
-                    "series": Series.SPO2.key,
-                    "observed": [{"at": obs.at.isoformat(), "value": obs.value}],
-                    "baseline": {"usual": round(usual, 2)},
-                    "score": {"drop_points": round(drop, 2)},
-                    "threshold": {"drop_points": r.spo2_drop, "recovered_points": r.spo2_recovered},
-                    "drivers": [{"series": Series.SPO2.key, "departure": round(-drop, 2), "unit": "%"}],
-                },
+                    series=Series.SPO2.key,
+                    observed=[{"at": obs.at.isoformat(), "value": obs.value}],
+                    baseline={"usual": round(usual, 2)},
+                    score={"drop_points": round(drop, 2)},
+                    threshold={"drop_points": r.spo2_drop, "recovered_points": r.spo2_recovered},
+                    drivers=[{"series": Series.SPO2.key, "departure": round(-drop, 2), "unit": "%"}],
+                ),
                 series=Series.SPO2,
             )
         ]
 
-    def _deterioration(self, state: _Patient, obs: Observation) -> list[Finding]:
+    def _drivers(self, state: _Patient, obs: Observation) -> list[dict[str, Any]]:
+        """Each fresh input's departure from usual and its capped contribution to the trend score."""
         r = self.rules
         now = obs.at.timestamp()
         drivers: list[dict[str, Any]] = []
@@ -292,6 +315,11 @@ class PersonalModels(Stateful[_Patient]):
                     }
                 )
         drivers.sort(key=lambda d: -float(d["contribution"]))
+        return drivers
+
+    def _deterioration(self, state: _Patient, obs: Observation) -> list[Finding]:
+        r = self.rules
+        drivers = self._drivers(state, obs)
         score = sum(float(d["contribution"]) for d in drivers)
         state.trend_score = score
         voting = sum(1 for d in drivers if float(d["contribution"]) >= 1.0)
@@ -326,16 +354,19 @@ class PersonalModels(Stateful[_Patient]):
                 at=obs.at,
                 severity=Severity.HIGH,
                 summary=summary,
-                explanation={
-                    "rule": f"sum of capped departures >= {fmt(r.trend_score)} with >= {r.trend_inputs} "
+                explanation=Explanation(
+                    rule=f"sum of capped departures >= {fmt(r.trend_score)} with >= {r.trend_inputs} "
                     f"inputs for {r.trend_persist}",
-                    "model": "per-patient time-of-day baseline (river AnomalyDetector) + smoothed departures",
-                    "drivers": drivers,
-                    "score": round(score, 2),
-                    "observed": [{"at": obs.at.isoformat(), "series": obs.series.key, "value": obs.value}],
-                    "threshold": {"score": r.trend_score, "inputs": r.trend_inputs},
-                    "baseline": {d["series"]: d["usual"] for d in drivers},
-                    "forecast": {"kind": "trend", "horizon": "days before fixed limits"},
-                },
+                    observed=[{"at": obs.at.isoformat(), "series": obs.series.key, "value": obs.value}],
+                    threshold={"score": r.trend_score, "inputs": r.trend_inputs},
+                    score=round(score, 2),
+                    baseline={d["series"]: d["usual"] for d in drivers},
+                    drivers=drivers,
+                    details={
+                        "model": "per-patient time-of-day baseline (river AnomalyDetector) "
+                        "+ smoothed departures",
+                        "forecast": {"kind": "trend", "horizon": "days before fixed limits"},
+                    },
+                ),
             )
         ]

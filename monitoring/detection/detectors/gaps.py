@@ -26,7 +26,7 @@ from datetime import datetime
 from uuid import UUID
 
 from devices.kinds import KINDS, DeviceKind
-from monitoring.detection.explain import finding, when
+from monitoring.detection.explain import Explanation, finding, when
 from monitoring.detection.findings import Finding
 from monitoring.domain import Severity
 
@@ -115,13 +115,11 @@ class DataGaps:
             at=now,
             severity=TIERS.get(tier, Severity.MEDIUM),
             summary=summary,
-            explanation={
-                "rule": f"silent for >= expected interval (warn) or {self.urgent_factor:g}x (urgent)",
-                "category": "device",
-                "device_id": str(device.device_id),
-                "serial": device.serial,
-                "observed": [{"at": since.isoformat(), "value": "last reading"}],
-                "threshold": {"expected_interval_s": expected.total_seconds(), "tier": tier},
-                "baseline": None,
-            },
+            explanation=Explanation(
+                rule=f"silent for >= expected interval (warn) or {self.urgent_factor:g}x (urgent)",
+                observed=[{"at": since.isoformat(), "value": "last reading"}],
+                threshold={"expected_interval_s": expected.total_seconds(), "tier": tier},
+                baseline=None,
+                details={"category": "device", "device_id": str(device.device_id), "serial": device.serial},
+            ),
         )

@@ -22,7 +22,7 @@ from typing import Any
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.explain import finding, fmt, when
+from monitoring.detection.explain import Explanation, finding, fmt, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.state import need_time
@@ -122,6 +122,19 @@ class BloodPressure(Stateful[_Pressure]):
         if step is None:
             return ()
         kind, started = step
+        return [self._finding(kind, started, obs, state, systolic, diastolic, usual)]
+
+    def _finding(
+        self,
+        kind: str,
+        started: datetime,
+        obs: Observation,
+        state: _Pressure,
+        systolic: float,
+        diastolic: float,
+        usual: dict[str, Any] | None,
+    ) -> Finding:
+        r = self.rules
         window = [(at, s, d) for at, s, d in state.pairs if at >= started]
         readings = ", ".join(f"{fmt(s)}/{fmt(d)}" for _, s, d in window[-4:])
         summary = (
@@ -133,31 +146,27 @@ class BloodPressure(Stateful[_Pressure]):
             else f"Blood pressure {fmt(systolic)}/{fmt(diastolic)} mmHg at {when(obs.at)}: "
             f"below {fmt(r.end_systolic)}/{fmt(r.end_diastolic)} again."
         )
-        return [
-            finding(
-                detector=self.name,
-                patient_id=obs.patient_id,
-                alert_type="bp.crisis",
-                step=kind,
-                started=started,
-                at=obs.at,
-                severity=Severity.CRITICAL,
-                summary=summary,
-                explanation={
-                    "rule": f"systolic > {fmt(r.crisis_systolic)} and/or diastolic > "
-                    f"{fmt(r.crisis_diastolic)} mmHg on {r.readings_to_confirm} readings "
-                    f"within {r.confirm_within}",
-                    "series": "blood_pressure",
-                    "observed": [
-                        {"at": at.isoformat(), "systolic": s, "diastolic": d} for at, s, d in window[-10:]
-                    ],
-                    "threshold": {
-                        "systolic": r.crisis_systolic,
-                        "diastolic": r.crisis_diastolic,
-                        "unit": "mm[Hg]",
-                    },
-                    "baseline": usual,
+        return finding(
+            detector=self.name,
+            patient_id=obs.patient_id,
+            alert_type="bp.crisis",
+            step=kind,
+            started=started,
+            at=obs.at,
+            severity=Severity.CRITICAL,
+            summary=summary,
+            explanation=Explanation(
+                rule=f"systolic > {fmt(r.crisis_systolic)} and/or diastolic > "
+                f"{fmt(r.crisis_diastolic)} mmHg on {r.readings_to_confirm} readings "
+                f"within {r.confirm_within}",
+                series="blood_pressure",
+                observed=[{"at": at.isoformat(), "systolic": s, "diastolic": d} for at, s, d in window[-10:]],
+                threshold={
+                    "systolic": r.crisis_systolic,
+                    "diastolic": r.crisis_diastolic,
+                    "unit": "mm[Hg]",
                 },
-                series=Series.BP_SYSTOLIC,
-            )
-        ]
+                baseline=usual,
+            ),
+            series=Series.BP_SYSTOLIC,
+        )

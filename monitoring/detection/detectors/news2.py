@@ -24,7 +24,7 @@ from typing import Any
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.explain import finding, fmt, when
+from monitoring.detection.explain import Explanation, finding, fmt, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.state import dump_points, load_points
@@ -205,6 +205,11 @@ class News2(Stateful[_News2]):
             return ()
         state.reported = score.total
         state.worst = score.total if kind == "open" else max(state.worst, score.total)
+        return [self._finding(kind, started, obs, score, scale, state)]
+
+    def _finding(
+        self, kind: str, started: datetime, obs: Observation, score: Score, scale: int, state: _News2
+    ) -> Finding:
         band = "high" if score.total >= self.rules.high else "medium"
         drivers = ", ".join(
             f"{name.replace('_', ' ')} {fmt(float(p['value']))} ({p['points']})"
@@ -220,29 +225,29 @@ class News2(Stateful[_News2]):
         )
         if kind == "clear":
             state.worst = 0
-        return [
-            finding(
-                detector=self.name,
-                patient_id=obs.patient_id,
-                alert_type="news2",
-                step=kind,
-                started=started,
-                at=obs.at,
-                severity=Severity.CRITICAL if score.total >= self.rules.high else Severity.HIGH,
-                summary=summary,
-                explanation={
-                    "rule": f"NEWS2 >= {self.rules.medium} for {self.rules.persist}",
-                    "score": score.total,
+        return finding(
+            detector=self.name,
+            patient_id=obs.patient_id,
+            alert_type="news2",
+            step=kind,
+            started=started,
+            at=obs.at,
+            severity=Severity.CRITICAL if score.total >= self.rules.high else Severity.HIGH,
+            summary=summary,
+            explanation=Explanation(
+                rule=f"NEWS2 >= {self.rules.medium} for {self.rules.persist}",
+                observed=[{"at": obs.at.isoformat(), "value": score.total}],
+                threshold={"medium": self.rules.medium, "high": self.rules.high},
+                baseline=None,
+                score=score.total,
+                inputs=score.parts,
+                details={
                     "scale": scale,
-                    "inputs": score.parts,
                     "missing_inputs": list(score.missing),
                     "assumed": {"consciousness": "alert", "oxygen": "air"},
                     "freshness_min": {
                         s.key: int(t.total_seconds() // 60) for s, t in self.rules.fresh.items()
                     },
-                    "observed": [{"at": obs.at.isoformat(), "value": score.total}],
-                    "threshold": {"medium": self.rules.medium, "high": self.rules.high},
-                    "baseline": None,
                 },
-            )
-        ]
+            ),
+        )

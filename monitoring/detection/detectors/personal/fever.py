@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from monitoring.catalogue import Series
-from monitoring.detection.explain import finding, fmt, when
+from monitoring.detection.explain import Explanation, finding, fmt, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
@@ -47,7 +47,24 @@ class Departure:
 
 
 class FebrilePattern:
-    """Turns the skin-temperature and heart-rate departures into a persisted episode."""
+    """Turns the skin-temperature and heart-rate departures into a persisted episode.
+
+    >>> from datetime import UTC, datetime
+    >>> from uuid import UUID
+    >>> from monitoring.detection.tracker import EpisodeState
+    >>> pattern, episode = FebrilePattern(detector="personal_model"), EpisodeState()
+    >>> t0 = datetime(2026, 1, 1, 8, tzinfo=UTC)
+    >>> def at(minute: int, skin_up: float, heart_up: float) -> list[Finding]:
+    ...     when = t0 + timedelta(minutes=minute)
+    ...     obs = Observation(UUID(int=1), Series.SKIN_TEMPERATURE, when, 34.0, UUID(int=2))
+    ...     skin = Departure(Series.SKIN_TEMPERATURE, skin_up, 33.2, when.timestamp())
+    ...     heart = Departure(Series.HEART_RATE, heart_up, 70.0, when.timestamp())
+    ...     return pattern.step(episode, obs, skin, heart)
+    >>> [f.kind.value for m in range(0, 181, 10) for f in at(m, 0.8, 11.0)]  # both up for 2 h
+    ['open']
+    >>> [f.kind.value for m in range(190, 400, 10) for f in at(m, 0.1, 2.0)]  # back within 0.3 for 3 h
+    ['clear']
+    """
 
     def __init__(self, rules: FeverRules | None = None, *, detector: str) -> None:
         self.rules = rules or FeverRules()
@@ -93,15 +110,18 @@ class FebrilePattern:
                 at=obs.at,
                 severity=Severity.MEDIUM,
                 summary=summary,
-                explanation={
-                    "rule": f"one-hour skin temperature >= {fmt(r.skin_rise)} degC and heart rate >= "
+                explanation=Explanation(
+                    rule=f"one-hour skin temperature >= {fmt(r.skin_rise)} degC and heart rate >= "
                     f"{fmt(r.heart_rise)} /min above personal baseline, together for {r.persist}",
-                    "model": "per-patient time-of-day baseline (river AnomalyDetector) + one-hour departures",
-                    "drivers": drivers,
-                    "observed": [{"at": obs.at.isoformat(), "series": obs.series.key, "value": obs.value}],
-                    "baseline": {d["series"]: d["usual"] for d in drivers},
-                    "threshold": {"skin_rise": r.skin_rise, "heart_rise": r.heart_rise},
-                },
+                    observed=[{"at": obs.at.isoformat(), "series": obs.series.key, "value": obs.value}],
+                    threshold={"skin_rise": r.skin_rise, "heart_rise": r.heart_rise},
+                    baseline={d["series"]: d["usual"] for d in drivers},
+                    drivers=drivers,
+                    details={
+                        "model": "per-patient time-of-day baseline (river AnomalyDetector) "
+                        "+ one-hour departures"
+                    },
+                ),
                 series=Series.SKIN_TEMPERATURE,
             )
         ]

@@ -39,7 +39,7 @@ from typing import Any
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.explain import finding, fmt, points, when
+from monitoring.detection.explain import Explanation, finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.state import dump_points, load_points
@@ -197,18 +197,20 @@ class GlucoseEpisodes(Stateful[_Glucose]):
             at=obs.at,
             severity=Severity.CRITICAL if level == 2 else Severity.HIGH,
             summary=summary,
-            explanation={
-                "rule": "hypoglycaemia: 2 CGM readings in a row <70 (level 1) or <54 (level 2) mg/dL; "
+            explanation=Explanation(
+                rule="hypoglycaemia: 2 CGM readings in a row <70 (level 1) or <54 (level 2) mg/dL; "
                 "a consensus episode after 15 min; ends after 15 min >= 70",
-                "consensus_episode": episode,
-                "minutes_below": minutes,
-                "series": Series.GLUCOSE_CGM.key,
-                "level": level,
-                "threshold": {"level1": r.level1, "level2": r.level2, "unit": "mg/dL"},
-                "observed": points(window),
-                "lowest": lowest,
-                "baseline": None,
-            },
+                series=Series.GLUCOSE_CGM.key,
+                observed=points(window),
+                threshold={"level1": r.level1, "level2": r.level2, "unit": "mg/dL"},
+                baseline=None,
+                details={
+                    "consensus_episode": episode,
+                    "minutes_below": minutes,
+                    "level": level,
+                    "lowest": lowest,
+                },
+            ),
             series=Series.GLUCOSE_CGM,
         )
 
@@ -241,12 +243,12 @@ class GlucoseEpisodes(Stateful[_Glucose]):
             at=obs.at,
             severity=Severity.MEDIUM,
             summary=summary,
-            explanation={
-                "rule": "extended hyperglycaemia: >250 mg/dL for >= 90 of 120 min; ends after 15 min <= 230",
-                "series": Series.GLUCOSE_CGM.key,
-                "threshold": {"limit": r.very_high, "clear_at": r.high_end_at, "unit": "mg/dL"},
-                "observed": points(window),
-                "baseline": None,
-            },
+            explanation=Explanation(
+                rule="extended hyperglycaemia: >250 mg/dL for >= 90 of 120 min; ends after 15 min <= 230",
+                series=Series.GLUCOSE_CGM.key,
+                observed=points(window),
+                threshold={"limit": r.very_high, "clear_at": r.high_end_at, "unit": "mg/dL"},
+                baseline=None,
+            ),
             series=Series.GLUCOSE_CGM,
         )

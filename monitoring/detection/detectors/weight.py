@@ -31,7 +31,7 @@ from typing import Any
 
 from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.explain import finding, fmt, points, when
+from monitoring.detection.explain import Explanation, finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.state import dump_points, load_points
@@ -115,17 +115,19 @@ class WeightGain(Stateful[_Weight]):
                 at=obs.at,
                 severity=Severity.HIGH,
                 summary=summary,
-                explanation={
-                    "rule": " or ".join(f"> {fmt(lim)} kg in {w.days} days" for w, lim in self.rules.windows),
-                    "series": Series.BODY_WEIGHT.key,
-                    "observed": points(state.history)[-8:],
-                    "gains": [
-                        {"days": w.days, "limit_kg": lim, "gain_kg": round(g, 2), "from": at.isoformat()}
-                        for w, lim, g, at in gains
-                    ],
-                    "threshold": {"limit_kg": limit, "days": days},
-                    "baseline": {"lowest_in_window_kg": round(obs.value - gain, 2)},
-                },
+                explanation=Explanation(
+                    rule=" or ".join(f"> {fmt(lim)} kg in {w.days} days" for w, lim in self.rules.windows),
+                    series=Series.BODY_WEIGHT.key,
+                    observed=points(state.history)[-8:],
+                    threshold={"limit_kg": limit, "days": days},
+                    baseline={"lowest_in_window_kg": round(obs.value - gain, 2)},
+                    details={
+                        "gains": [
+                            {"days": w.days, "limit_kg": lim, "gain_kg": round(g, 2), "from": at.isoformat()}
+                            for w, lim, g, at in gains
+                        ]
+                    },
+                ),
                 series=Series.BODY_WEIGHT,
             )
         ]
