@@ -28,3 +28,29 @@ def test_every_setting_is_in_the_configuration_table() -> None:
             continue
         for name in fields:
             assert f"RPM_{section.upper()}__{name.upper()}" in README, f"{section}.{name}"
+
+
+def _layout_paths() -> list[str]:
+    table = README[README.index("| Path | Role |") : README.index("## Running it")]
+    return [
+        p
+        for row in table.splitlines()[2:]
+        if row.startswith("| ")
+        for p in row.split("|")[1].split("`")[1::2]
+    ]
+
+
+def test_the_layout_table_matches_the_tree() -> None:
+    root = Path(__file__).resolve().parents[1]
+    paths = _layout_paths()
+    assert [p for p in paths if not (root / p).exists()] == []
+    packages = {
+        str(d.relative_to(root)) + "/"
+        for top in ("monitoring", "monitoring/detection")
+        for d in (root / top).iterdir()
+        if d.is_dir() and (d / "__init__.py").exists()
+    }
+    packages |= {
+        f"{d}/" for d in ("devices", "simulators", "evaluation", "monitoring_cli", "benchmarks", "tests")
+    }
+    assert sorted(packages - set(paths)) == []
