@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from devices.contract import Reading, ReadingsMessage, encode
 from monitoring.access import repository as access
@@ -14,6 +14,7 @@ from monitoring.access.principal import Role
 from monitoring.domain import Condition
 from monitoring.registry.service import enrol_patient, ensure_site, register_device
 from monitoring.storage.db import Database
+from monitoring.storage.models import Alert
 
 _counter = itertools.count(1)
 
@@ -94,3 +95,32 @@ async def user(database: Database, role: Role, team_ids: Iterable[UUID] = (), *,
             team_ids=list(team_ids),
         )
         return created.id
+
+
+async def alert(
+    database: Database, patient_id: UUID, *, prefix: str = "test", severity: str = "high"
+) -> UUID:
+    """An open alert of a type of its own for the patient, as if a detector had raised it."""
+    now = datetime.now(UTC)
+    async with database.unit_of_work() as session:
+        row = Alert(
+            patient_id=patient_id,
+            alert_type=f"{prefix}.{uuid4().hex[:12]}",
+            detector=prefix,
+            severity=severity,
+            summary="A test alert.",
+            explanation={
+                "detector": prefix,
+                "rule": "a test",
+                "observed": [],
+                "threshold": None,
+                "baseline": None,
+            },
+            opened_at=now,
+            episode_started_at=now,
+            last_episode_started_at=now,
+            last_triggered_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        return row.id

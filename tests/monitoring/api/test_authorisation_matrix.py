@@ -19,7 +19,8 @@ from monitoring.access.principal import Role
 from monitoring.api.app import create_app
 from monitoring.registry.service import ensure_site, register_device
 from monitoring.storage.db import Database
-from monitoring.storage.models import Alert, Webhook
+from monitoring.storage.models import Webhook
+from tests import factories
 from tests.api_support import SETTINGS, api_client
 from tests.factories import user
 from tests.monitoring.api.access_world import World, build
@@ -184,23 +185,7 @@ def _fill(body: dict[str, Any] | None, values: dict[str, str]) -> dict[str, Any]
 
 
 async def _fresh_alert(database: Database, patient_id: UUID) -> UUID:
-    now = datetime.now(UTC)
-    async with database.unit_of_work() as session:
-        alert = Alert(
-            patient_id=patient_id,
-            alert_type=f"matrix.{uuid4().hex[:12]}",
-            detector="matrix",
-            severity="high",
-            summary="A test alert.",
-            explanation={},
-            opened_at=now,
-            episode_started_at=now,
-            last_episode_started_at=now,
-            last_triggered_at=now,
-        )
-        session.add(alert)
-        await session.flush()
-        return alert.id
+    return await factories.alert(database, patient_id, prefix="matrix", severity="high")
 
 
 async def _fresh_device(database: Database, patient_id: UUID | None = None) -> UUID:

@@ -26,6 +26,7 @@ from monitoring.domain import Condition
 from monitoring.registry.service import ensure_site, register_device
 from monitoring.storage.db import Database
 from monitoring.storage.models import Alert, Patient, Webhook
+from tests import factories
 from tests.api_support import api_client
 from tests.factories import enrol, heart_rates, readings_payload, team, user
 from tests.pipeline_support import Acks, inbound, make_pipeline
@@ -102,23 +103,7 @@ async def _team(database: Database, world: World, site: str, name: str) -> None:
 
 
 async def _alert(database: Database, patient_id: UUID) -> UUID:
-    now = datetime.now(UTC)
-    async with database.unit_of_work() as session:
-        alert = Alert(
-            patient_id=patient_id,
-            alert_type=f"isolation.{uuid4().hex[:12]}",
-            detector="isolation",
-            severity="medium",
-            summary="A test alert.",
-            explanation={},
-            opened_at=now,
-            episode_started_at=now,
-            last_episode_started_at=now,
-            last_triggered_at=now,
-        )
-        session.add(alert)
-        await session.flush()
-        return alert.id
+    return await factories.alert(database, patient_id, prefix="isolation", severity="medium")
 
 
 async def _dismiss(database: Database, alert_id: UUID, coordinator: UUID, reason: str) -> None:
