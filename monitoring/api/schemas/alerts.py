@@ -15,8 +15,8 @@ from monitoring.storage.models import Alert, AlertEvent
 
 
 class WindowOut(BaseModel):
-    start: datetime
-    end: datetime
+    start: str = Field(description="ISO 8601, as the detector wrote it.")
+    end: str
 
 
 class ExplanationOut(BaseModel):
