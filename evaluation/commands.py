@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evaluation.cgm_report import run_cgm
 from evaluation.evaluate import evaluate, write_json
 from evaluation.replay import ReplayError, replay_file
 from evaluation.report import markdown, plot_examples
@@ -20,6 +21,13 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="cohort seed (default 7)")
     parser.add_argument("--out", type=Path, default=Path("evaluation"), help="report directory")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument(
+        "--cgm",
+        type=Path,
+        metavar="DIR",
+        help="score the glucose alerts on real CGM traces (id,time,gl CSV files in DIR) instead of "
+        "a simulated cohort; writes cgm.json, cgm.md and cgm.png",
+    )
 
 
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +42,8 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> str:
+    if args.cgm is not None:
+        return run_cgm(args.cgm, args.out, plots=not args.no_plots)
     if args.patients < 1 or args.days <= 0:
         raise ValueError("--patients and --days must be positive")
     report, run = evaluate(patients=args.patients, days=args.days, seed=args.seed, start=DEFAULT_START)

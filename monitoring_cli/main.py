@@ -108,7 +108,7 @@ async def _evaluate(settings: Settings, args: argparse.Namespace, stop: asyncio.
 
     try:
         text = await asyncio.to_thread(run_evaluate, args)
-    except ValueError as error:
+    except (ValueError, FileNotFoundError) as error:
         raise UsageError(str(error)) from None
     print(text)  # noqa: T201 - the report is the command's output
     log.info("report written to %s", args.out)

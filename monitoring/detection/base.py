@@ -41,6 +41,45 @@ class PatientContext:
         return condition in self.conditions
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whom a rule applies to: patients with one of ``conditions``, or whose care plan opts in.
+
+    A care plan opts a patient in by setting a threshold on ``opt_in_series``
+    (a care team that sets a weight limit wants weight watched). With no
+    conditions the rule applies to everyone.
+
+    >>> from uuid import uuid4
+    >>> hf = Scope(frozenset({Condition.HEART_FAILURE}), Series.BODY_WEIGHT)
+    >>> hf.applies(PatientContext(uuid4(), conditions=frozenset({Condition.HYPERTENSION})))
+    False
+    >>> hf.applies(PatientContext(uuid4(), conditions=frozenset({Condition.HEART_FAILURE})))
+    True
+    """
+
+    conditions: frozenset[Condition] = frozenset()
+    opt_in_series: Series | None = None
+
+    @property
+    def everyone(self) -> bool:
+        return not self.conditions
+
+    def applies(self, context: PatientContext) -> bool:
+        if not self.conditions or self.conditions & context.conditions:
+            return True
+        return self.opt_in_series is not None and self.opt_in_series in context.thresholds
+
+    def describe(self) -> str:
+        if not self.conditions:
+            return "every patient"
+        names = " or ".join(sorted(c.value.replace("_", " ") for c in self.conditions))
+        extra = f", or a care plan with a {self.opt_in_series.key} limit" if self.opt_in_series else ""
+        return f"patients with {names}{extra}"
+
+
+EVERYONE = Scope()
+
+
 class Detector(Protocol):
     """An online detector: sees each observation once, in time order, per patient.
 
@@ -50,7 +89,8 @@ class Detector(Protocol):
 
     name: str
     # A detector may also have ``series``: the only series it looks at (a frozenset). The engine
-    # then calls it for those alone; without one it sees every reading.
+    # then calls it for those alone; without one it sees every reading. And it may have ``scope``
+    # (a Scope): the patients it applies to; without one it applies to everyone.
 
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         """Score ``observation`` against what was learned so far, then learn from it."""

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from monitoring.catalogue import Series
-from monitoring.detection.base import Detector, LateAware, PatientContext
+from monitoring.detection.base import EVERYONE, Detector, LateAware, PatientContext, Scope
 from monitoring.detection.baseline import Baseline
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.quality import SignalGate, Verdict
@@ -51,7 +51,8 @@ class DetectionEngine:
         self._loaded_at: dict[UUID, float] = {}
         self._last_at: dict[int, dict[Series, datetime]] = {}
         self._dirty: dict[int, UUID] = {}
-        self._routes: dict[Series, tuple[Detector, ...]] = {}
+        # Per series: the detectors that look at it, each with its scope (None: everyone).
+        self._routes: dict[Series, tuple[tuple[Detector, Scope | None], ...]] = {}
         self.out_of_order = 0
 
     def stale_contexts(self, patient_ids: Iterable[UUID]) -> set[UUID]:
@@ -124,19 +125,22 @@ class DetectionEngine:
         route = self._routes.get(obs.series)
         if route is None:
             route = self._routes[obs.series] = self._route(obs.series)
-        for detector in route:
+        for detector, scope in route:
+            if scope is not None and not scope.applies(context):
+                continue
             found = detector.observe(obs, context)
             if found:
                 self._flag(context, found)
                 findings.extend(found)
 
-    def _route(self, series: Series) -> tuple[Detector, ...]:
-        """The detectors that look at ``series``, in line-up order."""
-        chosen: list[Detector] = []
+    def _route(self, series: Series) -> tuple[tuple[Detector, Scope | None], ...]:
+        """The detectors that look at ``series``, in line-up order, with the scope they keep to."""
+        chosen: list[tuple[Detector, Scope | None]] = []
         for detector in self.detectors:
             only: frozenset[Series] | None = getattr(detector, "series", None)
             if only is None or series in only:
-                chosen.append(detector)
+                scope: Scope = getattr(detector, "scope", EVERYONE)
+                chosen.append((detector, None if scope.everyone else scope))
         return tuple(chosen)
 
     def _late(self, obs: Observation) -> list[Finding]:

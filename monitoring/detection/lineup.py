@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from monitoring.detection.base import Detector
-from monitoring.detection.detectors.forecast import PredictedLow
 from monitoring.detection.detectors.glucose import GlucoseEpisodes
+from monitoring.detection.detectors.hypo_risk import HypoRisk
 from monitoring.detection.detectors.news2 import News2
 from monitoring.detection.detectors.personal.models import PersonalModels
 from monitoring.detection.detectors.pressure import BloodPressure
@@ -18,7 +18,7 @@ def default_detectors() -> list[Detector]:
     return [
         ThresholdDetector(),
         GlucoseEpisodes(),
-        PredictedLow(),
+        HypoRisk(),
         BloodPressure(),
         WeightGain(),
         News2(),

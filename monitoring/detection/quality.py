@@ -11,6 +11,10 @@ Checked per device and series, before any detector sees a reading:
 - a stuck sensor: the exact same value many times in a row from a signal that
   always moves. That raises a device-problem alert, not a clinical one.
 
+A reading at a sensor's reporting limit (a CGM's 40 or 400 mg/dL: "below / above
+what I can measure") is neither: it is a real extreme, repeated because the
+sensor cannot say more. It is believed at once and never counts towards stuck.
+
 Limits are physiological (glucose does not fall 30 mg/dL in five minutes,
 heart rate does not jump 40 beats in a minute at rest); they are defaults.
 """
@@ -53,6 +57,12 @@ class QualityRule:
     # A jump in the direction the signal has been moving at least this fast (per minute, smoothed
     # over the last readings) continues a real change: a fall into hypoglycaemia that steepens.
     trend_slope: float | None = None
+    # Readings at or beyond these are the sensor's "lower / higher than I can measure".
+    reporting_limits: tuple[float, float] | None = None
+
+    def at_limit(self, value: float) -> bool:
+        limits = self.reporting_limits
+        return limits is not None and not limits[0] < value < limits[1]
 
 
 RULES: dict[Series, QualityRule] = {
@@ -71,6 +81,7 @@ RULES: dict[Series, QualityRule] = {
         stuck_count=8,
         trend_release=15,
         trend_slope=1.0,
+        reporting_limits=(40.0, 399.0),  # 39.6 and 399.6 are 2.2 and 22.2 mmol/L
     ),
 }
 _NO_RULE = QualityRule()
@@ -194,6 +205,13 @@ class SignalGate:
             return Verdict.STUCK
         if obs.sqi is not None and obs.sqi < rule.min_sqi:
             return Verdict.LOW_SQI
+        if rule.at_limit(obs.value):
+            # A real extreme: believe it, and what was held on the way there.
+            track.last, track.last_at, track.step = obs.value, obs.at, 0.0
+            if track.suspect_since is not None:
+                track.suspect_since = None
+                self._believe(track, obs)
+            return Verdict.OK
         if rule.suspect_above is not None:
             if obs.value <= rule.suspect_above:
                 track.suspect_since, track.held = None, []
@@ -257,7 +275,11 @@ class SignalGate:
     def _stuck(self, rule: QualityRule, track: _Track, obs: Observation) -> list[Finding]:
         if rule.stuck_count is None:
             return []
-        if obs.value == track.same_value and obs.value not in rule.stuck_ignore:
+        if (
+            obs.value == track.same_value
+            and obs.value not in rule.stuck_ignore
+            and not rule.at_limit(obs.value)
+        ):
             track.same_count += 1
         else:
             was_stuck, since = track.stuck, track.same_since

@@ -1,5 +1,8 @@
 """Heart-failure weight rules: a gain over a few days means fluid, not fat.
 
+They apply to patients with heart failure, or whose care plan sets a weight
+limit (``scope``); the engine does not call them for anyone else.
+
 Defaults: more than 2 kg in 3 days (ESC patient guidance) or more than 2.3 kg
 (5 lb) in 7 days. The gain is measured from the lowest weight in the window,
 so one heavy morning after a light one counts, but a slow drift over weeks
@@ -10,7 +13,7 @@ trend model is the stronger signal, and both explain themselves.
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import uuid4
 >>> from monitoring.catalogue import Series
->>> from monitoring.detection.base import PatientContext
+>>> from monitoring.detection.base import PatientContext, Scope
 >>> from monitoring.detection.findings import Observation
 >>> p, d, t0 = uuid4(), uuid4(), datetime(2026, 1, 1, 7, tzinfo=UTC)
 >>> rule, ctx, kinds = WeightGain(), PatientContext(p), []
@@ -30,13 +33,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitoring.catalogue import Series
-from monitoring.detection.base import PatientContext
+from monitoring.detection.base import PatientContext, Scope
 from monitoring.detection.explain import Explanation, finding, fmt, points, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.state import dump_points, load_points
 from monitoring.detection.tracker import EpisodeState, Persistence
-from monitoring.domain import Severity
+from monitoring.domain import Condition, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,8 @@ class _Weight:
 class WeightGain(Stateful[_Weight]):
     name = "hf_weight"
     series = frozenset({Series.BODY_WEIGHT})
+    # Fluid retention is a heart-failure sign; elsewhere a gain is only a gain.
+    scope = Scope(frozenset({Condition.HEART_FAILURE}), opt_in_series=Series.BODY_WEIGHT)
 
     def __init__(self, rules: WeightRules | None = None) -> None:
         self.rules = rules or WeightRules()

@@ -26,7 +26,7 @@ import pytest
 from monitoring.api.schemas.alerts import ExplanationOut
 from monitoring.catalogue import Series
 from monitoring.detection import detectors
-from monitoring.detection.base import Detector, PatientContext
+from monitoring.detection.base import EVERYONE, Detector, PatientContext
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.explain import Explanation
 from monitoring.detection.findings import Finding, Observation
@@ -225,6 +225,7 @@ class _SeesEverything:
 
     def __init__(self, inner: Detector) -> None:
         self.inner, self.name = inner, inner.name
+        self.scope = getattr(inner, "scope", EVERYONE)
 
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         return self.inner.observe(observation, context)
@@ -248,8 +249,8 @@ def test_routing_readings_by_series_changes_no_finding() -> None:
         return [(f.alert_type, f.kind.value, f.at) for obs in STREAM for f in engine.observe(obs)]
 
     routed = DetectionEngine(default_detectors())
-    assert "cgm_consensus" not in {d.name for d in routed._route(Series.HEART_RATE)}
-    assert {d.name for d in routed._route(Series.GLUCOSE_CGM)} >= {"cgm_consensus", "care_plan_threshold"}
+    assert "cgm_consensus" not in {d.name for d, _ in routed._route(Series.HEART_RATE)}
+    assert {d.name for d, _ in routed._route(Series.GLUCOSE_CGM)} >= {"cgm_consensus", "care_plan_threshold"}
     expected = findings([_SeesEverything(d) for d in default_detectors()])
     assert len(expected) > 10
     assert findings(default_detectors()) == expected
