@@ -1,4 +1,4 @@
-"""Real CGM traces through the service's detectors, causally, in one process; and Nightscout's AR2 beside them.
+"""Real CGM traces through the service's detectors, causally, in one process; AR2 beside them.
 
 Every person's readings go, in time order, through the same engine the
 service runs (signal-quality gate, clinical rules, the risk model, personal

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,24 +33,32 @@ def _tally(
     return total.summary()
 
 
+def _risk_alerts(run: PersonRun, *, rules: RiskRules) -> list[datetime]:
+    return risk_alerts(run, rules)
+
+
+def _ar2_alerts(run: PersonRun, *, limit: float) -> list[datetime]:
+    return ar2_alerts(run.trace, limit)
+
+
 def _curves(runs: Sequence[PersonRun], found: dict[str, list[Episode]]) -> dict[str, Any]:
     base = RiskRules()
     system = []
     for threshold in THRESHOLDS:
         rules = replace(base, threshold=threshold, clear_at=threshold / 2)
-        point = _tally(runs, found, lambda run, rules=rules: risk_alerts(run, rules))
+        point = _tally(runs, found, partial(_risk_alerts, rules=rules))
         system.append({"threshold": threshold, **point})
     ar2 = []
     for limit in AR2_LIMITS:
-        point = _tally(runs, found, lambda run, limit=limit: ar2_alerts(run.trace, limit))
+        point = _tally(runs, found, partial(_ar2_alerts, limit=limit))
         ar2.append({"limit_mg_dl": limit, **point})
     return {"system": system, "ar2": ar2}
 
 
 def _at_rate(curve: Sequence[dict[str, Any]], rate: float) -> float | None:
     """Share warned >= 15 min at a false-alert rate, interpolated along a curve (None outside it)."""
-    pts = sorted(
-        (p["false_alerts_per_patient_week"], p["warned_15_min"])
+    pts: list[tuple[float, float]] = sorted(
+        (float(p["false_alerts_per_patient_week"]), float(p["warned_15_min"]))
         for p in curve
         if p["false_alerts_per_patient_week"] is not None and p["warned_15_min"] is not None
     )
@@ -157,7 +166,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{s['people']} people, {s['patient_weeks']} patient-weeks, {s['episodes']} episodes "
             f"({s['predictable_episodes']} predictable, {s['level2_episodes']} level 2).",
             "",
-            "| predictive alert | warned >= 15 min | warned >= 0 min | false / patient-week | precision | median lead |",
+            "| predictive alert | warned >= 15 min | warned >= 0 min | false / patient-week "
+            "| precision | median lead |",
             "|---|---|---|---|---|---|",
         ]
         rows = [
@@ -170,7 +180,8 @@ def markdown(report: dict[str, Any]) -> str:
         for label, p in rows:
             lines.append(
                 f"| {label} | {_pct(p['warned_15_min'])} | {_pct(p['warned_0_min'])} | "
-                f"{p['false_alerts_per_patient_week']} | {_pct(p['precision'])} | {p['median_lead_min']} min |"
+                f"{p['false_alerts_per_patient_week']} | {_pct(p['precision'])} | "
+                f"{p['median_lead_min']} min |"
             )
         lines += ["", "At AR2's false-alert rates (warned >= 15 min ahead):", ""]
         lines += ["| AR2 limit | false / patient-week | AR2 | system |", "|---|---|---|---|"]
@@ -187,7 +198,8 @@ def markdown(report: dict[str, Any]) -> str:
         ):
             r = s["reactive"][key]
             lines.append(
-                f"| {label} | {_pct(r['alerted_by_end'])} | {_pct(r['alerted_by_15_min'])} | {r['median_delay_min']} min |"
+                f"| {label} | {_pct(r['alerted_by_end'])} | {_pct(r['alerted_by_15_min'])} | "
+                f"{r['median_delay_min']} min |"
             )
         lines += ["", f"Episodes not alerted by 15 minutes after onset: {len(s['misses'])}", ""]
         lines += [f"- {m['person']} at {m['onset']} (nadir {m['nadir']:g}): {m['why']}" for m in s["misses"]]

@@ -107,7 +107,7 @@ def main() -> None:
     trained = train(args.data)
     args.out.write_text(json.dumps(trained, indent=2) + "\n")
     t = trained["trained_on"]
-    print(
+    print(  # noqa: T201 - the command's one line of output
         f"fitted on {t['people']} people, {t['examples']} examples, {t['positives']} positive -> {args.out}"
     )
 
