@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -41,3 +42,16 @@ def require_postgres() -> None:
 
 def require_mosquitto() -> None:
     require("Mosquitto", MQTT_URL, 1883)
+
+
+def shared_datasets() -> Path:
+    """The public datasets beside the repository (``../shared/datasets``, or ``RPM_DATASETS``)."""
+    root = Path(
+        os.environ.get("RPM_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+    )
+    if (root / "cgm").is_dir():
+        return root
+    reason = f"the shared datasets are not at {root}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: they are required)", pytrace=False)
+    pytest.skip(reason)
