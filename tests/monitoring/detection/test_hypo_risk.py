@@ -34,7 +34,8 @@ def test_a_steady_fall_is_warned_before_the_low_begins() -> None:
     # Fitted on real traces, mostly of people without diabetes who rebound from a fall, the model
     # warns late on a clean linear fall: at 70, the last reading before the low (see README).
     found = run(SLOW_FALL)
-    assert found and found[0].kind.value == "open"
+    assert found
+    assert found[0].kind.value == "open"
     assert found[0].at <= T0 + timedelta(minutes=5 * SLOW_FALL.index(70))
     assert found[-1].kind.value == "clear"  # the low began: the low-glucose rule takes over
 
@@ -44,15 +45,19 @@ def test_the_alert_says_why() -> None:
     why = opened.explanation
     assert why["score"]["risk"] >= why["threshold"]["risk"]
     assert len(why["observed"]) >= 5  # the trajectory it judged
-    assert why["forecast"]["horizon_min"] == 30 and why["forecast"]["method"] == "Nightscout AR2"
+    assert why["forecast"]["horizon_min"] == 30
+    assert why["forecast"]["method"] == "Nightscout AR2"
     assert set(why["inputs"]) == set(NAMES)
-    assert why["drivers"] and all(d["log_odds"] > 0 for d in why["drivers"])
-    assert "risk" in opened.summary and "mg/dL" in opened.summary
+    assert why["drivers"]
+    assert all(d["log_odds"] > 0 for d in why["drivers"])
+    assert "risk" in opened.summary
+    assert "mg/dL" in opened.summary
 
 
 def test_a_dive_opens_an_urgent_alert_in_type_1_diabetes_only() -> None:
     urgent = run(DIVE, frozenset({Condition.TYPE1_DIABETES}))
-    assert urgent and urgent[0].severity.value == "high"
+    assert urgent
+    assert urgent[0].severity.value == "high"
     assert "55 mg/dL" in urgent[0].summary
     assert run(DIVE, frozenset({Condition.TYPE2_DIABETES})) == []
 
@@ -64,7 +69,8 @@ def test_flat_glucose_raises_nothing() -> None:
 def test_the_shipped_model_matches_the_features_and_says_how_it_was_fitted() -> None:
     shipped = json.loads(WEIGHTS.read_text())
     assert shipped["model"]["features"] == list(NAMES)
-    assert shipped["trained_on"]["people"] > 100 and shipped["trained_on"]["positives"] > 1000
+    assert shipped["trained_on"]["people"] > 100
+    assert shipped["trained_on"]["positives"] > 1000
     model = RiskModel.from_json(shipped["model"])
     assert 0.0 < model.risk(model.mean) < 0.1  # a typical reading is rarely followed by a low
     with pytest.raises(ValueError, match="do not match"):
