@@ -19,7 +19,7 @@ from evaluation.cgm_replay import PersonRun, ar2_alerts, replay, risk_alerts, ur
 from evaluation.cgm_scoring import Tally, predictive, reactive, reactive_summary
 from monitoring.detection.detectors.hypo_risk import RiskRules
 
-THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 AR2_LIMITS = (55, 60, 65, 70, 75, 80, 85, 90)
 SPLITS = ("held_out", "tuning")
 

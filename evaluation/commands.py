@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evaluation.cgm_report import run_cgm
 from evaluation.evaluate import evaluate, write_json
-from evaluation.replay import ReplayError, replay_file
+from evaluation.replay import ReplayError, help_text, parse_conditions, replay_file
 from evaluation.report import markdown, plot_examples
 from evaluation.scoring import Label
 
@@ -31,7 +31,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="CSV (timestamp,value) or wire-format JSONL (*.jsonl)")
+    parser.epilog = help_text()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
+        "input", type=Path, help="CSV (timestamp,value or id,time,value) or wire-format JSONL (*.jsonl)"
+    )
     parser.add_argument("--metric", help="metric of a CSV series, e.g. heart_rate, glucose_cgm, or 'other'")
     parser.add_argument("--unit", help="unit of the CSV values (UCUM), converted to the canonical unit")
     parser.add_argument("--out", type=Path, required=True, help="output CSV")
@@ -59,8 +63,8 @@ def run_evaluate(args: argparse.Namespace) -> str:
 
 
 def run_replay(args: argparse.Namespace) -> str:
-    conditions = tuple(c.strip() for c in args.conditions.split(",") if c.strip())
     try:
+        conditions = parse_conditions(args.conditions)
         stats = replay_file(
             args.input,
             args.out,
@@ -72,6 +76,6 @@ def run_replay(args: argparse.Namespace) -> str:
     except (OSError, ValueError) as error:
         raise ReplayError(f"{args.input}: {error}") from None
     return (
-        f"replayed {stats.rows} readings into {args.out}: {stats.alerts} alerts raised, "
-        f"{stats.skipped} lines skipped"
+        f"replayed {stats.rows - stats.skipped} readings into {args.out}: {stats.alerts} alerts raised, "
+        f"{stats.skipped} rows refused or skipped (the reason is in the output's refused column for CSV)"
     )

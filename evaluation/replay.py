@@ -1,19 +1,22 @@
 """``monitoring replay``: the live detectors, offline, over a CSV series or a wire-format JSONL stream.
 
-CSV input has ``timestamp,value`` rows (ISO 8601 or epoch seconds) of one
-metric of one patient; the output adds ``score`` (the personal model's anomaly
-score of that point, in [0, 1], computed before learning from it) and
-``alerts`` (the alert types raised at that point, ``;``-joined). A metric the
-service does not know (``--metric other``) runs the generic personal model
-alone. JSONL input is what devices send (one readings message per line) and
-may hold several devices, patients and metrics.
+CSV input is one person's ``timestamp,value`` rows or many people's
+``id,time,value`` rows (see ``replay_input``) of one metric. The output keeps
+the input's rows, in its order and with its timestamps as written, and adds
+``score`` (the personal model's anomaly score of that reading in [0, 1],
+computed before learning from it, at full precision), ``z`` (the raw
+departure from the person's usual in standard deviations, which ranks where
+the score saturates), ``alerts`` (alert types opened at that reading,
+``;``-joined) and ``refused`` (why a row was not replayed: the file goes on).
+A metric the service does not know (``--metric other``) runs the generic
+personal model alone. JSONL input is what devices send (one readings message
+per line) and may hold several devices, patients and metrics.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +24,10 @@ from typing import IO, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from devices.contract import METRICS, Metric, readings_topic
-from devices.units import to_canonical
 from evaluation.evaluate import service_plan
-from monitoring.catalogue import SERIES_OF_METRIC, Series
-from monitoring.detection.detectors.personal.baseline import Features, PersonalBaseline
+from evaluation.replay_input import ReplayError, Row, parse_time, read_rows
+from monitoring.catalogue import SERIES, SERIES_OF_METRIC, Series
+from monitoring.detection.detectors.personal.baseline import PersonalBaseline, two_sided
 from monitoring.detection.detectors.personal.models import PersonalModels
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import FindingKind, Observation
@@ -35,23 +38,11 @@ from monitoring.ingest.intake import DecodedReadings, attribute, decode
 from monitoring.ingest.records import Inbound
 from monitoring.registry.records import DeviceRef
 
+__all__ = ["ReplayError", "replay_file"]
+
 OTHER = "other"
-CSV_COLUMNS = ["timestamp", "value", "score", "alerts"]
+CSV_COLUMNS = ["timestamp", "value", "score", "z", "alerts", "refused"]
 STREAM_COLUMNS = ["timestamp", "patient", "device", "metric", "value", "score", "alerts"]
-
-
-class ReplayError(ValueError):
-    """Bad replay input: says which line and why."""
-
-
-def parse_time(text: str) -> datetime:
-    text = text.strip()
-    try:
-        return datetime.fromtimestamp(float(text), tz=UTC)
-    except ValueError:
-        pass
-    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def series_for(metric: str) -> Series | None:
@@ -65,102 +56,188 @@ def series_for(metric: str) -> Series | None:
     try:
         found = SERIES_OF_METRIC[Metric(metric)]
     except ValueError:
-        raise ReplayError(f"unknown metric {metric!r}; use a known metric or 'other'") from None
+        raise ReplayError(f"unknown metric {metric!r}; see --help for the metrics, or use 'other'") from None
     if len(found) != 1:
         raise ReplayError(f"{metric!r} has {len(found)} components; replay one of them, e.g. bp_systolic")
     return found[0]
 
 
-def read_csv(source: IO[str]) -> Iterator[tuple[datetime, float]]:
-    reader = csv.DictReader(source)
-    if reader.fieldnames is None or not {"timestamp", "value"} <= set(reader.fieldnames):
-        raise ReplayError("CSV input needs a header with columns timestamp,value")
-    for line, row in enumerate(reader, start=2):
+def parse_conditions(text: str) -> tuple[Condition, ...]:
+    chosen = []
+    for name in (c.strip().lower() for c in text.split(",") if c.strip()):
         try:
-            yield parse_time(row["timestamp"]), float(row["value"])
-        except (TypeError, ValueError) as error:
-            raise ReplayError(f"line {line}: {error}") from None
+            chosen.append(Condition(name))
+        except ValueError:
+            known = ", ".join(c.value for c in Condition)
+            raise ReplayError(f"unknown condition {name!r}; use any of {known}") from None
+    return tuple(chosen)
+
+
+def help_text() -> str:
+    """What ``monitoring replay --help`` lists after the options: metrics, units, conditions."""
+    lines = ["metrics (--metric) and the units each accepts (--unit, any case; values are converted):"]
+    for series, info in SERIES.items():
+        metric = next(m for m, found in SERIES_OF_METRIC.items() if series in found)
+        units = ", ".join(sorted(METRICS[metric].accepted_units))
+        lines.append(f"  {series.key:<18} {info.label} ({units}; stored in {info.unit})")
+    lines.append(f"  {OTHER:<18} any other series: the generic personal model alone, no unit, no conditions")
+    lines.append("conditions (--conditions, comma-separated; their care-plan defaults apply):")
+    lines.append("  " + ", ".join(c.value for c in Condition))
+    lines.append("CSV forms: timestamp,value (one person) or id,time,value (many people).")
+    return "\n".join(lines)
 
 
 class GenericDeparture:
-    """The generic model alone: a personal baseline and an alert on a persistent departure."""
+    """The generic model alone: a baseline of the series and an alert on a persistent departure.
 
-    def __init__(self, z: float = 4.0, readings: int = 3) -> None:
-        self.model = PersonalBaseline(warmup_count=20, warmup_span=timedelta(hours=12))
-        self.z = z
+    It learns from every reading, a departure only as far as ``clip`` standard
+    deviations: one wild value moves the baseline little, while a new level
+    that lasts first widens the spread and then draws the mean after it, so
+    the model settles on a new normal within a few hundred readings instead
+    of calling it anomalous for ever. A real deterioration is alerted long
+    before that (``readings`` in a row beyond ``z``); the alert ends once the
+    departure is back under ``z_clear``.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> model, t0 = GenericDeparture(), datetime(2026, 1, 1, tzinfo=UTC)
+    >>> steps = [model.step(t0 + timedelta(minutes=i), 10.0 + (i % 5) * 0.2) for i in range(600)]
+    >>> after = [model.step(t0 + timedelta(minutes=600 + i), 20.0 + (i % 5) * 0.2) for i in range(1500)]
+    >>> after[2][2], max(i for i, (_, z, _) in enumerate(after) if z is not None and abs(z) >= 4) < 400
+    (['personal.departure'], True)
+    """
+
+    def __init__(self, z: float = 4.0, z_clear: float = 3.0, readings: int = 3, clip: float = 3.0) -> None:
+        # A series of unknown cadence and meaning: one bin (no time of day), and a memory counted
+        # in readings (the last ~500), not in days.
+        self.model = PersonalBaseline(
+            bins=1,
+            tau=timedelta(days=36500),
+            warmup_count=20,
+            warmup_span=timedelta(0),
+            memory_readings=500,
+            floor_sd=1e-6,
+        )
+        self.z, self.z_clear, self.clip = z, z_clear, clip
         self.episode = EpisodeState()
         self.rule = Persistence(start_count=readings, end_count=readings)
 
-    def step(self, at: datetime, value: float) -> tuple[float, list[str]]:
-        x: Features = {"value": value, "at": at}
-        z = self.model.z(x)
-        score = self.model.score_one(x)
-        found = self.rule.step(self.episode, at, z is not None and abs(z) >= self.z)
-        if z is None or abs(z) < self.z:
-            self.model.learn_one(x)
-        return score, ["personal.departure"] if found and found[0] == "open" else []
+    def step(self, at: datetime, value: float) -> tuple[float, float | None, list[str]]:
+        """The point's score in [0, 1] and its z (both before learning from it), and what opened."""
+        now = at.timestamp()
+        usual = self.model.usual_at(now)
+        z = None if usual is None else (value - usual[0]) / usual[1]
+        limit = self.z_clear if self.episode.active else self.z
+        found = self.rule.step(self.episode, at, z is not None and abs(z) >= limit)
+        learned = value
+        if z is not None and usual is not None:
+            learned = usual[0] + max(-self.clip, min(self.clip, z)) * usual[1]
+        self.model.learn(learned, now)
+        score = 0.0 if z is None else two_sided(z)
+        return score, z, ["personal.departure"] if found and found[0] == "open" else []
 
 
 @dataclass(slots=True)
 class ReplayStats:
     rows: int = 0
     alerts: int = 0
-    skipped: int = 0
+    skipped: int = 0  # JSONL lines that are not a readings message; CSV rows refused
 
 
 class Replayer:
     """The service's detectors over one or more patients, fed in time order."""
 
-    def __init__(self, conditions: tuple[str, ...] = ()) -> None:
+    def __init__(self, conditions: tuple[Condition, ...] = ()) -> None:
         self.engine = DetectionEngine(default_detectors())
         self.models = next(d for d in self.engine.detectors if isinstance(d, PersonalModels))
-        self.plan = service_plan(tuple(Condition(c).value for c in conditions))
+        self.plan = service_plan(tuple(c.value for c in conditions))
         self._planned: set[UUID] = set()
 
-    def step(self, obs: Observation) -> tuple[float, list[str]]:
+    def step(self, obs: Observation) -> tuple[float, float | None, list[str]]:
         if obs.patient_id not in self._planned:
             self.engine.set_care_plan(obs.patient_id, self.plan)
             self._planned.add(obs.patient_id)
         findings = self.engine.observe(obs)
         raised = sorted({f.alert_type for f in findings if f.kind is FindingKind.OPEN})
-        return self.models.last_score(obs.patient_id, obs.series), raised
+        pid, series = obs.patient_id, obs.series
+        return self.models.last_score(pid, series), self.models.last_z(pid, series), raised
 
 
 def replay_csv(
-    source: IO[str], out: IO[str], *, metric: str, unit: str | None, conditions: tuple[str, ...] = ()
+    source: IO[str], out: IO[str], *, metric: str, unit: str | None, conditions: tuple[Condition, ...] = ()
 ) -> ReplayStats:
     series = series_for(metric)
+    if series is None and conditions:
+        raise ReplayError("--conditions do not apply to --metric other: the generic model knows no care plan")
+    if series is None and unit is not None:
+        raise ReplayError("--unit needs a known metric: values of --metric other are replayed as they are")
+    rows, many = read_rows(source, series=series, unit=unit)
+    results = _detect(rows, series, conditions)
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow((["id"] if many else []) + CSV_COLUMNS)
     stats = ReplayStats()
-    generic = GenericDeparture() if series is None else None
-    replayer = Replayer(conditions) if series is not None else None
-    patient, device = uuid5(NAMESPACE_URL, "replay/patient"), uuid5(NAMESPACE_URL, "replay/device")
-    for at, raw in sorted(read_csv(source), key=lambda row: row[0]):
-        value = raw
-        if series is not None and unit is not None:
-            value = to_canonical(raw, unit, series.info.unit)
-        if generic is not None:
-            score, raised = generic.step(at, value)
-        else:
-            assert replayer is not None
-            assert series is not None
-            score, raised = replayer.step(Observation(patient, series, at, value, device))
-        writer.writerow([at.isoformat(), f"{value:g}", f"{score:.4f}", ";".join(raised)])
+    for i, row in enumerate(rows):
+        score, z, raised = results.get(i, (None, None, []))
+        writer.writerow(
+            ([row.person] if many else [])
+            + [
+                row.time_text,
+                "" if row.value is None else f"{row.value:.10g}",
+                "" if score is None else repr(score),
+                "" if z is None else repr(z),
+                ";".join(raised),
+                row.refused,
+            ]
+        )
         stats.rows += 1
         stats.alerts += len(raised)
+        stats.skipped += bool(row.refused)
     return stats
 
 
+def _detect(
+    rows: list[Row], series: Series | None, conditions: tuple[Condition, ...]
+) -> dict[int, tuple[float, float | None, list[str]]]:
+    """Each person's accepted rows through the detectors in time order; results by row index."""
+    accepted = sorted(
+        (i for i, r in enumerate(rows) if not r.refused), key=lambda i: (rows[i].person, rows[i].at)
+    )
+    replayer = Replayer(conditions) if series is not None else None
+    generic: dict[str, GenericDeparture] = {}
+    device = uuid5(NAMESPACE_URL, "replay/device")
+    results: dict[int, tuple[float, float | None, list[str]]] = {}
+    for i in accepted:
+        row = rows[i]
+        assert row.at is not None
+        assert row.value is not None
+        if replayer is None or series is None:
+            model = generic.get(row.person)
+            if model is None:
+                model = generic[row.person] = GenericDeparture()
+            results[i] = model.step(row.at, row.value)
+        else:
+            patient = uuid5(NAMESPACE_URL, f"replay/patient/{row.person}")
+            results[i] = replayer.step(Observation(patient, series, row.at, row.value, device))
+    return results
+
+
 def replay_jsonl(
-    source: IO[bytes], out: IO[str], *, manifest: dict[str, Any] | None = None, topic_root: str = "replay"
+    source: IO[bytes],
+    out: IO[str],
+    *,
+    manifest: dict[str, Any] | None = None,
+    conditions: tuple[Condition, ...] = (),
+    topic_root: str = "replay",
 ) -> ReplayStats:
-    """Wire-format messages, one per line; devices map to patients through an optional manifest."""
-    owners: dict[str, tuple[str, tuple[str, ...]]] = {}
+    """Wire-format messages, one per line; devices map to patients through an optional manifest.
+
+    A patient's conditions come from the manifest; ``conditions`` apply to devices it does not list.
+    """
+    owners: dict[str, tuple[str, tuple[Condition, ...]]] = {}
     for patient in (manifest or {}).get("patients", []):
         for device in patient["devices"]:
-            owners[device["serial"]] = (patient["mrn"], tuple(patient.get("conditions", ())))
-    replayers: dict[tuple[str, ...], Replayer] = {}
+            owned = parse_conditions(",".join(patient.get("conditions", ())))
+            owners[device["serial"]] = (patient["mrn"], owned)
+    replayers: dict[tuple[Condition, ...], Replayer] = {}
     devices: dict[str, DeviceRef] = {}
     names: dict[UUID, str] = {}
     rows: list[tuple[datetime, str, str, Series, float, UUID, UUID]] = []
@@ -176,7 +253,7 @@ def replay_jsonl(
             continue
         serial = decoded.serial
         if serial not in devices:
-            mrn, _ = owners.get(serial, (serial, ()))
+            mrn = owners[serial][0] if serial in owners else serial
             pid = uuid5(NAMESPACE_URL, f"replay/{mrn}")
             names[pid] = mrn
             devices[serial] = DeviceRef(
@@ -197,13 +274,13 @@ def replay_jsonl(
     writer = csv.writer(out)
     writer.writerow(STREAM_COLUMNS)
     for at, mrn, serial, series, value, pid, did in sorted(rows, key=lambda r: r[0]):
-        conditions = owners.get(serial, (mrn, ()))[1]
-        replayer = replayers.get(conditions)
+        chosen = owners[serial][1] if serial in owners else conditions
+        replayer = replayers.get(chosen)
         if replayer is None:
-            replayer = replayers[conditions] = Replayer(conditions)
-        score, raised = replayer.step(Observation(pid, series, at, value, did))
+            replayer = replayers[chosen] = Replayer(chosen)
+        score, _, raised = replayer.step(Observation(pid, series, at, value, did))
         writer.writerow(
-            [at.isoformat(), mrn, serial, series.key, f"{value:g}", f"{score:.4f}", ";".join(raised)]
+            [at.isoformat(), mrn, serial, series.key, f"{value:g}", repr(score), ";".join(raised)]
         )
         stats.rows += 1
         stats.alerts += len(raised)
@@ -230,23 +307,16 @@ def replay_file(
     *,
     metric: str | None,
     unit: str | None,
-    conditions: tuple[str, ...],
+    conditions: tuple[Condition, ...],
     manifest: Path | None,
 ) -> ReplayStats:
+    if path.suffix != ".jsonl" and metric is None:
+        raise ReplayError("CSV input needs --metric (see --help for the list)")
     with out_path.open("w", newline="") as out:
         if path.suffix == ".jsonl":
             loaded = json.loads(manifest.read_text()) if manifest is not None else None
             with path.open("rb") as source:
-                return replay_jsonl(source, out, manifest=loaded)
-        if metric is None:
-            raise ReplayError("CSV input needs --metric")
-        if unit is not None and metric != OTHER:
-            series = series_for(metric)
-            if series is not None and unit not in METRICS[_metric_of(series)].accepted_units:
-                raise ReplayError(f"unit {unit!r} is not accepted for {metric}")
+                return replay_jsonl(source, out, manifest=loaded, conditions=conditions)
+        assert metric is not None
         with path.open(newline="") as source:
             return replay_csv(source, out, metric=metric, unit=unit, conditions=conditions)
-
-
-def _metric_of(series: Series) -> Metric:
-    return next(m for m, found in SERIES_OF_METRIC.items() if series in found)

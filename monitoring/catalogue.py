@@ -53,6 +53,15 @@ class SeriesInfo:
     plausible_max: float
     panel_loinc: str | None = None
 
+    def implausible(self, key: str, value: float) -> str | None:
+        """Why ``value`` (in ``unit``) cannot be a measurement of this series, or None if it can."""
+        if self.plausible_min <= value <= self.plausible_max:
+            return None
+        return (
+            f"{key} {value:g} {self.unit} is outside the plausible range "
+            f"{self.plausible_min:g}-{self.plausible_max:g} {self.unit}"
+        )
+
 
 SERIES: dict[Series, SeriesInfo] = {
     Series.HEART_RATE: SeriesInfo("Heart rate", "8867-4", "/min", 20, 300),

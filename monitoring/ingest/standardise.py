@@ -52,11 +52,9 @@ def standardise_reading(
     for (series, info), original in zip(route.series, _values(reading), strict=True):
         value = to_canonical(original, unit, canonical) if converted else original
         if not info.plausible_min <= value <= info.plausible_max:
-            return (
-                ErrorCode.VALUE_IMPLAUSIBLE,
-                f"{series.key} {value:g} {canonical} is outside the plausible range "
-                f"{info.plausible_min:g}-{info.plausible_max:g} {canonical}",
-            )
+            why = info.implausible(series.key, value)
+            assert why is not None
+            return ErrorCode.VALUE_IMPLAUSIBLE, why
         rows.append(
             StandardReading(
                 patient_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from evaluation.cgm_data import Trace, episodes, held_out, read_traces
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
 
-def trace(values: list[float], *, step: int = 5, gaps: dict[int, int] | None = None) -> Trace:
+def trace(values: Sequence[float], *, step: int = 5, gaps: dict[int, int] | None = None) -> Trace:
     times, at = [], T0
     for i in range(len(values)):
         at += timedelta(minutes=(gaps or {}).get(i, step)) if i else timedelta()

@@ -10,10 +10,13 @@ minutes. Its weights were fitted on real CGM traces of the tuning people only
 
 The alert opens when the risk reaches ``threshold`` while glucose is still at
 or above 70 (below 70 the low-glucose rule speaks), at most once an hour, and
-clears when the risk falls below ``clear_at`` or the low begins.
+clears when the risk falls below ``clear_at``, when the low begins, or when the
+hour it spoke of has passed without one.
 
 Beside the model runs the rule commercial CGMs use for "urgent low soon"
-(Dexcom: 55 mg/dL or lower within 20 minutes at the current rate); when it
+(Dexcom: 55 mg/dL or lower within 20 minutes at the current rate; here only
+from below 110 mg/dL, so that the fall from a meal's peak is not taken for a
+dive); when it
 holds the alert is high rather than medium severity. On its own it opens an
 alert only for people with type 1 diabetes (``urgent_for``), whose insulin can
 drive a dive the model has rarely seen: on the real traces of everyone else
@@ -118,8 +121,10 @@ class RiskRules:
     threshold: float = 0.5  # chosen on the tuning people's curve (see README, Detection)
     clear_at: float = 0.25
     refractory: timedelta = timedelta(minutes=60)  # after an alert opens, no new one for this long
+    expires: timedelta = timedelta(minutes=60)  # the model's horizon: no low by then, the alert ends
     urgent_level: float = 55.0  # Dexcom-style "urgent low soon": at or below this ...
     urgent_within: timedelta = timedelta(minutes=20)  # ... within this long at the current rate
+    urgent_below: float = 110.0  # ... from below this: a fast fall from a meal's peak is not a dive
     urgent_for: frozenset[Condition] = frozenset({Condition.TYPE1_DIABETES})  # opens alerts alone
 
 
@@ -135,7 +140,8 @@ class RiskAlarm:
         """``urgent``: the urgent-low-soon rule holds and may open an alert for this patient."""
         r = self.rules
         if self.open_since is not None:
-            if value < LOW or (risk < r.clear_at and not urgent):
+            expired = at - self.open_since >= r.expires
+            if value < LOW or expired or (risk < r.clear_at and not urgent):
                 self.open_since = None
                 return "clear"
             return None
@@ -170,6 +176,8 @@ class _Risk:
 
 def urgent_soon(features: Features, rules: RiskRules) -> bool:
     """At the last 10 minutes' rate, glucose reaches ``urgent_level`` within ``urgent_within``."""
+    if features.value >= rules.urgent_below:
+        return False
     ahead = features.value + features.named()["slope_10"] * rules.urgent_within.total_seconds() / 60
     return ahead <= rules.urgent_level
 
@@ -238,6 +246,8 @@ class HypoRisk(Stateful[_Risk]):
             )
         else:
             summary = f"Low glucose no longer predicted as of {when(obs.at)} (now {fmt(obs.value)} mg/dL)."
+            if obs.value < LOW:
+                summary = f"The predicted low has begun ({fmt(obs.value)} mg/dL at {when(obs.at)})."
         return finding(
             detector=self.name,
             patient_id=obs.patient_id,

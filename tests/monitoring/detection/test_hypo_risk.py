@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -21,7 +22,7 @@ SLOW_FALL = [150.0] * 8 + [150.0 - 5 * i for i in range(1, 20)]  # 1 mg/dL a min
 DIVE = [150, 150, 151, 150, 149, 150, 138, 124, 110, 96]  # -2.8 mg/dL a minute
 
 
-def run(values: list[float], conditions: frozenset[Condition] = frozenset()) -> list[Finding]:
+def run(values: Sequence[float], conditions: frozenset[Condition] = frozenset()) -> list[Finding]:
     detector, context = HypoRisk(), PatientContext(P, conditions)
     found: list[Finding] = []
     for i, value in enumerate(values):

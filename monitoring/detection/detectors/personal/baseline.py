@@ -57,12 +57,15 @@ class PersonalBaseline(AnomalyDetector):
         floor_sd: float = 1.0,
         warmup_count: int = 30,
         warmup_span: timedelta = timedelta(days=2),
+        memory_readings: int | None = None,
     ) -> None:
         self.bins = bins
         self.tau = tau
         self.floor_sd = floor_sd
         self.warmup_count = warmup_count
         self.warmup_span = warmup_span
+        # With a reading count as memory too, a series of unknown cadence forgets at least this fast.
+        self._min_alpha = 1.0 / memory_readings if memory_readings else 0.0
         self._warmup_s, self._tau_s = warmup_span.total_seconds(), tau.total_seconds()
         self.first_at: float | None = None
         self.stats = array("d", [0.0] * (bins * _FIELDS))
@@ -122,7 +125,7 @@ class PersonalBaseline(AnomalyDetector):
             return
         dt = max(now - s[i + 3], 0.0)
         # Early on weigh like a plain mean; later forget with elapsed time, not with readings.
-        alpha = max(1.0 / (count + 1), 1.0 - math.exp(-dt / self._tau_s))
+        alpha = max(1.0 / (count + 1), 1.0 - math.exp(-dt / self._tau_s), self._min_alpha)
         delta = value - s[i + 1]
         s[i + 1] += alpha * delta
         s[i + 2] = (1 - alpha) * (s[i + 2] + alpha * delta * delta)

@@ -112,7 +112,7 @@ class _Level:
 class _Patient:
     models: dict[Series, PersonalBaseline] = field(default_factory=dict)
     levels: dict[Series, _Level] = field(default_factory=dict)
-    scores: dict[Series, float] = field(default_factory=dict)
+    zs: dict[Series, float | None] = field(default_factory=dict)  # the last reading's z, per series
     drop: EpisodeState = field(default_factory=EpisodeState)
     trend: EpisodeState = field(default_factory=EpisodeState)
     fever: EpisodeState = field(default_factory=EpisodeState)
@@ -192,7 +192,12 @@ class PersonalModels(Stateful[_Patient]):
 
     def last_score(self, patient_id: UUID, series: Series) -> float:
         """The anomaly score of the patient's latest reading of ``series`` (before learning it)."""
-        return self._states(patient_id).scores.get(series, 0.0)
+        z = self._states(patient_id).zs.get(series)
+        return 0.0 if z is None else two_sided(z)
+
+    def last_z(self, patient_id: UUID, series: Series) -> float | None:
+        """The latest reading's departure from the patient's usual, in standard deviations."""
+        return self._states(patient_id).zs.get(series)
 
     def warm(self, patient_id: UUID, series: Series) -> bool:
         """Whether the patient's model of ``series`` has left warm-up."""
@@ -208,7 +213,7 @@ class PersonalModels(Stateful[_Patient]):
             model = state.models[series] = new_model(series)
         usual = model.usual_at(now)
         z = None if usual is None else (value - usual[0]) / usual[1]
-        state.scores[series] = 0.0 if z is None else two_sided(z)
+        state.zs[series] = z
         found: list[Finding] = []
         if usual is not None:
             spec = MODELS.get(series, _GENERIC)
