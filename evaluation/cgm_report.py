@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.cgm_data import Episode, dataset_files, episodes, held_out, read_traces
+from evaluation.cgm_realism import compare
+from evaluation.cgm_realism import markdown as realism_markdown
 from evaluation.cgm_replay import PersonRun, ar2_alerts, replay, risk_alerts, urgent_alerts
 from evaluation.cgm_scoring import Tally, predictive, reactive, reactive_summary
 from monitoring.detection.detectors.hypo_risk import RiskRules
@@ -146,6 +148,7 @@ def evaluate_cgm(directory: Path) -> dict[str, Any]:
         by_split["held_out" if held_out(run.trace.person) else "tuning"].append(run)
     return {
         "data": {"directory": directory.name, "files": [p.name for p in dataset_files(directory)]},
+        "realism": compare(traces),
         "rules": RiskRules().__repr__(),
         **{name: split_report(by_split[name]) for name in SPLITS},
     }
@@ -204,6 +207,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", f"Episodes not alerted by 15 minutes after onset: {len(s['misses'])}", ""]
         lines += [f"- {m['person']} at {m['onset']} (nadir {m['nadir']:g}): {m['why']}" for m in s["misses"]]
         lines.append("")
+    lines += ["## The simulator beside the real traces", "", realism_markdown(report["realism"]), ""]
     return "\n".join(lines)
 
 

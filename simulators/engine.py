@@ -85,8 +85,10 @@ def sample_times(patient: SimPatient, device: SimDevice, start: datetime, end: d
     else:
         step = device.spec.sample_every
         at = start + timedelta(seconds=rng.uniform(0, step.total_seconds()))
+        lost = _signal_losses(device, start, end) if device.kind == DeviceKind.CGM else []
         while at < end:
-            times.append(at)
+            if not any(a <= at < b for a, b in lost):
+                times.append(at)
             at += step
     for episode in patient.episodes:
         if episode.recheck is not None and episode.recheck[0] == device.kind.value:
@@ -96,6 +98,21 @@ def sample_times(patient: SimPatient, device: SimDevice, start: datetime, end: d
                 times.append(at)
                 at += episode.recheck[1]
     return sorted(t for t in times if start <= t < end)
+
+
+CGM_LOSSES_PER_DAY = 0.3  # real CGM traces show 0.07-1.0 gaps over 15 minutes a day
+
+
+def _signal_losses(device: SimDevice, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """Short spells when a CGM's readings do not arrive (out of Bluetooth range, a signal loss)."""
+    rng = random.Random(f"{device.serial}/signal-loss")
+    losses: list[tuple[datetime, datetime]] = []
+    at = start
+    while True:
+        at += timedelta(days=rng.expovariate(CGM_LOSSES_PER_DAY))
+        if at >= end:
+            return losses
+        losses.append((at, at + timedelta(minutes=rng.uniform(15, 60))))
 
 
 def _round(value: float, unit: str) -> float:
@@ -113,7 +130,13 @@ class DeviceRun:
         self.faults: list[Fault] = [f for f in patient.faults if f.device == device.serial]
         signals = {s for metric, _ in (*device.spec.metrics, *device.spec.daily) for s in SIGNALS_OF[metric]}
         self.streams = {
-            s: Stream(patient.profile, s, random.Random(f"{seed}/{device.serial}/{s}"), self.episodes)
+            s: Stream(
+                patient.profile,
+                s,
+                random.Random(f"{seed}/{device.serial}/{s}"),
+                self.episodes,
+                continuous_glucose=device.kind == DeviceKind.CGM,
+            )
             for s in sorted(signals)
         }
         self.artefacts = [e for e in self.episodes if e.type == "motion_artefact"]

@@ -39,6 +39,11 @@ MODELS: dict[Signal, SignalModel] = {
     "steps": SignalModel(0.0, 12, 0.0, 1500.0, 0.0),
 }
 _DRIFT_TAU_S = 24 * 3600.0
+# CGM sensor error, fitted to the shared real traces (evaluation/cgm_realism.py): real CGMs show a
+# median second difference of 1.0-1.8 mg/dL between 5-minute readings, far below white noise of
+# the sensors' 9 % MARD; most of their error is slow.
+_CGM_ERROR_TAU_S = 4 * 3600.0
+_CGM_SLOW_ERROR, _CGM_NOISE = 0.05, 0.003
 
 
 def usual(profile: Profile, signal: Signal) -> float:
@@ -70,7 +75,13 @@ class Stream:
     """One device's view of one signal: its own noise, its own drift state."""
 
     def __init__(
-        self, profile: Profile, signal: Signal, rng: random.Random, episodes: Sequence[Episode] = ()
+        self,
+        profile: Profile,
+        signal: Signal,
+        rng: random.Random,
+        episodes: Sequence[Episode] = (),
+        *,
+        continuous_glucose: bool = False,
     ) -> None:
         self.profile = profile
         # Only the episodes that touch this signal, by start time: most samples look at none.
@@ -83,6 +94,10 @@ class Stream:
         self.rng = rng
         self.drift = rng.gauss(0, self.model.drift_sd)
         self.last_at: datetime | None = None
+        # A CGM's error is mostly slow (calibration and sensor drift over hours) with little
+        # reading-to-reading noise; a meter's fingersticks are independent of each other.
+        self.continuous_glucose = continuous_glucose
+        self.sensor_error = rng.gauss(0, 1) if continuous_glucose else 0.0
 
     def sample(self, at: datetime) -> float:
         """The value a device measures at ``at``, before rounding to the device's resolution."""
@@ -93,6 +108,9 @@ class Stream:
             dt = max((at - self.last_at).total_seconds(), 0.0)
             keep = math.exp(-dt / _DRIFT_TAU_S)
             self.drift = self.drift * keep + model.drift_sd * math.sqrt(1 - keep * keep) * drift_step
+            if self.continuous_glucose:
+                slow = math.exp(-dt / _CGM_ERROR_TAU_S)
+                self.sensor_error = self.sensor_error * slow + math.sqrt(1 - slow * slow) * rng.gauss(0, 1)
         self.last_at = at
         value = usual(self.profile, self.signal) + self.drift
         phase = 2 * math.pi * (hour_of(at) - model.peak_hour) / 24
@@ -117,5 +135,9 @@ class Stream:
         if pull > 0:
             value = value * (1 - pull) + target * pull
         if self.signal == "glucose":
-            sd = 0.05 * value  # sensor error grows with the level (MARD about 9 %)
+            if self.continuous_glucose:  # slow error of 5 % and 0.3 % of reading-to-reading noise
+                return (
+                    value * (1 + _CGM_SLOW_ERROR * self.sensor_error + _CGM_NOISE * noise) + extra_sd * extra
+                )
+            sd = 0.05 * value  # a meter's error grows with the level (MARD about 9 %)
         return value + sd * noise + extra_sd * extra

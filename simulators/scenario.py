@@ -52,9 +52,9 @@ def hypoglycaemia_level1(p: Profile, at: datetime, rng: random.Random) -> Episod
         p,
         "hypoglycaemia_l1",
         at,
-        rng.uniform(75, 110) * M,  # 30 min falling, 15-50 min low, 30 min recovering
+        rng.uniform(105, 140) * M,  # 45 min falling, 15-50 min low, 45 min recovering
         severity="level1",
-        onset=30 * M,  # glucose falls at most a few mg/dL a minute
+        onset=45 * M,  # real falls into a low run at 1-2 mg/dL a minute (cgm_realism)
         effects=(Effect("glucose", target=rng.uniform(56, 65)),),
         metrics=("glucose_cgm", "glucose_meter"),
     )
@@ -65,9 +65,9 @@ def hypoglycaemia_level2(p: Profile, at: datetime, rng: random.Random) -> Episod
         p,
         "hypoglycaemia_l2",
         at,
-        rng.uniform(85, 130) * M,
+        rng.uniform(115, 160) * M,
         severity="level2",
-        onset=35 * M,
+        onset=50 * M,
         effects=(Effect("glucose", target=rng.uniform(38, 50)), Effect("heart_rate", shift=12)),
         metrics=("glucose_cgm", "glucose_meter", "heart_rate"),
     )
@@ -212,7 +212,8 @@ def bradycardia(p: Profile, at: datetime, rng: random.Random) -> Episode:
 # Expected events a week by condition (everyone also gets the "any" rates).
 EVENT_RATES: dict[str, tuple[tuple[Builder, float], ...]] = {
     "any": ((fever, 0.05), (bradycardia, 0.03)),
-    TYPE1_DIABETES: ((hypoglycaemia_level1, 1.5), (hypoglycaemia_level2, 0.4), (hyperglycaemia, 0.8)),
+    # Type 1 lows: the real type 1 traces (D1NAMO) show about 8 CGM hypoglycaemias a week.
+    TYPE1_DIABETES: ((hypoglycaemia_level1, 4.5), (hypoglycaemia_level2, 1.0), (hyperglycaemia, 0.8)),
     TYPE2_DIABETES: ((hypoglycaemia_level1, 0.1), (hyperglycaemia, 0.3)),
     HYPERTENSION: ((hypertensive_crisis, 0.25), (hypotension, 0.1)),
     HEART_FAILURE: ((hf_decompensation, 0.25), (hypotension, 0.05)),
@@ -250,7 +251,9 @@ def daily_life(p: Profile, start: datetime, end: datetime, rng: random.Random) -
                     kind="non_event",
                     patient=p.patient,
                     start=at,
-                    end=at + 3 * H,
+                    # The bump has decayed to 1.5 % of its peak by 6 hours; ending it at 3 (27 %)
+                    # dropped glucose by a quarter of the rise in one reading.
+                    end=at + 6 * H,
                     shape="bump",
                     onset=50 * M,
                     effects=(Effect("glucose", shift=amplitude),),
