@@ -1,11 +1,13 @@
 """``python -m benchmarks.stages``: what each step of ingestion costs per message and per reading.
 
     python -m benchmarks.stages [--messages 20000] [--devices 2000] [--per-message 5] [--no-store]
+                                [--metric heart_rate|glucose_cgm]
 
 The end-to-end benchmark says how fast the whole system goes; this one says
 where a worker's time goes, without a broker, so that an optimisation can be
 measured on its own before and after. The messages are the load generator's
-(heart rates from wearables); each step runs over all of them in turn, on one
+(heart rates from wearables, a reading a minute) or CGM readings (every five
+minutes, glucose that rises and falls as over a day); each step runs over all of them in turn, on one
 core, and the figures are CPU microseconds (process time). The store step
 writes to a scratch database ``rpm_stages`` on the PostgreSQL under test.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import math
 import os
 import random
 import time
@@ -42,10 +45,20 @@ SCRATCH = "rpm_stages"
 T = TypeVar("T")
 
 
-def messages(count: int, devices: int, per_message: int, seed: int = 7) -> list[Inbound]:
+def _value(metric: str, rng: random.Random, device: int, at: datetime) -> float:
+    if metric == "heart_rate":
+        return float(rng.randint(60, 90))
+    phase = 2 * math.pi * (at.timestamp() / 86400 * 3 + device / 97)  # three swings a day
+    return round(125 + 55 * math.sin(phase) + rng.gauss(0, 2), 1)
+
+
+def messages(
+    count: int, devices: int, per_message: int, seed: int = 7, metric: str = "heart_rate"
+) -> list[Inbound]:
     """``count`` messages round-robin over ``devices``, each covering the time since its previous one."""
     rng = random.Random(seed)
-    spacing = timedelta(seconds=60)
+    spacing = timedelta(seconds=60 if metric == "heart_rate" else 300)
+    unit = "/min" if metric == "heart_rate" else "mg/dL"
     start = datetime.now(UTC) - spacing * per_message * (count // devices + 2)
     out: list[Inbound] = []
     for i in range(count):
@@ -57,7 +70,10 @@ def messages(count: int, devices: int, per_message: int, seed: int = 7) -> list[
             sent_at=first + spacing * per_message,
             readings=[
                 Reading(
-                    metric="heart_rate", unit="/min", at=first + spacing * k, value=float(rng.randint(60, 90))
+                    metric=metric,
+                    unit=unit,
+                    at=first + spacing * k,
+                    value=_value(metric, rng, i % devices, first + spacing * k),
                 )
                 for k in range(per_message)
             ],
@@ -103,19 +119,19 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=2_000, help="readings per store transaction")
     parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-store", action="store_true", help="skip the database step")
+    parser.add_argument("--metric", choices=("heart_rate", "glucose_cgm"), default="heart_rate")
     args = parser.parse_args()
     if not 1 <= args.messages <= 1_000_000:
         parser.error("--messages must be 1..1000000")
-    batch = messages(args.messages, args.devices, args.per_message)
+    batch = messages(args.messages, args.devices, args.per_message, metric=args.metric)
     serials = {f"STAGE-{i:06d}" for i in range(args.devices)}
     devices = {s: DeviceRef(uuid.uuid4(), s, uuid.uuid4(), DeviceState.ACTIVE) for s in serials}
     decoded, decode_s = timed(lambda: [decode(m, ROOT) for m in batch])
     intake, attribute_s = timed(lambda: attribute(decoded, devices))
     rows = intake.readings
+    condition = Condition.HYPERTENSION if args.metric == "heart_rate" else Condition.TYPE1_DIABETES
     engine = DetectionEngine(default_detectors())
-    plan = CarePlan(
-        frozenset({Condition.HYPERTENSION}), tuple(default_thresholds({Condition.HYPERTENSION}).values())
-    )
+    plan = CarePlan(frozenset({condition}), tuple(default_thresholds({condition}).values()))
     for device in devices.values():
         assert device.patient_id is not None
         engine.set_care_plan(device.patient_id, plan)

@@ -18,15 +18,15 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from monitoring.detection.detectors.forecast import ar2_forecast
 from monitoring.detection.state import dump_points, dump_time, load_points, load_time
 
 LOW = 70.0
-KEEP = timedelta(minutes=60)
-FRESH = timedelta(minutes=12)  # a reading this far from the last one starts the trajectory again
+_KEEP_S = 3600.0  # the last hour of readings is kept
+_FRESH_S = 720.0  # a reading more than 12 minutes after the last one starts the trajectory again
 NAMES = (
     "level",  # ln(g / 70)
     "level_sq",
@@ -103,41 +103,48 @@ class History:
 class Trajectory:
     """The last hour of readings and the history, turned into features at each new reading."""
 
-    recent: deque[tuple[datetime, float]] = field(default_factory=lambda: deque(maxlen=90))
+    # (epoch seconds, mg/dL): float times, as this runs for every CGM reading of every patient.
+    recent: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=90))
     history: History = field(default_factory=History)
 
     def add(self, at: datetime, value: float) -> Features | None:
         """Take a reading; its features, or None while the last 30 minutes are too sparse."""
-        if self.recent and at - self.recent[-1][0] > FRESH:
-            self.recent.clear()
-        self.recent.append((at, value))
-        while at - self.recent[0][0] > KEEP:
-            self.recent.popleft()
-        found = self._features(at, value)
+        now, recent = at.timestamp(), self.recent
+        if recent and now - recent[-1][0] > _FRESH_S:
+            recent.clear()
+        recent.append((now, value))
+        while now - recent[0][0] > _KEEP_S:
+            recent.popleft()
+        found = self._features(at, now, value)
         self.history.add(at, value)
         return found
 
-    def _at(self, at: datetime, ago: timedelta) -> float | None:
-        """The reading nearest ``ago`` before ``at`` (within 3 minutes), if any."""
-        target = at - ago
+    def readings(self) -> list[tuple[datetime, float]]:
+        return [(datetime.fromtimestamp(t, UTC), v) for t, v in self.recent]
+
+    def _at(self, now: float, minutes: float) -> float | None:
+        """The reading nearest ``minutes`` before ``now`` (within 3 minutes), if any."""
+        target = now - minutes * 60
         for when, value in reversed(self.recent):
             gap = when - target
-            if abs(gap) <= timedelta(minutes=3):
+            if -180 <= gap <= 180:
                 return value
-            if gap < -timedelta(minutes=3):
+            if gap < -180:
                 return None
         return None
 
-    def _features(self, at: datetime, g: float) -> Features | None:
-        g5, g10 = self._at(at, timedelta(minutes=5)), self._at(at, timedelta(minutes=10))
-        g20, g30 = self._at(at, timedelta(minutes=20)), self._at(at, timedelta(minutes=30))
-        if g5 is None or g10 is None or g20 is None or g30 is None:
+    def _features(self, at: datetime, now: float, g: float) -> Features | None:
+        g30 = self._at(now, 30)
+        if g30 is None:
+            return None
+        g5, g10, g20 = self._at(now, 5), self._at(now, 10), self._at(now, 20)
+        if g5 is None or g10 is None or g20 is None:
             return None
         slope_10, slope_30 = (g - g10) / 10, (g - g30) / 30
         acceleration = slope_10 - (g10 - g20) / 10
         forecast = ar2_30(g5, g)
         to_70 = 120.0 if slope_10 >= -0.05 else min(120.0, max(0.0, (g - LOW) / -slope_10))
-        lowest = min(v for _, v in self.recent)
+        lowest = min([v for _, v in self.recent])
         since_low = (
             (at - self.history.last_low_at).total_seconds() / 3600
             if self.history.last_low_at is not None
@@ -165,12 +172,12 @@ class Trajectory:
         return Features(at, g, vector, forecast)
 
     def dump(self) -> dict[str, Any]:
-        return {"recent": dump_points(self.recent), "history": self.history.dump()}
+        return {"recent": dump_points(self.readings()), "history": self.history.dump()}
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> Trajectory:
         track = cls(history=History.load(data["history"]))
-        track.recent.extend(load_points(data["recent"]))
+        track.recent.extend((at.timestamp(), value) for at, value in load_points(data["recent"]))
         return track
 
 

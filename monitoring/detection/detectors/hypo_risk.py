@@ -49,6 +49,7 @@ from monitoring.detection.state import dump_time, load_time
 from monitoring.domain import Condition, Severity
 
 WEIGHTS = Path(__file__).with_name("hypo_risk.json")
+_SLOPE_10 = NAMES.index("slope_10")
 
 _LABELS = {
     "level": "glucose level",
@@ -85,8 +86,13 @@ class RiskModel:
         ]
 
     def risk(self, vector: Sequence[float]) -> float:
-        z = self.intercept + sum(self.contributions(vector))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return _logistic(self.intercept + sum(self.contributions(vector)))
+
+    def linear(self) -> tuple[float, tuple[float, ...]]:
+        """The same model as one offset and one coefficient per raw feature (the per-reading form)."""
+        coefficients = tuple(w / s for w, s in zip(self.weights, self.scale, strict=True))
+        offset = self.intercept - sum(c * m for c, m in zip(coefficients, self.mean, strict=True))
+        return offset, coefficients
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +115,10 @@ class RiskModel:
             tuple(data["scale"]),
             int(data.get("horizon_min", 60)),
         )
+
+
+def _logistic(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 @cache
@@ -178,7 +188,7 @@ def urgent_soon(features: Features, rules: RiskRules) -> bool:
     """At the last 10 minutes' rate, glucose reaches ``urgent_level`` within ``urgent_within``."""
     if features.value >= rules.urgent_below:
         return False
-    ahead = features.value + features.named()["slope_10"] * rules.urgent_within.total_seconds() / 60
+    ahead = features.value + features.vector[_SLOPE_10] * rules.urgent_within.total_seconds() / 60
     return ahead <= rules.urgent_level
 
 
@@ -189,6 +199,7 @@ class HypoRisk(Stateful[_Risk]):
     def __init__(self, rules: RiskRules | None = None, model: RiskModel | None = None) -> None:
         self.rules = rules or RiskRules()
         self.model = model or shipped_model()
+        self._offset, self._coefficients = self.model.linear()
         self._states = PatientStates(_Risk, _Risk.load)
         # Offline evaluation listens here to every risk computed (patient, features, risk, and
         # whether the urgent rule could open an alert).
@@ -207,7 +218,8 @@ class HypoRisk(Stateful[_Risk]):
         if features is None:
             state.last_risk = None
             return ()
-        risk = state.last_risk = self.model.risk(features.vector)
+        z = self._offset + sum([c * x for c, x in zip(self._coefficients, features.vector, strict=True)])
+        risk = state.last_risk = _logistic(z)
         urgent = urgent_soon(features, self.rules)
         may_open = urgent and bool(self.rules.urgent_for & context.conditions)
         if self.tap is not None:
@@ -265,7 +277,7 @@ class HypoRisk(Stateful[_Risk]):
                     "(which alone opens the alert in type 1 diabetes)"
                 ),
                 series=Series.GLUCOSE_CGM.key,
-                observed=points(list(state.trajectory.recent)[-7:]),
+                observed=points(state.trajectory.readings()[-7:]),
                 threshold={"risk": r.threshold, "clear_below": r.clear_at, "urgent_level": r.urgent_level},
                 score={"risk": round(risk, 3), "urgent_soon": urgent},
                 baseline=None,
