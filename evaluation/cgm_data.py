@@ -94,6 +94,30 @@ def read_traces(paths: Iterable[Path]) -> list[Trace]:
     return sorted(traces, key=lambda t: t.person)
 
 
+def read_simglucose(paths: Iterable[Path]) -> list[tuple[Trace, Trace]]:
+    """simglucose runs (one ``<patient>.csv`` each: ``Time,BG,CGM,...``): the CGM signal and the true BG.
+
+    The detectors see the CGM; episodes come from the blood glucose the
+    simulator knows and a sensor does not (the ground truth that real data lacks).
+    """
+    out = []
+    for path in paths:
+        with path.open(newline="") as source:
+            rows = [
+                (datetime.fromisoformat(r["Time"]).replace(tzinfo=UTC), float(r["CGM"]), float(r["BG"]))
+                for r in csv.DictReader(source)
+            ]
+        person = f"simglucose:{path.stem}"
+        times = tuple(t for t, _, _ in rows)
+        out.append(
+            (
+                Trace(person, times, tuple(c for _, c, _ in rows)),
+                Trace(person, times, tuple(b for _, _, b in rows)),
+            )
+        )
+    return sorted(out, key=lambda pair: pair[0].person)
+
+
 def dataset_files(directory: Path) -> list[Path]:
     files = sorted(directory.glob("*.csv"))
     if not files:

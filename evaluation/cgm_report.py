@@ -14,7 +14,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from evaluation.cgm_data import Episode, dataset_files, episodes, held_out, read_traces
+from evaluation.cgm_data import (
+    Episode,
+    Trace,
+    dataset_files,
+    episodes,
+    held_out,
+    read_simglucose,
+    read_traces,
+)
 from evaluation.cgm_realism import compare
 from evaluation.cgm_realism import markdown as realism_markdown
 from evaluation.cgm_replay import PersonRun, ar2_alerts, replay, risk_alerts, urgent_alerts
@@ -98,8 +106,9 @@ def _misses(runs: Sequence[PersonRun], found: dict[str, list[Episode]]) -> list[
     return out
 
 
-def split_report(runs: Sequence[PersonRun]) -> dict[str, Any]:
-    found = {run.trace.person: episodes(run.trace) for run in runs}
+def split_report(runs: Sequence[PersonRun], truth: dict[str, Trace] | None = None) -> dict[str, Any]:
+    """One group of people; episodes from ``truth`` (a simulator's true glucose) where given."""
+    found = {run.trace.person: episodes((truth or {}).get(run.trace.person, run.trace)) for run in runs}
     all_episodes = [e for eps in found.values() for e in eps]
     weeks = sum(run.trace.covered().total_seconds() for run in runs) / (7 * 86400)
     curves = _curves(runs, found)
@@ -148,9 +157,28 @@ def evaluate_cgm(directory: Path) -> dict[str, Any]:
         by_split["held_out" if held_out(run.trace.person) else "tuning"].append(run)
     return {
         "data": {"directory": directory.name, "files": [p.name for p in dataset_files(directory)]},
+        "groups": list(SPLITS),
         "realism": compare(traces),
-        "rules": RiskRules().__repr__(),
+        "rules": repr(RiskRules()),
         **{name: split_report(by_split[name]) for name in SPLITS},
+    }
+
+
+def evaluate_simglucose(directory: Path) -> dict[str, Any]:
+    """simglucose runs: the detectors on the CGM signal, episodes from the true blood glucose."""
+    pairs = read_simglucose(sorted(directory.glob("*.csv")))
+    if not pairs:
+        raise FileNotFoundError(f"no simglucose CSV files in {directory}")
+    runs = list(replay([cgm for cgm, _ in pairs]))
+    truth = {bg.person: bg for _, bg in pairs}
+    return {
+        "data": {
+            "directory": directory.name,
+            "files": [f"{cgm.person.split(':', 1)[1]}.csv" for cgm, _ in pairs],
+        },
+        "groups": ["simglucose"],
+        "rules": repr(RiskRules()),
+        "simglucose": split_report(runs, truth),
     }
 
 
@@ -159,9 +187,12 @@ def _pct(value: float | None) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    lines = ["# Glucose alerts on real CGM traces", ""]
+    title = (
+        "simglucose runs (episodes from true blood glucose)" if "simglucose" in report else "real CGM traces"
+    )
+    lines = [f"# Glucose alerts on {title}", ""]
     lines += [f"Data: {', '.join(report['data']['files'])}. Counting rules: `evaluation/cgm_scoring.py`.", ""]
-    for name in SPLITS:
+    for name in report["groups"]:
         s = report[name]
         lines += [
             f"## {name.replace('_', '-')} people",
@@ -207,7 +238,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", f"Episodes not alerted by 15 minutes after onset: {len(s['misses'])}", ""]
         lines += [f"- {m['person']} at {m['onset']} (nadir {m['nadir']:g}): {m['why']}" for m in s["misses"]]
         lines.append("")
-    lines += ["## The simulator beside the real traces", "", realism_markdown(report["realism"]), ""]
+    if "realism" in report:
+        lines += ["## The simulator beside the real traces", "", realism_markdown(report["realism"]), ""]
     return "\n".join(lines)
 
 
@@ -217,8 +249,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    for ax, name in zip(axes, SPLITS, strict=True):
+    groups = report["groups"]
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4.5), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], groups, strict=True):
         curves = report[name]["curves"]
         for label, key, style in (("system (risk model)", "system", "o-"), ("Nightscout AR2", "ar2", "s--")):
             pts = [p for p in curves[key] if p["warned_15_min"] is not None]
@@ -234,19 +267,21 @@ def plot(report: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("false predictive alerts per patient-week")
         ax.set_xscale("log")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("hypoglycaemias warned >= 15 min ahead (%)")
-    axes[0].legend()
+    axes[0][0].set_ylabel("hypoglycaemias warned >= 15 min ahead (%)")
+    axes[0][0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def run_cgm(directory: Path, out: Path, *, plots: bool = True) -> str:
-    report = evaluate_cgm(directory)
+def run_cgm(directory: Path, out: Path, *, plots: bool = True, simglucose: bool = False) -> str:
+    """Real traces (``cgm.*``) or simglucose runs (``simglucose.*``), written to ``out``."""
+    report = evaluate_simglucose(directory) if simglucose else evaluate_cgm(directory)
+    name = "simglucose" if simglucose else "cgm"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cgm.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     text = markdown(report)
-    (out / "cgm.md").write_text(text)
+    (out / f"{name}.md").write_text(text)
     if plots:
-        plot(report, out / "cgm.png")
+        plot(report, out / f"{name}.png")
     return text

@@ -28,6 +28,13 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         help="score the glucose alerts on real CGM traces (id,time,gl CSV files in DIR) instead of "
         "a simulated cohort; writes cgm.json, cgm.md and cgm.png",
     )
+    parser.add_argument(
+        "--simglucose",
+        type=Path,
+        metavar="DIR",
+        help="score them on simglucose runs (one <patient>.csv each, as simglucose writes them): the "
+        "detectors see the CGM, episodes come from the true blood glucose; writes simglucose.*",
+    )
 
 
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +55,8 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
 def run_evaluate(args: argparse.Namespace) -> str:
     if args.cgm is not None:
         return run_cgm(args.cgm, args.out, plots=not args.no_plots)
+    if args.simglucose is not None:
+        return run_cgm(args.simglucose, args.out, plots=not args.no_plots, simglucose=True)
     if args.patients < 1 or args.days <= 0:
         raise ValueError("--patients and --days must be positive")
     report, run = evaluate(patients=args.patients, days=args.days, seed=args.seed, start=DEFAULT_START)
