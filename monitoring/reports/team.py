@@ -26,7 +26,9 @@ def _percent(part: int, counts: GlucoseCounts | None) -> float | None:
 async def team_triage(*, session: AsyncSession, team_id: UUID, now: datetime) -> list[TriageRow]:
     patients = await registry.team_patients(session=session, team_id=team_id)
     ids = [p.id for p in patients]
-    rows = {p.id: TriageRow(patient_id=p.id, display_name=p.display_name) for p in patients}
+    rows = {
+        p.id: TriageRow(p.id, p.display_name, monitored_days=(now - p.enrolled_at).days) for p in patients
+    }
     if not ids:
         return []
     for patient_id, severity, count in await alerts.active_counts(session=session, patient_ids=ids):
@@ -49,7 +51,7 @@ async def team_triage(*, session: AsyncSession, team_id: UUID, now: datetime) ->
         rows[patient_id].adherence_days = n
     for device in await registry.active_devices_of(session=session, patient_ids=ids):
         quiet = KINDS[DeviceKind(device.kind)].expected_interval
-        if device.last_seen_at is None or now - device.last_seen_at > quiet:
+        if now - (device.last_seen_at or device.created_at) > quiet:
             assert device.patient_id is not None
             rows[device.patient_id].devices_offline.append(f"{device.kind} {device.serial}")
     return sorted(rows.values(), key=lambda r: (-r.risk, r.display_name))

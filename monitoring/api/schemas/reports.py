@@ -96,4 +96,5 @@ class TriageRowOut(BaseModel):
     time_in_range: float | None
     previous_time_in_range: float | None = Field(description="The 14 days before.")
     adherence_days: int = Field(description="Days with readings in the last 30.")
+    monitored_days: int = Field(description="Whole days since enrolment, at most 30: the adherence period.")
     devices_offline: list[str]

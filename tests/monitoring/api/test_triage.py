@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from devices.contract import Reading
 from monitoring.domain import Condition
 from monitoring.registry.service import register_device
 from monitoring.storage.db import Database
+from monitoring.storage.models import Device, Patient
 from tests.api_support import api_client
 from tests.factories import enrol, readings_payload
 from tests.monitoring.api.access_world import build
 from tests.pipeline_support import Acks, inbound, make_pipeline
 
 pytestmark = pytest.mark.integration
+
+
+def _ago(**delta: float) -> datetime:
+    return datetime.now(UTC) - timedelta(**delta)
 
 
 def _cgm(start: datetime, values: list[float]) -> list[Reading]:
@@ -32,6 +38,13 @@ async def test_the_triage_list_flags_and_orders_the_teams_patients(database: Dat
     async with database.unit_of_work() as session:
         await register_device(
             session=session, serial="never-heard-scale", kind="scale", patient_id=diabetic.patient_id
+        )
+        # Enrolled 25 days ago; the scale was set up two days ago and has never been heard from.
+        await session.execute(
+            update(Patient).where(Patient.id == diabetic.patient_id).values(enrolled_at=_ago(days=25))
+        )
+        await session.execute(
+            update(Device).where(Device.serial == "never-heard-scale").values(created_at=_ago(days=2))
         )
     today = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)  # one day each
     # Last 14 days: 10 readings, 2 below 70 (one of them below 54), 6 in range: TIR 60 %, below 70
@@ -57,12 +70,26 @@ async def test_the_triage_list_flags_and_orders_the_teams_patients(database: Dat
     assert (sugar["time_below_70"], sugar["time_below_54"], sugar["time_in_range"]) == (20.0, 10.0, 60.0)
     assert sugar["previous_time_in_range"] == 100.0
     assert sugar["adherence_days"] == 2
+    assert sugar["monitored_days"] == 25
     assert sugar["flags"][:4] == [
         "time below 70 mg/dL > 4 %",
         "time below 54 mg/dL > 1 %",
         "time in range down > 15 points",
-        "fewer than 16 days with readings in 30",
+        "readings on 2 of 25 days (14 needed: 16 in 30)",
     ]
     assert sugar["devices_offline"] == ["scale never-heard-scale"]
     (heart,) = [r for r in rows if r["patient_id"] == str(world.patient)]
     assert heart["open_alerts"] == {"high": 1}
+
+
+async def test_a_new_enrolee_with_a_twice_daily_cuff_is_not_flagged(database: Database) -> None:
+    world = await build(database)
+    fresh = await enrol(
+        database, conditions=[Condition.HYPERTENSION], kind="bp_cuff", care_team_id=world.teams[0]
+    )
+    async with api_client(database, as_user=world.users["coordinator"]) as client:
+        rows = (await client.get(f"/api/v1/teams/{world.teams[0]}/triage")).json()
+    (row,) = [r for r in rows if r["patient_id"] == str(fresh.patient_id)]
+    assert row["monitored_days"] == 0
+    assert row["flags"] == [], "no adherence flag on the first day, no offline cuff an hour after set-up"
+    assert row["devices_offline"] == []

@@ -24,7 +24,7 @@ export async function triageView() {
       : `${num(row.time_in_range)} %` + (row.previous_time_in_range === null ? "" : ` (was ${num(row.previous_time_in_range)} %)`);
     body.replaceChildren(rows.length === 0 ? h("p", {}, "No patients in this team.") : h("table", {},
       h("caption", { class: "muted" }, "Risk: open alerts weighted by severity, plus 20 for each flag."),
-      h("thead", {}, h("tr", {}, ["Patient", "Risk", "Flags", "Open alerts", "Time in range", "Days with readings (of 30)", "Devices offline"]
+      h("thead", {}, h("tr", {}, ["Patient", "Risk", "Flags", "Open alerts", "Time in range", "Days with readings", "Devices offline"]
         .map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows.map((row) => h("tr", {},
         h("td", {}, h("a", { href: `#/patients/${row.patient_id}` }, row.display_name)),
@@ -32,7 +32,7 @@ export async function triageView() {
         h("td", {}, row.flags.join(", ") || "–"),
         h("td", {}, open(row.open_alerts)),
         h("td", {}, tir(row)),
-        h("td", {}, row.adherence_days),
+        h("td", {}, `${row.adherence_days} of ${row.monitored_days}`),
         h("td", {}, row.devices_offline.join(", ") || "–"),
       ))),
     ));
