@@ -7,8 +7,9 @@ RUN := $(UV) run --frozen
 
 .PHONY: demo test lint typecheck pytest env clean vendor
 
-demo: env
-	$(RUN) monitoring demo $(ARGS)
+# The demo needs only what the service needs: no test tools (uv run syncs without removing any).
+demo: | $(UV)
+	$(RUN) --no-dev monitoring demo $(ARGS)
 
 test: lint typecheck pytest
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
@@ -34,7 +35,25 @@ Command = Callable[[Settings, argparse.Namespace, asyncio.Event], Coroutine[Any,
 async def _demo(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
     from monitoring_cli.demo import run_demo  # the simulators are imported by the demo only
 
+    if args.port is not None:
+        settings = settings.model_copy(update={"api": settings.api.model_copy(update={"port": args.port})})
+    host, port = settings.api.host, settings.api.port
+    if not _port_free(host, port):
+        raise UsageError(
+            f"port {port} on {host} is already in use (another demo or service?): stop it, or choose "
+            f'another port: make demo ARGS="--port {port + 1}"'
+        )
     await run_demo(settings, stop, args.duration, open_browser=not args.no_browser)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _serving(*roles: Role) -> Command:
@@ -152,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--no-browser", action="store_true", help="do not open the dashboard in a browser"
             )
+            sub.add_argument("--port", type=int, help="the dashboard and API port (default 8000)")
         if name in ("serve", "ingest", "api"):
             sub.add_argument(
                 "--migrate", action="store_true", help="apply pending migrations before starting"

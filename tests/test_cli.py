@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 
 from monitoring.config import Settings
@@ -34,3 +36,16 @@ def test_only_postgresql_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RPM_DATABASE__URL", "sqlite:///x.db")
     with pytest.raises(ValueError, match="only PostgreSQL"):
         Settings()
+
+
+def test_the_demo_says_in_one_line_when_its_port_is_taken(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["demo", "--port", str(port), "--no-browser", "--duration", "1"]) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in errors[0]
+    assert f'ARGS="--port {port + 1}"' in errors[0]
+    assert "Traceback" not in caplog.text
