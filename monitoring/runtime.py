@@ -105,14 +105,21 @@ class Runtime:
     scheduler: Scheduler | None = None
     api_server: uvicorn.Server | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Work that must finish before the process is ready (name -> what it is doing), e.g. demo seeding.
+    starting: dict[str, str] = field(default_factory=dict)
 
     def probes(self) -> Probes:
-        probes: Probes = [self._database_probe]
+        probes: Probes = [self._database_probe, self._startup_probe]
         if self.source is not None:
             probes.append(self._broker_probe)
         if self.ingest is not None:
             probes.append(self._ingest_probe)
         return probes
+
+    async def _startup_probe(self) -> ComponentStatus:
+        if self.starting:
+            return ComponentStatus(name="startup", ok=False, detail="; ".join(self.starting.values()))
+        return ComponentStatus(name="startup", ok=True)
 
     async def _database_probe(self) -> ComponentStatus:
         try:
@@ -153,8 +160,14 @@ def settle_heap() -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool) -> AsyncIterator[Runtime]:
-    """Start the components of ``roles``; stop everything on exit."""
+async def running(
+    settings: Settings, roles: set[Role], *, migrate_schema: bool, starting: dict[str, str] | None = None
+) -> AsyncIterator[Runtime]:
+    """Start the components of ``roles``; stop everything on exit.
+
+    ``starting`` names work the caller will do before the process is ready: ``/ready`` answers
+    503 until the caller removes each entry from ``runtime.starting``.
+    """
     async with AsyncExitStack() as stack:
         endpoints = await resolve_endpoints(settings, stack, need_broker=Role.INGEST in roles)
         if migrate_schema:
@@ -164,7 +177,9 @@ async def running(settings: Settings, roles: set[Role], *, migrate_schema: bool)
         await migrate.check_runtime_role(endpoints.database_url, strict=settings.environment == "production")
         database = Database(endpoints.database_url, settings.database)
         stack.push_async_callback(database.dispose)
-        runtime = Runtime(settings=settings, endpoints=endpoints, database=database)
+        runtime = Runtime(
+            settings=settings, endpoints=endpoints, database=database, starting=dict(starting or {})
+        )
 
         if Role.INGEST in roles:
             await _start_ingestion(runtime, stack)

@@ -68,7 +68,8 @@ async def run_demo(
     settings: Settings, stop: asyncio.Event, duration_s: float | None, *, open_browser: bool = True
 ) -> None:
     roles = {Role.API, Role.INGEST, Role.SCHEDULER}
-    async with running(settings, roles, migrate_schema=True) as runtime:
+    seeding = {"demo": "enrolling the demo cohort and creating the demo accounts"}
+    async with running(settings, roles, migrate_schema=True, starting=seeding) as runtime:
         cohort = demo_cohort(datetime.now(UTC))
         await enrol_manifest(runtime.database, Manifest.model_validate(cohort.manifest()))
         accounts = await demo_staff(runtime.database, cohort.site)
@@ -76,6 +77,7 @@ async def run_demo(
             credentials = await issue_passwords(
                 session=session, serials=[d.serial for p in cohort.patients for d in p.devices]
             )
+        runtime.starting.pop("demo")
         simulator = DemoSimulator(
             cohort, _broker_address(runtime), root=runtime.endpoints.mqtt.topic_root, credentials=credentials
         )

@@ -25,6 +25,14 @@ def _get(url: str, token: str) -> dict[str, object]:
         return body
 
 
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:  # not listening yet, or 503 while starting
+        return False
+
+
 def _sign_in(base: str, username: str, password: str) -> str:
     form = urllib.parse.urlencode({"username": username, "password": password}).encode()
     with urllib.request.urlopen(f"{base}/api/v1/auth/token", data=form, timeout=5) as response:  # noqa: S310
@@ -45,13 +53,15 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
         text=True,
     )
     alert: dict[str, object] | None = None
-    token: str | None = None
     try:
         deadline = time.monotonic() + 75
+        while not _ready(port) and time.monotonic() < deadline and demo.poll() is None:
+            time.sleep(0.5)
+        # Once ready, the demo accounts exist: the first sign-in works (no 401, no retry).
+        token = _sign_in(f"http://127.0.0.1:{port}", "demo-coordinator", DEMO_PASSWORD)
         while alert is None and time.monotonic() < deadline and demo.poll() is None:
             time.sleep(1)
             try:
-                token = token or _sign_in(f"http://127.0.0.1:{port}", "demo-coordinator", DEMO_PASSWORD)
                 found = _get(f"http://127.0.0.1:{port}/api/v1/alerts?status=open", token)
             except OSError:
                 continue

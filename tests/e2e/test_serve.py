@@ -45,7 +45,7 @@ async def test_serve_reports_ready_when_every_component_is(database_url: str, br
 
         await eventually(ready, what="/ready to answer 200")
         body = (await client.get("/ready")).json()
-        assert {c["name"] for c in body["components"]} == {"database", "broker", "ingest"}
+        assert {c["name"] for c in body["components"]} == {"database", "startup", "broker", "ingest"}
         assert runtime.scheduler is not None
         scheduler = runtime.scheduler
         await eventually(lambda: scheduler.runs["reading-partitions"] >= 1, what="the partition job")
