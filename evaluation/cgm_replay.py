@@ -26,7 +26,11 @@ from monitoring.detection.findings import FindingKind, Observation
 from monitoring.detection.lineup import default_detectors
 
 DEVICE = uuid5(NAMESPACE_URL, "cgm-replay/device")
-STUDY_CONDITIONS = {"Dubosson2018": ("type1_diabetes",), "Hall2018": ("type2_diabetes",)}
+STUDY_CONDITIONS = {
+    "Dubosson2018": ("type1_diabetes",),
+    "Hall2018": ("type2_diabetes",),
+    "simglucose": ("type1_diabetes",),  # the UVA/Padova type 1 model
+}
 
 
 @dataclass(frozen=True, slots=True)
