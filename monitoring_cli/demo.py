@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import sys
 import webbrowser
 from datetime import UTC, datetime
@@ -27,7 +28,11 @@ def _broker_address(runtime: Runtime) -> BrokerAddress:
 
 
 def _welcome(
-    runtime: Runtime, duration_s: float | None, simulator: DemoSimulator, accounts: list[Account]
+    runtime: Runtime,
+    duration_s: float | None,
+    simulator: DemoSimulator,
+    accounts: list[Account],
+    reused: list[str],
 ) -> str:
     cohort_start, patient = simulator.cohort.start, simulator.deteriorating_patient
     base = f"http://{runtime.settings.api.host}:{runtime.settings.api.port}"
@@ -38,18 +43,13 @@ def _welcome(
             "",
             f"Remote monitoring demo running {until} (embedded services: {embedded}).",
             f"  Dashboard       {base}/app/  (coordinators: the live alert queue)",
-            f"  API docs        {base}/docs",
-            f"  Patients        {base}/api/v1/patients",
-            f"  Open alerts     {base}/api/v1/alerts?status=open",
-            f"  Dead letters    {base}/api/v1/dead-letters",
-            f"  Readiness       {base}/ready",
-            "Sign in on the dashboard (or Authorize in the API docs, or POST username and password to "
-            f"{base}/api/v1/auth/token) as "
-            + ", ".join(a.username for a in accounts)
-            + f"; password {DEMO_PASSWORD!r}.",
+            f"  API docs        {base}/docs  (Authorize with the same accounts)",
+            "Sign in as " + ", ".join(a.username for a in accounts) + f"; password {DEMO_PASSWORD!r}.",
             f"Simulated history since {cohort_start:%H:%M} UTC replays at 60x, then runs live. Patient "
-            f"{patient} (heart failure) goes into fast atrial fibrillation about 15 s in; "
-            "an alert opens a few readings later.",
+            f"{patient} (heart failure) goes into fast atrial fibrillation; its alert reaches the "
+            "coordinator's queue within about a minute of this message. Alerts from the replayed "
+            "history are marked as arrived late: those readings were sent long after they were measured.",
+            *reused,
             "",
         ]
     )
@@ -64,9 +64,29 @@ def _open_dashboard(runtime: Runtime) -> None:
     webbrowser.open(f"http://{runtime.settings.api.host}:{runtime.settings.api.port}/app/")
 
 
+def _earlier_run(settings: Settings, fresh: bool) -> list[str]:
+    """Start over when asked; otherwise say when an earlier demo's data is reused."""
+    embedded = settings.data_dir / "postgres"
+    if settings.database.url is not None or not embedded.exists():
+        return []
+    if fresh:
+        shutil.rmtree(settings.data_dir)
+        return []
+    return [
+        f"This demo reuses the data of an earlier run in {settings.data_dir}/ (its alerts and "
+        'history); make demo ARGS="--fresh" starts over.'
+    ]
+
+
 async def run_demo(
-    settings: Settings, stop: asyncio.Event, duration_s: float | None, *, open_browser: bool = True
+    settings: Settings,
+    stop: asyncio.Event,
+    duration_s: float | None,
+    *,
+    open_browser: bool = True,
+    fresh: bool = False,
 ) -> None:
+    notes = await asyncio.to_thread(_earlier_run, settings, fresh)
     roles = {Role.API, Role.INGEST, Role.SCHEDULER}
     seeding = {"demo": "enrolling the demo cohort and creating the demo accounts"}
     async with running(settings, roles, migrate_schema=True, starting=seeding) as runtime:
@@ -82,7 +102,7 @@ async def run_demo(
             cohort, _broker_address(runtime), root=runtime.endpoints.mqtt.topic_root, credentials=credentials
         )
         simulator.start()
-        print(_welcome(runtime, duration_s, simulator, accounts), flush=True)  # noqa: T201 - the demo talks to its user
+        print(_welcome(runtime, duration_s, simulator, accounts, notes), flush=True)  # noqa: T201 - the demo talks to its user
         if open_browser:
             _open_dashboard(runtime)
         try:

@@ -43,7 +43,7 @@ async def _demo(settings: Settings, args: argparse.Namespace, stop: asyncio.Even
             f"port {port} on {host} is already in use (another demo or service?): stop it, or choose "
             f'another port: make demo ARGS="--port {port + 1}"'
         )
-    await run_demo(settings, stop, args.duration, open_browser=not args.no_browser)
+    await run_demo(settings, stop, args.duration, open_browser=not args.no_browser, fresh=args.fresh)
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -172,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "--no-browser", action="store_true", help="do not open the dashboard in a browser"
             )
             sub.add_argument("--port", type=int, help="the dashboard and API port (default 8000)")
+            sub.add_argument(
+                "--fresh", action="store_true", help="start over: delete an earlier demo's embedded data"
+            )
         if name in ("serve", "ingest", "api"):
             sub.add_argument(
                 "--migrate", action="store_true", help="apply pending migrations before starting"

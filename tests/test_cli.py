@@ -1,4 +1,5 @@
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,16 @@ def test_the_demo_says_in_one_line_when_its_port_is_taken(caplog: pytest.LogCapt
     assert f"port {port} on 127.0.0.1 is already in use" in errors[0]
     assert f'ARGS="--port {port + 1}"' in errors[0]
     assert "Traceback" not in caplog.text
+
+
+def test_a_second_demo_says_it_reuses_the_first_and_fresh_starts_over(tmp_path: Path) -> None:
+    from monitoring_cli.demo import _earlier_run
+
+    settings = Settings(data_dir=tmp_path / "data")
+    assert _earlier_run(settings, fresh=False) == [], "a first run has nothing to say"
+    (settings.data_dir / "postgres").mkdir(parents=True)
+    (note,) = _earlier_run(settings, fresh=False)
+    assert "reuses the data of an earlier run" in note
+    assert 'ARGS="--fresh"' in note
+    assert _earlier_run(settings, fresh=True) == []
+    assert not settings.data_dir.exists()

@@ -80,7 +80,7 @@ async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens
             device.close()
 
         # It reaches the open page through the stream: no reload.
-        row = page.locator("tr[data-alert-id]", has_text="threshold.heart_rate.low")
+        row = page.locator("tr[data-alert-id]", has_text="Heart rate low")
         await expect(row).to_be_visible(timeout=20_000)
         await expect(row.locator("td.summary")).to_contain_text("below the care-plan limit of 45 /min")
         await screenshot(page, "dashboard-queue-live-alert")
@@ -112,7 +112,7 @@ async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens
         assert datasets["Heart rate"] >= 2
         assert datasets["Alerts"] == 1
         assert "Heart rate low limit 45" in datasets
-        await expect(page.get_by_role("cell", name="threshold.heart_rate.low")).to_be_visible()
+        await expect(page.get_by_role("cell", name="Heart rate low")).to_be_visible()
         await screenshot(page, "dashboard-patient-chart")
         await _accessible(page)
 

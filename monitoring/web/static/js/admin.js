@@ -2,6 +2,7 @@
 
 import { api, patientIndex } from "./api.js";
 import { h, mount, toast, when } from "./dom.js";
+import { kindLabel } from "./labels.js";
 
 const CONDITIONS = ["hypertension", "type1_diabetes", "type2_diabetes", "heart_failure", "copd", "atrial_fibrillation"];
 const KINDS = ["wearable", "bp_cuff", "cgm", "glucometer", "scale", "pulse_oximeter", "thermometer"];
@@ -44,7 +45,7 @@ export async function adminView() {
 
   // Register a device: its MQTT password is shown here once.
   const serial = h("input", { required: true, pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]{2,63}", maxlength: 64 });
-  const kind = h("select", {}, KINDS.map((k) => h("option", { value: k }, k.replaceAll("_", " "))));
+  const kind = h("select", {}, KINDS.map((k) => h("option", { value: k }, kindLabel(k))));
   const owner = h("select", {}, patientOptions("Not assigned yet"));
   const register = h("form", { onsubmit: async (e) => {
     e.preventDefault();
@@ -76,7 +77,7 @@ export async function adminView() {
         }
       };
       return h("tr", {},
-        h("td", {}, d.serial), h("td", {}, d.kind),
+        h("td", {}, d.serial), h("td", {}, kindLabel(d.kind)),
         h("td", {}, d.patient_id ? patientsById.get(d.patient_id)?.display_name ?? d.patient_id : "–"),
         h("td", {}, d.online ? "online" : `offline${d.last_seen_at ? `, last seen ${when(d.last_seen_at)}` : ""}`),
         h("td", {}, h("div", { class: "actions" }, pick,

@@ -1,6 +1,7 @@
 // Chart.js (vendored, global `Chart`) set up for clinical trends: time on a linear axis in ms.
 
 import { h } from "./dom.js";
+import { unitLabel } from "./labels.js";
 
 const COLOURS = ["#0b5cad", "#b34700", "#1a7f37", "#6e40c9"];
 const tickTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
@@ -46,7 +47,7 @@ export function trendChart(canvas, { series, start, end, limits = [], alerts = [
       interaction: { mode: "nearest", intersect: false },
       scales: {
         x: { type: "linear", min: start, max: end, ticks: { maxTicksLimit: 6, callback: (v) => tickTime.format(new Date(v)) } },
-        y: { title: { display: true, text: series[0]?.unit ?? "" } },
+        y: { title: { display: true, text: unitLabel(series[0]?.unit ?? "") } },
       },
       plugins: {
         legend: { labels: { filter: (item) => !/ (max|min)$/.test(item.text) } },

@@ -3,6 +3,7 @@
 import { api, patientIndex } from "./api.js";
 import { agpChart, chartBox, rangeText, timeInRangeChart, trendChart } from "./charts.js";
 import { h, mount, num, severityBadge, toast, when } from "./dom.js";
+import { alertLabel, conditionLabel, kindLabel, unitLabel } from "./labels.js";
 
 const RANGES = [["1", "24 hours"], ["7", "7 days"], ["30", "30 days"], ["90", "90 days"]];
 // What is charted, in this order; blood pressure's two series share one chart.
@@ -29,7 +30,7 @@ export async function patientList() {
       h("tbody", {}, patients.map((p) => h("tr", {},
         h("td", {}, h("a", { href: `#/patients/${p.id}` }, p.display_name)),
         h("td", {}, p.mrn),
-        h("td", {}, p.conditions.join(", ").replaceAll("_", " ") || "–"),
+        h("td", {}, p.conditions.map(conditionLabel).join(", ") || "–"),
         h("td", {}, when(p.enrolled_at)),
       )))),
   );
@@ -49,8 +50,8 @@ export async function patientView(id) {
     h("h1", {}, patient.display_name),
     h("dl", { class: "facts" },
       fact("MRN", patient.mrn),
-      fact("Conditions", patient.conditions.join(", ").replaceAll("_", " ") || "–"),
-      fact("Devices", patient.devices.map((d) => `${d.kind} ${d.serial} (${d.online ? "online" : "offline"}${d.battery === null ? "" : `, battery ${num(d.battery)} %`})`).join("; ") || "none"),
+      fact("Conditions", patient.conditions.map(conditionLabel).join(", ") || "–"),
+      fact("Devices", patient.devices.map((d) => `${kindLabel(d.kind)} ${d.serial} (${d.online ? "online" : "offline"}${d.battery === null ? "" : `, battery ${num(d.battery)} %`})`).join("; ") || "none"),
     ),
     h("p", {}, h("span", { id: "range-label" }, "Range: "), h("span", { class: "range", role: "group", "aria-labelledby": "range-label" }, buttons), " ", fhir,
       " ", h("a", { href: `/api/v1/fhir/Flag?patient=${id}`, onclick: (e) => { e.preventDefault(); exportFhir(patient, "Flag"); } }, "Export alerts as FHIR Flags")),
@@ -83,7 +84,7 @@ export async function patientView(id) {
         limits.push({ label: "Target range low 70", value: 70 }, { label: "Target range high 180", value: 180 });
       }
       const marks = alertMarks(alerts.items, series, data[0], start, end);
-      const latest = data.map((s) => `${s.label} latest mean ${num(s.buckets.at(-1).mean, 1)} ${s.unit}`).join(", ");
+      const latest = data.map((s) => `${s.label} latest mean ${num(s.buckets.at(-1).mean, 1)} ${unitLabel(s.unit)}`).join(", ");
       const { canvas, box } = chartBox(`${title} over ${days} day(s): ${latest}; ${marks.length} alert(s) marked.`);
       cards.push(h("section", { class: "card", "aria-label": title }, h("h3", {}, title), box));
       charts.push(() => trendChart(canvas, { series: data, start: start.getTime(), end: end.getTime(), limits, alerts: marks }));
@@ -167,7 +168,7 @@ function historySection(alerts) {
       h("tbody", {}, alerts.map((a) => h("tr", {},
         h("td", {}, when(a.opened_at)),
         h("td", {}, severityBadge(a.severity)),
-        h("td", {}, a.alert_type),
+        h("td", { title: a.alert_type }, alertLabel(a.alert_type)),
         h("td", {}, a.summary),
         h("td", {}, a.status + (a.dismissed_reason ? ` (${a.dismissed_reason})` : "")),
       )))),

@@ -2,6 +2,7 @@
 
 import { api, auth, authenticateMessage, onTokenRenewed, patientIndex, streamUrl, team } from "./api.js";
 import { age, h, mount, severityBadge, toast, when } from "./dom.js";
+import { alertLabel } from "./labels.js";
 
 const RANK = { critical: 4, high: 3, medium: 2, low: 1 };
 const DONE = {
@@ -94,7 +95,7 @@ export async function queueView() {
       h("td", {}, severityBadge(alert.severity),
         alert.escalation_level ? h("div", { class: "muted" }, `escalated ×${alert.escalation_level}`) : null),
       h("td", {}, h("a", { href: `#/patients/${alert.patient_id}` }, patient?.display_name ?? alert.patient_id.slice(0, 8)),
-        h("div", { class: "muted" }, alert.alert_type)),
+        h("div", { class: "muted", title: alert.alert_type }, alertLabel(alert.alert_type))),
       h("td", { class: "summary" }, alert.summary),
       h("td", { title: when(alert.opened_at), "data-opened": alert.opened_at }, age(alert.opened_at)),
       h("td", { class: "status" }, alert.status + assigned),

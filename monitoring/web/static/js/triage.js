@@ -2,6 +2,7 @@
 
 import { api, auth, team } from "./api.js";
 import { h, mount, num } from "./dom.js";
+import { deviceText } from "./labels.js";
 
 async function teamIds() {
   if (auth.me.role !== "admin") return auth.me.team_ids;
@@ -33,7 +34,7 @@ export async function triageView() {
         h("td", {}, open(row.open_alerts)),
         h("td", {}, tir(row)),
         h("td", {}, `${row.adherence_days} of ${row.monitored_days}`),
-        h("td", {}, row.devices_offline.join(", ") || "–"),
+        h("td", {}, row.devices_offline.map(deviceText).join(", ") || "–"),
       ))),
     ));
   }
