@@ -45,13 +45,16 @@ def require_mosquitto() -> None:
 
 
 def shared_datasets() -> Path:
-    """The public datasets beside the repository (``../shared/datasets``, or ``RPM_DATASETS``)."""
-    root = Path(
-        os.environ.get("RPM_DATASETS", Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
-    )
-    if (root / "cgm").is_dir():
-        return root
-    reason = f"the shared datasets are not at {root}"
+    """The public datasets: ``RPM_DATASETS``, or ``shared/datasets`` beside the repository (or above it)."""
+    if "RPM_DATASETS" in os.environ:
+        candidates = [Path(os.environ["RPM_DATASETS"])]
+    else:
+        repository = Path(__file__).resolve().parents[1]
+        candidates = [parent / "shared" / "datasets" for parent in repository.parents]
+    for root in candidates:
+        if (root / "cgm").is_dir():
+            return root
+    reason = f"the shared datasets are in none of {', '.join(map(str, candidates[:3]))}"
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set: they are required)", pytrace=False)
     pytest.skip(reason)
