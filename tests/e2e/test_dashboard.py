@@ -33,6 +33,17 @@ async def _username(database: Database, user_id: UUID) -> str:
         return user.username
 
 
+# The browser's Notification API as a user who has allowed it: what the page shows is recorded.
+NOTIFICATIONS_GRANTED = """
+window.__notifications = [];
+window.Notification = class {
+  constructor(title, options) { window.__notifications.push([title, options]); }
+  static get permission() { return "granted"; }
+  static requestPermission() { return Promise.resolve("granted"); }
+};
+"""
+
+
 def _collect_errors(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -62,10 +73,12 @@ async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens
     patient = await enrol(database, conditions=[Condition.HEART_FAILURE], care_team_id=team)
     async with ingestion(database, broker), serving(database) as address, chromium() as browser:
         page = await browser.new_page(viewport=VIEWPORT)
+        await page.add_init_script(NOTIFICATIONS_GRANTED)
         errors = _collect_errors(page)
         await _sign_in_with_the_keyboard(page, address, await _username(database, coordinator))
         await expect(page.locator("#live-status")).to_have_text("Live")
         await expect(page.locator("tr[data-alert-id]")).to_have_count(0)
+        await expect(page).to_have_title("Remote monitoring: care team")
         await _accessible(page)
 
         # A device publishes normal readings, then a sustained bradycardia.
@@ -83,6 +96,16 @@ async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens
         row = page.locator("tr[data-alert-id]", has_text="Heart rate low")
         await expect(row).to_be_visible(timeout=20_000)
         await expect(row.locator("td.summary")).to_contain_text("below the care-plan limit of 45 /min")
+        # Nobody has to be looking: the count is in the tab's title and a desktop notification went out.
+        await expect(page).to_have_title("(1) Remote monitoring: care team")
+        notes = await page.evaluate("window.__notifications")
+        assert len(notes) == 1
+        assert notes[0][0].startswith("High alert: Patient ")
+        sound = page.get_by_role("button", name="Sound for high and critical alerts")
+        await expect(sound).to_have_attribute("aria-pressed", "true")
+        await sound.click()
+        await expect(sound).to_have_attribute("aria-pressed", "false")
+        assert await page.evaluate("localStorage.getItem('rpm.sound')") == "off"
         await screenshot(page, "dashboard-queue-live-alert")
         await _accessible(page)
 
@@ -176,3 +199,57 @@ async def _status(database: Database, patient_id: UUID, status: AlertStatus) -> 
     async with database.sessions() as session:
         alert = await session.scalar(select(Alert).where(Alert.patient_id == patient_id))
         return alert is not None and alert.status == status.value
+
+
+PHONE = ViewportSize(width=390, height=844)
+
+
+async def _fits_the_phone(page: Page, name: str) -> None:
+    """Nothing wider than the screen: no horizontal scrolling."""
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name} is {width} px wide on a {PHONE['width']} px screen"
+
+
+async def _on_screen(page: Page, locator_name: str) -> None:
+    box = await page.get_by_role("button", name=locator_name).first.bounding_box()
+    assert box is not None
+    assert 0 <= box["x"]
+    assert box["x"] + box["width"] <= PHONE["width"], f"{locator_name} is off the right edge"
+
+
+async def test_a_coordinator_works_the_queue_a_patient_and_triage_on_a_phone(database: Database) -> None:
+    team = await factories.team(database)
+    coordinator = await factories.user(database, Role.COORDINATOR, [team])
+    patient = await enrol(
+        database,
+        conditions=[Condition.TYPE1_DIABETES, Condition.HEART_FAILURE],
+        kind="cgm",
+        care_team_id=team,
+    )
+    await factories.alert(database, patient.patient_id, severity="critical")
+    async with serving(database) as address, chromium() as browser:
+        page = await browser.new_page(viewport=PHONE)
+        errors = _collect_errors(page)
+        await _sign_in_with_the_keyboard(page, address, await _username(database, coordinator))
+        row = page.locator("tr[data-alert-id]")
+        await expect(row).to_have_count(1)
+        await _fits_the_phone(page, "the queue")
+        await _on_screen(page, "Acknowledge")
+        await row.get_by_role("button", name="Work…").click()
+        await expect(page.get_by_role("button", name="Assign", exact=True)).to_be_visible()
+        await _fits_the_phone(page, "the queue with an alert being worked")
+        await _on_screen(page, "Dismiss as false")
+        await screenshot(page, "phone-queue")
+        await _accessible(page)
+
+        await row.get_by_role("link").first.click()
+        await expect(page.get_by_role("heading", name=re.compile("^Patient "))).to_be_visible()
+        await _fits_the_phone(page, "the patient page")
+        await screenshot(page, "phone-patient")
+
+        await page.goto(f"http://{address}/app/#/triage")
+        await expect(page.locator("td[data-label='Risk']")).to_have_count(1)
+        await _fits_the_phone(page, "triage")
+        await screenshot(page, "phone-triage")
+        await _accessible(page)
+    assert errors == []

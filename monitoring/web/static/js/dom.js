@@ -18,7 +18,31 @@ export function h(tag, attrs = {}, ...children) {
 export function mount(...children) {
   const view = document.getElementById("view");
   view.replaceChildren(...children);
+  watchTables(view);
   return view;
+}
+
+// On a phone a table is shown as one card per row (app.css): each cell carries its column's
+// heading so that the card still says what each value is. Kept up to date as rows change.
+function labelCells(root) {
+  for (const table of root.querySelectorAll("table")) {
+    const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+    if (!headings.length) continue;
+    table.classList.add("stack");
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => {
+        if (cell.colSpan === 1 && headings[i] && cell.dataset.label !== headings[i]) cell.dataset.label = headings[i];
+      });
+    }
+  }
+}
+
+let watcher = null;
+function watchTables(view) {
+  labelCells(view);
+  if (watcher) return;
+  watcher = new MutationObserver(() => labelCells(view));
+  watcher.observe(view, { childList: true, subtree: true });
 }
 
 export function toast(message, { bad = false } = {}) {

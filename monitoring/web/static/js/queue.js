@@ -3,6 +3,7 @@
 import { api, auth, authenticateMessage, onTokenRenewed, patientIndex, streamUrl, team } from "./api.js";
 import { age, h, mount, severityBadge, toast, when } from "./dom.js";
 import { alertLabel } from "./labels.js";
+import { announce, askForNotifications, notificationsAllowed, setCount, setSound, soundOn } from "./notify.js";
 
 const RANK = { critical: 4, high: 3, medium: 2, low: 1 };
 const DONE = {
@@ -40,7 +41,19 @@ export async function queueView() {
       ["Severity", "Patient", "Why", "Open for", "Status", "Actions"].map((t) => h("th", { scope: "col" }, t)))),
     tbody,
   );
-  mount(h("h1", {}, "Alert queue ", count), h("p", {}, "Stream: ", live), empty, table);
+  const sound = h("button", {
+    type: "button", class: "quiet", "aria-pressed": String(soundOn()),
+    onclick: () => { setSound(!soundOn()); sound.setAttribute("aria-pressed", String(soundOn())); },
+  }, "Sound for high and critical alerts");
+  const desktop = h("button", {
+    type: "button", class: "quiet", hidden: notificationsAllowed() || !("Notification" in window),
+    onclick: async () => {
+      const answer = await askForNotifications();
+      desktop.hidden = answer === "granted";
+      toast(answer === "granted" ? "Desktop notifications on" : "Desktop notifications not allowed by the browser");
+    },
+  }, "Turn on desktop notifications");
+  mount(h("h1", {}, "Alert queue ", count), h("p", { class: "controls" }, "Stream: ", live, " ", sound, " ", desktop), empty, table);
 
   async function act(alert, action, body) {
     try {
@@ -129,12 +142,14 @@ export async function queueView() {
       return rows;
     }));
     count.textContent = `(${shown.length})`;
+    setCount(shown.length);
     empty.hidden = shown.length > 0;
     table.hidden = shown.length === 0;
   }
 
   function update(alert) {
     if (!patients.has(alert.patient_id)) patientIndex({ fresh: true }).then((p) => { for (const [k, v] of p) patients.set(k, v); render(); });
+    announce(alert, alerts.get(alert.id), patients.get(alert.patient_id)?.display_name ?? "a patient");
     alerts.set(alert.id, alert);
     if (!inQueue(alert)) {
       expanded.delete(alert.id);
@@ -186,6 +201,7 @@ export async function queueView() {
   }, 60000);
   return () => {
     closed = true;
+    setCount(0);
     stopRenewing();
     clearInterval(ticker);
     socket?.close();
