@@ -62,8 +62,13 @@ export async function adminView() {
       h("div", { class: "form-row" }, field("serial", "Serial (its MQTT username)", serial), field("kind", "Kind", kind), field("owner", "Patient", owner)),
       h("button", { type: "submit" }, "Register")));
 
+  // Requests can finish out of order (the first load of the page may end after a registration's
+  // reload): only the newest one draws the table.
+  let listing = 0;
   async function listDevices() {
+    const mine = ++listing;
     const page = await api("/devices", { params: { limit: 1000 } });
+    if (mine !== listing) return;
     devicesBody.replaceChildren(...page.items.map((d) => {
       const pick = h("select", { id: `assign-${d.id}`, "aria-label": `Patient for device ${d.serial}` }, patientOptions("Choose a patient"));
       pick.value = d.patient_id ?? "";
