@@ -73,12 +73,19 @@ async def list_alerts(
     offset: int,
     scope: ColumnElement[bool] | None = None,
     queue_at: datetime | None = None,
+    assigned_to: UUID | None = None,
+    unassigned: bool = False,
 ) -> tuple[Sequence[Alert], int]:
     """Alerts newest first; or, with ``queue_at``, the work queue at that time: active alerts
-    that are not snoozed, most severe first and, within a severity, oldest first."""
+    that are not snoozed, most severe first and, within a severity, oldest first. Optionally
+    only those assigned to one user, or to nobody."""
     if queue_at is not None:
         statuses = [s for s in ACTIVE_ALERT_STATUSES if not statuses or s in statuses]
     query = _filtered(statuses, patient_id, severities, scope)
+    if assigned_to is not None:
+        query = query.where(Alert.assigned_to == assigned_to)
+    if unassigned:
+        query = query.where(Alert.assigned_to.is_(None))
     order: tuple[Any, ...] = (Alert.opened_at.desc(), Alert.id)
     if queue_at is not None:
         query = query.where(or_(Alert.snoozed_until.is_(None), Alert.snoozed_until <= queue_at))

@@ -122,6 +122,14 @@ async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens
         await page.get_by_role("button", name="Add comment").click()
         await expect(page.locator("#toast")).to_contain_text("Comment added")
 
+        # The queue narrowed to what nobody has taken, then to what is the coordinator's own.
+        await page.get_by_label("Show").select_option(label="Unassigned")
+        await expect(page.locator("tr[data-alert-id]")).to_have_count(0)
+        await page.get_by_label("Show").select_option(label="Assigned to me")
+        await expect(page.locator("tr[data-alert-id]")).to_have_count(1)
+        await page.get_by_label("Show").select_option(label="All alerts")
+        await expect(row).to_be_visible()
+
         # The patient's page: the heart-rate chart with the care-plan limit and the alert on it.
         await row.get_by_role("link").click()
         canvas = page.locator('section[aria-label="Heart rate"] canvas')

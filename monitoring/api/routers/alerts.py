@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
@@ -58,6 +58,10 @@ async def list_alerts(
             "by severity (highest first) and age (oldest first)."
         ),
     ] = False,
+    assigned: Annotated[
+        Literal["me", "nobody"] | None,
+        Query(description="Only alerts assigned to the caller (me), or to nobody."),
+    ] = None,
 ) -> Page[AlertOut]:
     rows, total = await repository.list_alerts(
         session=session,
@@ -68,6 +72,8 @@ async def list_alerts(
         offset=page.offset,
         scope=principal.patient_scope(),
         queue_at=datetime.now(UTC) if queue else None,
+        assigned_to=principal.user_id if assigned == "me" else None,
+        unassigned=assigned == "nobody",
     )
     note_patients(request, (a.patient_id for a in rows), total=total)
     return Page(

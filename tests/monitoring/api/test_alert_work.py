@@ -130,3 +130,27 @@ async def test_the_queue_is_by_severity_then_age_and_hides_snoozed_alerts(databa
     assert too_far.status_code == 400
     assert queue_now == []
     assert AlertStatus(snoozed.json()["status"]) is AlertStatus.OPEN
+
+
+async def test_the_queue_filters_alerts_assigned_to_me_or_to_nobody(database: Database) -> None:
+    world = await build(database)
+    async with api_client(database, as_user=world.users["coordinator"]) as client:
+        (alert,) = (await client.get("/api/v1/alerts", params={"patient_id": str(world.patient)})).json()[
+            "items"
+        ]
+        before_mine = (await client.get("/api/v1/alerts", params={"queue": True, "assigned": "me"})).json()
+        nobody = (await client.get("/api/v1/alerts", params={"queue": True, "assigned": "nobody"})).json()
+        coordinator = str(world.users["coordinator"])
+        assigned = await client.post(f"/api/v1/alerts/{alert['id']}/assign", json={"user_id": coordinator})
+        mine = (await client.get("/api/v1/alerts", params={"queue": True, "assigned": "me"})).json()
+        nobody_after = (
+            await client.get("/api/v1/alerts", params={"queue": True, "assigned": "nobody"})
+        ).json()
+        wrong = await client.get("/api/v1/alerts", params={"assigned": "someone"})
+    assert assigned.status_code == 200
+    assert before_mine["items"] == []
+    assert alert["id"] in [a["id"] for a in nobody["items"]]
+    assert [a["id"] for a in mine["items"]] == [alert["id"]]
+    assert mine["total"] == 1
+    assert alert["id"] not in [a["id"] for a in nobody_after["items"]]
+    assert wrong.status_code == 422

@@ -12,10 +12,17 @@ const DONE = {
 };
 const SNOOZES = [["1", "1 hour"], ["4", "4 hours"], ["24", "1 day"]];
 
+// Which alerts the queue shows: every one, the caller's, or those nobody has taken yet.
+const SHOW = [["", "All alerts"], ["me", "Assigned to me"], ["nobody", "Unassigned"]];
+let show = "";
+
 function inQueue(alert, now = Date.now()) {
   const active = alert.status === "open" || alert.status === "acknowledged";
-  return active && !(alert.snoozed_until && new Date(alert.snoozed_until).getTime() > now);
+  const wanted = show === "" || (show === "me" ? alert.assigned_to === auth.me?.id : !alert.assigned_to);
+  return active && wanted && !(alert.snoozed_until && new Date(alert.snoozed_until).getTime() > now);
 }
+
+const loadQueue = () => api("/alerts", { params: { queue: true, limit: 500, ...(show ? { assigned: show } : {}) } });
 
 function order(a, b) {
   return RANK[b.severity] - RANK[a.severity] || new Date(a.opened_at) - new Date(b.opened_at);
@@ -26,7 +33,7 @@ export async function queueView() {
   const expanded = new Set();
   const panels = new Map();
   const patients = await patientIndex();
-  const first = await api("/alerts", { params: { queue: true, limit: 500 } });
+  const first = await loadQueue();
   for (const alert of first.items) alerts.set(alert.id, alert);
 
   const live = h("span", { class: "status-down", id: "live-status" }, "Connecting…");
@@ -53,7 +60,18 @@ export async function queueView() {
       toast(answer === "granted" ? "Desktop notifications on" : "Desktop notifications not allowed by the browser");
     },
   }, "Turn on desktop notifications");
-  mount(h("h1", {}, "Alert queue ", count), h("p", { class: "controls" }, "Stream: ", live, " ", sound, " ", desktop), empty, table);
+  const filter = h("select", {
+    id: "queue-show",
+    onchange: async () => {
+      show = filter.value;
+      const page = await loadQueue();
+      alerts.clear();
+      for (const alert of page.items) alerts.set(alert.id, alert);
+      render();
+    },
+  }, SHOW.map(([value, text]) => h("option", { value, selected: value === show }, text)));
+  mount(h("h1", {}, "Alert queue ", count), h("p", { class: "controls" }, "Stream: ", live, " ", sound, " ", desktop),
+    h("p", {}, h("label", { for: "queue-show" }, "Show"), filter), empty, table);
 
   async function act(alert, action, body) {
     try {
@@ -172,7 +190,7 @@ export async function queueView() {
       live.textContent = "Live";
       live.className = "status-live";
       if (delay > 1000) {
-        const page = await api("/alerts", { params: { queue: true, limit: 500 } });
+        const page = await loadQueue();
         alerts.clear();
         for (const alert of page.items) alerts.set(alert.id, alert);
         render();
