@@ -47,7 +47,6 @@ class PersonRun:
     trace: Trace
     alerts: dict[str, list[Interval]] = field(default_factory=dict)
     risks: list[RiskPoint] = field(default_factory=list)
-    seen: set[datetime] = field(default_factory=set)
 
     def opened(self, alert_type: str) -> list[datetime]:
         return [a.opened for a in self.alerts.get(alert_type, [])]
@@ -90,7 +89,6 @@ def replay(traces: Iterable[Trace]) -> Iterator[PersonRun]:
         for kind, opened in open_since.items():
             run.alerts.setdefault(kind, []).append(Interval(opened))
         run.risks = tap.points.pop(patient, [])
-        run.seen = {p.at for p in run.risks}
         engine.forget(patient)
         yield run
 
@@ -106,9 +104,11 @@ def risk_alerts(run: PersonRun, rules: RiskRules) -> list[datetime]:
 
 def urgent_alerts(run: PersonRun) -> list[datetime]:
     """Dexcom-style "urgent low soon" on its own, for everyone: opens when it starts to hold, above 70."""
+    rules = RiskRules()
+    minutes = rules.urgent_within.total_seconds() / 60
     opened, active = [], False
     for p in run.risks:
-        urgent = p.value + 20 * p.slope_10 <= RiskRules().urgent_level
+        urgent = p.value + minutes * p.slope_10 <= rules.urgent_level
         if urgent and not active and p.value >= LOW:
             opened.append(p.at)
         active = urgent

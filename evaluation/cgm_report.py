@@ -87,7 +87,8 @@ def _misses(runs: Sequence[PersonRun], found: dict[str, list[Episode]]) -> list[
                 continue
             e = r.episode
             window = [t for t in run.trace.times if e.onset <= t <= e.end]
-            held = sum(t not in run.seen for t in window)
+            seen = {p.at for p in run.risks}  # every reading the gate let through reached the risk model
+            held = sum(t not in seen for t in window)
             why = (
                 f"the quality gate held {held} of its {len(window)} readings"
                 if held

@@ -25,7 +25,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from devices.contract import METRICS, Metric, readings_topic
 from evaluation.evaluate import service_plan
-from evaluation.replay_input import ReplayError, Row, parse_time, read_rows
+from evaluation.replay_input import ReplayError, Row, metric_of, parse_time, read_rows
 from monitoring.catalogue import SERIES, SERIES_OF_METRIC, Series
 from monitoring.detection.detectors.personal.baseline import PersonalBaseline, two_sided
 from monitoring.detection.detectors.personal.models import PersonalModels
@@ -77,8 +77,7 @@ def help_text() -> str:
     """What ``monitoring replay --help`` lists after the options: metrics, units, conditions."""
     lines = ["metrics (--metric) and the units each accepts (--unit, any case; values are converted):"]
     for series, info in SERIES.items():
-        metric = next(m for m, found in SERIES_OF_METRIC.items() if series in found)
-        units = ", ".join(sorted(METRICS[metric].accepted_units))
+        units = ", ".join(sorted(METRICS[metric_of(series)].accepted_units))
         lines.append(f"  {series.key:<18} {info.label} ({units}; stored in {info.unit})")
     lines.append(f"  {OTHER:<18} any other series: the generic personal model alone, no unit, no conditions")
     lines.append("conditions (--conditions, comma-separated; their care-plan defaults apply):")

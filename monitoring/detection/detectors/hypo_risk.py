@@ -168,7 +168,6 @@ class _Risk:
     trajectory: Trajectory = field(default_factory=Trajectory)
     open_since: datetime | None = None
     last_open: datetime | None = None
-    last_risk: float | None = None
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -205,10 +204,6 @@ class HypoRisk(Stateful[_Risk]):
         # whether the urgent rule could open an alert).
         self.tap: Callable[[UUID, Features, float, bool], None] | None = None
 
-    def last_risk(self, patient_id: UUID) -> float | None:
-        """The risk computed at the patient's last reading (None without enough data)."""
-        return self._states(patient_id).last_risk
-
     def observe(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
         obs = observation
         if obs.series is not Series.GLUCOSE_CGM:
@@ -216,10 +211,9 @@ class HypoRisk(Stateful[_Risk]):
         state = self._states(obs.patient_id)
         features = state.trajectory.add(obs.at, obs.value)
         if features is None:
-            state.last_risk = None
             return ()
         z = self._offset + sum([c * x for c, x in zip(self._coefficients, features.vector, strict=True)])
-        risk = state.last_risk = _logistic(z)
+        risk = _logistic(z)
         urgent = urgent_soon(features, self.rules)
         may_open = urgent and bool(self.rules.urgent_for & context.conditions)
         if self.tap is not None:
