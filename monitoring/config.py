@@ -161,6 +161,12 @@ class ApiSettings(BaseModel):
     port: int = Field(default=8000, ge=1, le=65_535)
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     max_page_size: int = Field(default=1000, ge=1, le=10_000)
+    glance_refresh_s: int = Field(
+        default=300,
+        ge=10,
+        le=86_400,
+        description="How often the patient panel's time in ranges, adherence and sparklines are recomputed.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576,
         ge=1024,

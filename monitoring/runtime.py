@@ -36,7 +36,7 @@ from monitoring.ingest.ownership import WorkerShare
 from monitoring.ingest.quota import DeadLetterBound
 from monitoring.jobs.alerts import escalation_job, webhook_job
 from monitoring.jobs.detection import checkpoint_job, data_gap_job
-from monitoring.jobs.maintenance import partition_job
+from monitoring.jobs.maintenance import glance_job, partition_job
 from monitoring.jobs.scheduler import Scheduler
 from monitoring.pipeline import Pipeline
 from monitoring.storage import migrate
@@ -247,6 +247,7 @@ def _start_scheduler(runtime: Runtime, stack: AsyncExitStack) -> None:
     settings, database = runtime.settings, runtime.database
     jobs = [
         partition_job(database),
+        glance_job(database, timedelta(seconds=settings.api.glance_refresh_s)),
         data_gap_job(database, on_alerts=_log_alert_changes),
         escalation_job(database, settings.alerts),
         webhook_job(database, settings.alerts, production=settings.environment == "production"),

@@ -23,6 +23,7 @@ from monitoring.api.routers import (
     fhir,
     health,
     live,
+    panel,
     patients,
     reports,
     triage,
@@ -83,7 +84,7 @@ def _api() -> APIRouter:
         dependencies=[Depends(current_principal)],
         responses={401: {"model": ErrorBody, "description": "Not signed in, or the token is not valid."}},
     )
-    for domain in (patients, careplan, reports, triage, alerts, admin, dead_letters, enrolment, fhir):
+    for domain in (panel, patients, careplan, reports, triage, alerts, admin, dead_letters, enrolment, fhir):
         signed_in.include_router(domain.router)
     api.include_router(signed_in)
     return api

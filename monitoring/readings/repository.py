@@ -165,7 +165,8 @@ async def days_with_readings(
 _BANDS = text(
     "SELECT patient_id, measured_at >= :split AS recent, count(*), "
     "count(*) FILTER (WHERE value < 70), count(*) FILTER (WHERE value < 54), "
-    "count(*) FILTER (WHERE value >= 70 AND value < 180.5) FROM readings "
+    "count(*) FILTER (WHERE value >= 70 AND value < 180.5), count(*) FILTER (WHERE value >= 250.5) "
+    "FROM readings "
     "WHERE patient_id = ANY(:patient_ids) AND series = :series "
     "AND measured_at >= :start AND measured_at < :end "
     "GROUP BY patient_id, recent"
@@ -178,12 +179,13 @@ class GlucoseCounts:
     below_70: int
     below_54: int
     in_range: int
+    above_250: int
 
 
 async def glucose_counts(
     *, session: AsyncSession, patient_ids: Sequence[UUID], series: Series, split: datetime, span: timedelta
 ) -> dict[tuple[UUID, bool], GlucoseCounts]:
-    """Per patient, counts of readings below 70, below 54 and in 70-180 mg/dL for the ``span``
+    """Per patient, counts of readings below 70, below 54, in 70-180 and above 250 mg/dL for the ``span``
     after ``split`` (key True) and the ``span`` before it (key False)."""
     result = await session.execute(
         _BANDS,
@@ -196,7 +198,8 @@ async def glucose_counts(
         },
     )
     return {
-        (pid, recent): GlucoseCounts(n, low, very_low, ok) for pid, recent, n, low, very_low, ok in result
+        (pid, recent): GlucoseCounts(n, low, very_low, ok, very_high)
+        for pid, recent, n, low, very_low, ok, very_high in result
     }
 
 
@@ -238,3 +241,67 @@ async def stream_unseen(
             )
             for r in partition
         ]
+
+
+_SPARK = text(
+    "SELECT patient_id, floor(extract(epoch FROM measured_at - :start) / :width) AS slot, avg(value) "
+    "FROM readings WHERE patient_id = ANY(:patient_ids) AND series = :series "
+    "AND measured_at >= :start AND measured_at < :end GROUP BY patient_id, slot"
+)
+
+
+async def slot_means(
+    *,
+    session: AsyncSession,
+    patient_ids: Sequence[UUID],
+    series: Series,
+    start: datetime,
+    width: timedelta,
+    slots: int,
+) -> dict[UUID, list[float | None]]:
+    """Per patient, the mean of ``series`` in each of ``slots`` equal slots from ``start`` (None: no data)."""
+    seconds = width.total_seconds()
+    result = await session.execute(
+        _SPARK,
+        {
+            "patient_ids": list(patient_ids),
+            "series": int(series),
+            "start": start,
+            "end": start + width * slots,
+            "width": seconds,
+        },
+    )
+    found: dict[UUID, list[float | None]] = {}
+    for patient_id, slot, mean in result:
+        found.setdefault(patient_id, [None] * slots)[int(slot)] = round(float(mean), 2)
+    return found
+
+
+_LATEST = text(
+    "SELECT u.device_id, u.series, r.value, r.measured_at "
+    "FROM unnest(CAST(:devices AS uuid[]), CAST(:series AS smallint[])) AS u(device_id, series) "
+    "CROSS JOIN LATERAL (SELECT value, measured_at FROM readings "
+    "WHERE device_id = u.device_id AND series = u.series AND measured_at >= :since "
+    "ORDER BY measured_at DESC LIMIT 1) AS r"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LatestReading:
+    device_id: UUID
+    series: Series
+    value: float
+    measured_at: datetime
+
+
+async def latest_readings(
+    *, session: AsyncSession, wanted: Sequence[tuple[UUID, Series]], since: datetime
+) -> list[LatestReading]:
+    """The newest reading since ``since`` of each (device, series) asked for that has one."""
+    if not wanted:
+        return []
+    result = await session.execute(
+        _LATEST,
+        {"devices": [d for d, _ in wanted], "series": [int(s) for _, s in wanted], "since": since},
+    )
+    return [LatestReading(d, Series(s), v, at) for d, s, v, at in result]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import metrics_of
 from monitoring.catalogue import Series
-from monitoring.domain import Condition, DeviceState, Severity
+from monitoring.domain import Condition, DeviceState, PatientState, Severity
 from monitoring.registry.careplans import CarePlan, Threshold
 from monitoring.registry.records import DeviceRef
 from monitoring.storage.models import CarePlanThreshold, Device, Patient, Site
@@ -36,6 +36,17 @@ async def list_patients(
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.execute(query.order_by(Patient.display_name, Patient.id).limit(limit).offset(offset))
     return rows.scalars().all(), int(total or 0)
+
+
+async def active_patients_in(*, session: AsyncSession, scope: ColumnElement[bool]) -> Sequence[Patient]:
+    """Every active patient the scope lets the caller see."""
+    result = await session.execute(select(Patient).where(scope, Patient.status == PatientState.ACTIVE.value))
+    return result.scalars().all()
+
+
+async def patients_by_id(*, session: AsyncSession, patient_ids: Collection[UUID]) -> Sequence[Patient]:
+    result = await session.execute(select(Patient).where(Patient.id.in_(list(patient_ids))))
+    return result.scalars().all()
 
 
 async def get_patient(*, session: AsyncSession, patient_id: UUID) -> Patient | None:

@@ -42,6 +42,7 @@ RUNTIME_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "detector_checkpoints": WRITE,
     "webhooks": WRITE,
     "webhook_deliveries": WRITE,  # queued by a trigger, then marked delivered or failed
+    "patient_glance": WRITE,  # refreshed in place by the panel job
 }
 # Functions the runtime role calls; they run with their owner's rights.
 RUNTIME_FUNCTIONS = ("ensure_reading_partitions(timestamptz, timestamptz)",)

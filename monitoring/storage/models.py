@@ -68,6 +68,11 @@ class CareTeam(Base):
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    # Who holds the team's on-call now: escalations go to them.
+    on_call_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", name="fk_care_teams_on_call_user")
+    )
+    on_call_since: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class User(Base):
@@ -82,6 +87,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
+    glucose_unit: Mapped[str] = mapped_column(String(8), server_default="mg/dL")  # mg/dL or mmol/L
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
@@ -138,6 +144,26 @@ class Patient(Base):
     conditions: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default="{}")
     status: Mapped[str] = mapped_column(String(16), server_default="active")
     enrolled_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    time_zone: Mapped[str] = mapped_column(String(64), server_default="UTC")  # IANA name
+
+
+class PatientGlance(Base):
+    """What the patient panel shows that takes weeks of readings to compute, refreshed by a job."""
+
+    __tablename__ = "patient_glance"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+    computed_at: Mapped[datetime] = mapped_column(Timestamp)
+    time_in_range: Mapped[float | None] = mapped_column(Double)  # % of CGM readings, last 14 days
+    time_below_70: Mapped[float | None] = mapped_column(Double)
+    time_below_54: Mapped[float | None] = mapped_column(Double)
+    time_above_250: Mapped[float | None] = mapped_column(Double)
+    previous_time_in_range: Mapped[float | None] = mapped_column(Double)  # the 14 days before
+    adherence_days: Mapped[int] = mapped_column(Integer)  # of the last 30, in the patient's zone
+    spark_series: Mapped[int | None] = mapped_column(SmallInteger)
+    spark: Mapped[list[float | None] | None] = mapped_column(ARRAY(Double))
 
 
 class CarePlanThreshold(Base):
