@@ -47,9 +47,8 @@ async def test_a_row_shows_the_patients_glance_and_each_devices_newest_reading(d
     diabetic = await _diabetic_with_cgm(database, world)
     before = await _panel(database, world)
     (row,) = [r for r in before["items"] if r["patient_id"] == str(diabetic.patient_id)]
-    assert row["glance_computed_at"] is None and row["time_in_range"] is None, (
-        "not computed until the job runs"
-    )
+    assert row["glance_computed_at"] is None, "not computed until the job runs"
+    assert row["time_in_range"] is None
     (cgm,) = row["devices"]
     assert [(r["series"], r["value"], r["unit"]) for r in cgm["latest"]] == [("glucose_cgm", 110.0, "mg/dL")]
     assert row["last_reading_at"] is not None
@@ -66,9 +65,12 @@ async def test_a_row_shows_the_patients_glance_and_each_devices_newest_reading(d
     )
     assert row["adherence_days"] in (1, 2)  # ten hours may span midnight in the patient's zone
     spark = row["spark"]
-    assert spark["series"] == "glucose_cgm" and len(spark["values"]) == SPARK_SLOTS
+    assert spark["series"] == "glucose_cgm"
+    assert len(spark["values"]) == SPARK_SLOTS
     drawn = [v for v in spark["values"] if v is not None]
-    assert 2 <= len(drawn) <= 3 and min(drawn) >= 50 and max(drawn) <= 260
+    assert 2 <= len(drawn) <= 3
+    assert min(drawn) >= 50
+    assert max(drawn) <= 260
     assert "time below 70 mg/dL > 4 %" in row["flags"]
 
 
@@ -88,7 +90,8 @@ async def test_search_filters_sort_and_paging_work_over_the_callers_patients_onl
 
     pages = [await _panel(database, world, limit=2, offset=offset, sort="name") for offset in (0, 2, 4)]
     paged = [r["patient_id"] for p in pages for r in p["items"]]
-    assert len(paged) == len(set(paged)) == len(mine) and all(p["total"] == len(mine) for p in pages)
+    assert len(paged) == len(set(paged)) == len(mine)
+    assert all(p["total"] == len(mine) for p in pages)
     names = [r["display_name"].casefold() for p in pages for r in p["items"]]
     assert names == sorted(names)
 
