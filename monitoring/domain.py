@@ -48,3 +48,10 @@ class DeviceState(StrEnum):
 class PatientState(StrEnum):
     ACTIVE = "active"
     DISCHARGED = "discharged"
+
+
+class GlucoseUnit(StrEnum):
+    """How a person reads glucose; stored values are always mg/dL (1 mmol/L = 18.016 mg/dL)."""
+
+    MG_DL = "mg/dL"
+    MMOL_L = "mmol/L"

@@ -158,6 +158,15 @@ async def update_user(
     return user, (await teams_of(session=session, user_ids=[user_id]))[user_id]
 
 
+async def set_glucose_unit(*, session: AsyncSession, user_id: UUID, unit: str) -> User:
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFoundError(f"user {user_id} does not exist")
+    user.glucose_unit = unit
+    await session.flush()
+    return user
+
+
 async def get_user(*, session: AsyncSession, user_id: UUID) -> User | None:
     found: User | None = await session.get(User, user_id)
     return found

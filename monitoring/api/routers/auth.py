@@ -15,7 +15,7 @@ from monitoring.access.throttle import LoginThrottle
 from monitoring.access.tokens import issue_token, read_claims
 from monitoring.api.auditing import client_of, note_access_event
 from monitoring.api.deps import SessionDep, SettingsDep
-from monitoring.api.schemas.access import TokenOut, UserOut, user_out
+from monitoring.api.schemas.access import PreferencesIn, TokenOut, UserOut, user_out
 from monitoring.api.schemas.common import ErrorBody
 from monitoring.api.security import PrincipalDep, bearer_token
 from monitoring.errors import TooManyRequestsError, UnauthorizedError
@@ -89,4 +89,12 @@ async def refresh(
 async def me(session: SessionDep, principal: PrincipalDep) -> UserOut:
     user = await repository.get_user(session=session, user_id=principal.user_id)
     assert user is not None  # the principal was loaded from it in this request
+    return user_out(user, sorted(principal.team_ids))
+
+
+@router.patch("/me", summary="The signed-in user's own preferences (glucose unit)", responses=_UNAUTHORIZED)
+async def set_preferences(session: SessionDep, principal: PrincipalDep, body: PreferencesIn) -> UserOut:
+    user = await repository.set_glucose_unit(
+        session=session, user_id=principal.user_id, unit=body.glucose_unit
+    )
     return user_out(user, sorted(principal.team_ids))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from monitoring.access.passwords import MIN_LENGTH
 from monitoring.access.principal import Role
 from monitoring.alerts.destinations import shown
+from monitoring.domain import GlucoseUnit
 from monitoring.storage.models import User
 
 
@@ -58,6 +59,13 @@ class UserOut(BaseModel):
     role: Role
     active: bool
     team_ids: list[UUID]
+    glucose_unit: GlucoseUnit = Field(description="How this user reads glucose: mg/dL or mmol/L.")
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    glucose_unit: GlucoseUnit = Field(description="mg/dL or mmol/L; stored values stay in mg/dL.")
 
 
 class AuditOut(BaseModel):
@@ -126,4 +134,5 @@ def user_out(user: User, team_ids: list[Any]) -> UserOut:
         role=Role(user.role),
         active=user.active,
         team_ids=team_ids,
+        glucose_unit=GlucoseUnit(user.glucose_unit),
     )

@@ -4,6 +4,7 @@ the server, from the stored glance (refreshed by its job) and live alerts and de
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ async def _diabetic_with_cgm(database: Database, world: World) -> Enrolled:
     return diabetic
 
 
-async def _panel(database: Database, world: World, who: str = "coordinator", **params: object) -> dict:
+async def _panel(database: Database, world: World, who: str = "coordinator", **params: str | int) -> Any:
     async with api_client(database, as_user=world.users[who]) as client:
         response = await client.get("/api/v1/panel", params=params)
     assert response.status_code == 200, response.text

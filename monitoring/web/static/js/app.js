@@ -1,9 +1,10 @@
 // Router: one hash route per view; what a user sees depends on their role.
 
-import { auth, loadMe, signIn, whenSignedOut } from "./api.js";
+import { api, auth, loadMe, signIn, whenSignedOut } from "./api.js";
 import { h, mount, toast } from "./dom.js";
 import { adminView } from "./admin.js";
-import { patientList, patientView } from "./patient.js";
+import { panelView } from "./panel.js";
+import { patientView } from "./patient.js";
 import { queueView } from "./queue.js";
 import { triageView } from "./triage.js";
 
@@ -57,9 +58,20 @@ function chrome() {
   );
   document.getElementById("who").textContent = me ? `${me.display_name} (${me.role})` : "";
   document.getElementById("sign-out").hidden = !me;
+  const unit = document.getElementById("glucose-unit");
+  unit.closest("label").hidden = !me;
+  if (me) unit.value = me.glucose_unit;
 }
 
-async function route() {
+// One view is built at a time, in the order the user asked for them: a hash change while a view
+// still loads (a link clicked during sign-in) waits for it, so the last one asked for is what shows.
+let routing = Promise.resolve();
+function route() {
+  routing = routing.then(buildView, buildView);
+  return routing;
+}
+
+async function buildView() {
   if (leaveView) {
     leaveView();
     leaveView = null;
@@ -87,7 +99,7 @@ async function route() {
   const views = {
     queue: () => queueView(),
     triage: () => triageView(),
-    patients: () => (id ? patientView(id) : patientList()),
+    patients: () => (id ? patientView(id) : panelView()),
     admin: () => adminView(),
   };
   const view = views[section];
@@ -109,6 +121,15 @@ document.getElementById("sign-out").addEventListener("click", () => {
   auth.me = null;
   location.hash = "#/";
   route();
+});
+document.getElementById("glucose-unit").addEventListener("change", async (event) => {
+  try {
+    auth.me = await api("/auth/me", { method: "PATCH", body: { glucose_unit: event.target.value } });
+    toast(`Glucose is now shown in ${auth.me.glucose_unit}.`);
+    await route(); // draw the view again in the new unit
+  } catch (error) {
+    toast(`The unit was not changed: ${error.message}`, { bad: true });
+  }
 });
 window.addEventListener("hashchange", route);
 route();

@@ -1,6 +1,6 @@
 // Clinicians' views: the patient list, and one patient's trends, reports and alert history.
 
-import { api, patientIndex } from "./api.js";
+import { api } from "./api.js";
 import { agpChart, chartBox, rangeText, timeInRangeChart, trendChart } from "./charts.js";
 import { h, mount, num, severityBadge, toast, when } from "./dom.js";
 import { alertLabel, conditionLabel, kindLabel, unitLabel } from "./labels.js";
@@ -19,22 +19,6 @@ const PANELS = [
   ["Skin temperature", ["skin_temperature"]],
   ["Steps", ["steps"]],
 ];
-
-export async function patientList() {
-  const patients = [...(await patientIndex({ fresh: true })).values()];
-  patients.sort((a, b) => a.display_name.localeCompare(b.display_name));
-  mount(
-    h("h1", {}, "Patients"),
-    h("table", {},
-      h("thead", {}, h("tr", {}, ["Name", "MRN", "Conditions", "Enrolled"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, patients.map((p) => h("tr", {},
-        h("td", {}, h("a", { href: `#/patients/${p.id}` }, p.display_name)),
-        h("td", {}, p.mrn),
-        h("td", {}, p.conditions.map(conditionLabel).join(", ") || "–"),
-        h("td", {}, when(p.enrolled_at)),
-      )))),
-  );
-}
 
 export async function patientView(id) {
   const patient = await api(`/patients/${id}`);
