@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.domain import ACTIVE_ALERT_STATUSES, AlertStatus, Severity
-from monitoring.storage.models import Alert, AlertEvent, Patient
+from monitoring.storage.models import Alert, AlertEvent, Patient, User
 
 
 async def latest_by_key(
@@ -75,6 +75,7 @@ async def list_alerts(
     queue_at: datetime | None = None,
     assigned_to: UUID | None = None,
     unassigned: bool = False,
+    alert_types: Collection[str] | None = None,
 ) -> tuple[Sequence[Alert], int]:
     """Alerts newest first; or, with ``queue_at``, the work queue at that time: active alerts
     that are not snoozed, most severe first and, within a severity, oldest first. Optionally
@@ -86,6 +87,8 @@ async def list_alerts(
         query = query.where(Alert.assigned_to == assigned_to)
     if unassigned:
         query = query.where(Alert.assigned_to.is_(None))
+    if alert_types:
+        query = query.where(Alert.alert_type.in_(list(alert_types)))
     order: tuple[Any, ...] = (Alert.opened_at.desc(), Alert.id)
     if queue_at is not None:
         query = query.where(or_(Alert.snoozed_until.is_(None), Alert.snoozed_until <= queue_at))
@@ -93,6 +96,45 @@ async def list_alerts(
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     result = await session.execute(query.order_by(*order).limit(limit).offset(offset))
     return result.scalars().all(), int(total or 0)
+
+
+async def queue_facets(
+    *,
+    session: AsyncSession,
+    scope: ColumnElement[bool],
+    queue_at: datetime,
+    assigned_to: UUID | None = None,
+    unassigned: bool = False,
+) -> list[tuple[str, str, int]]:
+    """(severity, alert type, how many) of the queue at ``queue_at``: what its filters can offer."""
+    query = _filtered(ACTIVE_ALERT_STATUSES, None, None, scope).where(
+        or_(Alert.snoozed_until.is_(None), Alert.snoozed_until <= queue_at)
+    )
+    if assigned_to is not None:
+        query = query.where(Alert.assigned_to == assigned_to)
+    if unassigned:
+        query = query.where(Alert.assigned_to.is_(None))
+    counted = query.with_only_columns(Alert.severity, Alert.alert_type, func.count()).group_by(
+        Alert.severity, Alert.alert_type
+    )
+    return [(severity, kind, n) for severity, kind, n in await session.execute(counted)]
+
+
+async def names_of(
+    *, session: AsyncSession, patient_ids: Collection[UUID], user_ids: Collection[UUID]
+) -> tuple[dict[UUID, tuple[str, str]], dict[UUID, str]]:
+    """Patients' (name, MRN) and users' display names, by id, for a page of alerts."""
+    patients = {
+        pid: (name, mrn)
+        for pid, name, mrn in await session.execute(
+            select(Patient.id, Patient.display_name, Patient.mrn).where(Patient.id.in_(list(patient_ids)))
+        )
+    }
+    users: dict[UUID, str] = {}
+    if user_ids:
+        rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(list(user_ids))))
+        users = {row.id: row.display_name for row in rows}
+    return patients, users
 
 
 async def get_alert(*, session: AsyncSession, alert_id: UUID) -> Alert | None:

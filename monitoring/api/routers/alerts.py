@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -19,16 +20,24 @@ from monitoring.api.schemas.alerts import (
     AlertDetail,
     AlertOut,
     AssignIn,
+    BulkIn,
+    BulkOut,
+    BulkResultOut,
     CommentIn,
     DismissalCount,
     DismissIn,
+    Names,
     NoteIn,
+    QueueFacetsOut,
     SnoozeIn,
     alert_detail,
+    named,
 )
 from monitoring.api.schemas.common import ErrorBody, Page
 from monitoring.api.security import CareTeamDep, PrincipalDep
 from monitoring.domain import AlertStatus, Severity
+from monitoring.errors import DomainError
+from monitoring.storage.models import Alert
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 _MISSING: dict[int | str, dict[str, Any]] = {
@@ -62,6 +71,9 @@ async def list_alerts(
         Literal["me", "nobody"] | None,
         Query(description="Only alerts assigned to the caller (me), or to nobody."),
     ] = None,
+    alert_type: Annotated[
+        list[str] | None, Query(max_length=50, description="Any of these alert types.")
+    ] = None,
 ) -> Page[AlertOut]:
     rows, total = await repository.list_alerts(
         session=session,
@@ -74,11 +86,76 @@ async def list_alerts(
         queue_at=datetime.now(UTC) if queue else None,
         assigned_to=principal.user_id if assigned == "me" else None,
         unassigned=assigned == "nobody",
+        alert_types=alert_type,
     )
     note_patients(request, (a.patient_id for a in rows), total=total)
-    return Page(
-        items=[AlertOut.model_validate(a) for a in rows], total=total, limit=page.limit, offset=page.offset
+    names = await _names(session, rows)
+    return Page(items=[named(a, names) for a in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+async def _names(session: AsyncSession, alerts: Sequence[Alert]) -> Names:
+    patients, users = await repository.names_of(
+        session=session,
+        patient_ids={a.patient_id for a in alerts},
+        user_ids={a.assigned_to for a in alerts if a.assigned_to},
     )
+    return Names(patients, users)
+
+
+@router.get("/facets", summary="How many alerts the queue holds, by severity and by type")
+async def facets(
+    session: SessionDep,
+    principal: PrincipalDep,
+    assigned: Annotated[Literal["me", "nobody"] | None, Query()] = None,
+) -> QueueFacetsOut:
+    rows = await repository.queue_facets(
+        session=session,
+        scope=principal.patient_scope(),
+        queue_at=datetime.now(UTC),
+        assigned_to=principal.user_id if assigned == "me" else None,
+        unassigned=assigned == "nobody",
+    )
+    by_severity: dict[str, int] = {}
+    by_type: dict[str, int] = {}
+    for severity, kind, n in rows:
+        by_severity[severity] = by_severity.get(severity, 0) + n
+        by_type[kind] = by_type.get(kind, 0) + n
+    return QueueFacetsOut(total=sum(by_severity.values()), severity=by_severity, alert_type=by_type)
+
+
+_BULK_ACTIONS = {"acknowledge": Action.ACKNOWLEDGE, "resolve": Action.RESOLVE, "assign": Action.ASSIGN}
+
+
+@router.post(
+    "/bulk",
+    summary="Acknowledge, resolve or assign many alerts at once; each succeeds or fails on its own",
+    responses={403: _WORK[403]},
+)
+async def bulk(request: Request, session: SessionDep, who: CareTeamDep, body: BulkIn) -> BulkOut:
+    now = datetime.now(UTC)
+    change = Change(_BULK_ACTIONS[body.action], note=body.note, assignee=body.user_id)
+    results: list[BulkResultOut] = []
+    touched: list[UUID] = []
+    for alert_id in dict.fromkeys(body.alert_ids):  # each once, in the order asked
+        try:
+            async with session.begin_nested():  # a refusal undoes only its own alert's change
+                alert = await apply(session=session, principal=who, alert_id=alert_id, change=change, now=now)
+            touched.append(alert.patient_id)
+            results.append(
+                BulkResultOut(alert_id=alert_id, ok=True, status=AlertStatus(alert.status), error=None)
+            )
+        except DomainError as error:
+            results.append(
+                BulkResultOut(
+                    alert_id=alert_id,
+                    ok=False,
+                    status=None,
+                    error={"code": error.code, "message": error.message},
+                )
+            )
+    note_patients(request, touched)
+    done = sum(r.ok for r in results)
+    return BulkOut(done=done, failed=len(results) - done, results=results)
 
 
 @router.get("/dismissals", summary="Alerts dismissed as false, by type and reason (for detector tuning)")
@@ -101,7 +178,7 @@ async def get_alert(
 ) -> AlertDetail:
     record = await alert_record(session=session, principal=principal, alert_id=alert_id)
     request.state.audit_patient = record.alert.patient_id
-    return alert_detail(record.alert, record.events)
+    return alert_detail(record.alert, record.events, await _names(session, [record.alert]))
 
 
 async def _work(
@@ -111,7 +188,8 @@ async def _work(
         session=session, principal=principal, alert_id=alert_id, change=change, now=datetime.now(UTC)
     )
     request.state.audit_patient = alert.patient_id
-    return alert_detail(alert, await repository.events_of(session=session, alert_id=alert.id))
+    events = await repository.events_of(session=session, alert_id=alert.id)
+    return alert_detail(alert, events, await _names(session, [alert]))
 
 
 @router.post("/{alert_id}/acknowledge", summary="Acknowledge: someone is on it", responses=_WORK)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,6 +65,9 @@ class AlertOut(FromOrm):
     dismissed_reason: str | None = Field(description="Why it was dismissed as a false alert.")
     escalation_level: int = Field(description="0 until the alert escalates for want of acknowledgement.")
     escalated_at: datetime | None
+    patient_name: str | None = Field(default=None, description="In lists and details (not on the stream).")
+    patient_mrn: str | None = None
+    assigned_to_name: str | None = Field(default=None, description="Who assigned_to is.")
 
 
 class AlertEventOut(FromOrm):
@@ -105,11 +109,60 @@ class CommentIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
 
 
-def alert_detail(alert: Alert, events: Sequence[AlertEvent]) -> AlertDetail:
+def alert_detail(alert: Alert, events: Sequence[AlertEvent], names: Names | None = None) -> AlertDetail:
     """An alert with its history, as ``GET /alerts/{id}`` and every alert action answer."""
     return AlertDetail.model_validate(
         {
-            **AlertOut.model_validate(alert).model_dump(),
+            **named(alert, names).model_dump(),
             "events": [AlertEventOut.model_validate(e) for e in events],
         }
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    patients: dict[UUID, tuple[str, str]]  # name, MRN
+    users: dict[UUID, str]
+
+
+def named(alert: Alert, names: Names | None) -> AlertOut:
+    """The alert with its patient's name and MRN and its assignee's name, when known."""
+    out = AlertOut.model_validate(alert)
+    if names is None:
+        return out
+    patient = names.patients.get(alert.patient_id)
+    return out.model_copy(
+        update={
+            "patient_name": patient[0] if patient else None,
+            "patient_mrn": patient[1] if patient else None,
+            "assigned_to_name": names.users.get(alert.assigned_to) if alert.assigned_to else None,
+        }
+    )
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alert_ids: list[UUID] = Field(min_length=1, max_length=200, description="At most 200 alerts at once.")
+    action: Literal["acknowledge", "resolve", "assign"]
+    user_id: UUID | None = Field(default=None, description="Whom to assign them to (assign only).")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class BulkResultOut(BaseModel):
+    alert_id: UUID
+    ok: bool
+    status: AlertStatus | None = Field(description="The alert's status afterwards, when it worked.")
+    error: dict[str, str] | None = Field(description="code and message, when it did not.")
+
+
+class BulkOut(BaseModel):
+    done: int
+    failed: int
+    results: list[BulkResultOut] = Field(description="One per alert asked for, in the order asked.")
+
+
+class QueueFacetsOut(BaseModel):
+    total: int
+    severity: dict[str, int] = Field(description="Alerts in the queue by severity.")
+    alert_type: dict[str, int] = Field(description="Alerts in the queue by type.")

@@ -35,12 +35,16 @@ ADMIN_READ = (200, 403, 403, 403, 200)  # each admin sees their own site's
 ADMIN_CREATE = (201, 403, 403, 403, 201)
 ADMIN_CHANGE = (200, 403, 403, 403, 404)  # of this site's things: another site's admin finds nothing
 EVERYONE = (200, 200, 200, 200, 200)  # lists and own profile, filtered to what the caller may see
+# Bulk alert work: care roles only; an alert out of reach is a refused item in a 200 answer.
+BULK_WORK = (403, 200, 200, 200, 403)
 
 # {p} the team-A patient, {t} team A, {u} team A's coordinator, {n} a unique number;
 # {a} a fresh open alert of {p}; {d} a fresh unassigned device, {e} one assigned to {p};
 # {w} a fresh webhook of the site, {v} a fresh clinician of the site.
 MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/auth/me", None, EVERYONE),
+    ("PATCH", "/auth/me", {"glucose_unit": "mmol/L"}, EVERYONE),
+    ("GET", "/panel", None, EVERYONE),
     ("POST", "/auth/refresh", None, EVERYONE),
     ("GET", "/patients", None, EVERYONE),
     ("POST", "/patients", {"mrn": "MATRIX-{n}", "display_name": "M"}, ADMIN_CREATE),
@@ -59,6 +63,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/teams/{t}/triage", None, CARE_TEAM_READ),
     ("GET", "/alerts", None, EVERYONE),
     ("GET", "/alerts/dismissals", None, EVERYONE),
+    ("GET", "/alerts/facets", None, EVERYONE),
+    ("POST", "/alerts/bulk", {"alert_ids": ["{a}"], "action": "acknowledge"}, BULK_WORK),
     ("GET", "/alerts/{a}", None, CARE_TEAM_READ),
     ("POST", "/alerts/{a}/acknowledge", None, CARE_TEAM_WORK),
     ("POST", "/alerts/{a}/resolve", {"note": "seen to"}, CARE_TEAM_WORK),
@@ -181,7 +187,15 @@ async def _values(
 def _fill(body: dict[str, Any] | None, values: dict[str, str]) -> dict[str, Any] | None:
     if body is None:
         return None
-    return {k: v.format(**values) if isinstance(v, str) else v for k, v in body.items()}
+    return {k: _filled(v, values) for k, v in body.items()}
+
+
+def _filled(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**values)
+    if isinstance(value, list):
+        return [_filled(v, values) for v in value]
+    return value
 
 
 async def _fresh_alert(database: Database, patient_id: UUID) -> UUID:

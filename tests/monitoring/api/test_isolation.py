@@ -144,8 +144,11 @@ def _lists(world: World) -> list[tuple[str, str]]:
     plain = [
         "/auth/me",
         "/patients",
+        "/panel",
+        "/panel?flag=any&sort=last_reading",
         "/alerts",
         "/alerts?queue=true",
+        "/alerts/facets",
         "/alerts?status=dismissed",
         "/alerts/dismissals",
         "/teams",
