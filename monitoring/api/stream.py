@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url
 
 from monitoring.access import repository
 from monitoring.access.principal import Principal
-from monitoring.alerts.repository import alert_with_patient
-from monitoring.api.schemas.alerts import AlertOut
+from monitoring.alerts.repository import alert_with_patient, names_of
+from monitoring.api.schemas.alerts import Names, named
 from monitoring.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -151,10 +151,14 @@ class AlertHub:
             return
         async with self.database.sessions() as session:
             found = await alert_with_patient(session=session, alert_id=UUID(event["alert_id"]))
-        if found is None:
-            return
-        alert, patient = found
-        message = {"event": event["kind"], "alert": AlertOut.model_validate(alert).model_dump(mode="json")}
+            if found is None:
+                return
+            alert, patient = found
+            _, users = await names_of(
+                session=session, patient_ids=(), user_ids=[alert.assigned_to] if alert.assigned_to else []
+            )
+        names = Names({patient.id: (patient.display_name, patient.mrn)}, users)
+        message = {"event": event["kind"], "alert": named(alert, names).model_dump(mode="json")}
         for subscriber in list(self._subscribers):
             if not subscriber.ended.is_set() and subscriber.principal.sees(patient):
                 subscriber.offer(message)

@@ -65,7 +65,9 @@ class AlertOut(FromOrm):
     dismissed_reason: str | None = Field(description="Why it was dismissed as a false alert.")
     escalation_level: int = Field(description="0 until the alert escalates for want of acknowledgement.")
     escalated_at: datetime | None
-    patient_name: str | None = Field(default=None, description="In lists and details (not on the stream).")
+    patient_name: str | None = Field(
+        default=None, description="The patient's name (lists, details and the live stream)."
+    )
     patient_mrn: str | None = None
     assigned_to_name: str | None = Field(default=None, description="Who assigned_to is.")
 
