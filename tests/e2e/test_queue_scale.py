@@ -4,6 +4,8 @@ severity and type, bulk acknowledge and assign, an alert's history with its comm
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 from playwright.async_api import expect
 from sqlalchemy import update
@@ -30,7 +32,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 expect.set_options(timeout=15_000)
 
 
-async def _queue(database: Database) -> tuple[str, list]:
+async def _queue(database: Database) -> tuple[str, list[UUID]]:
     team = await factories.team(database)
     coordinator = await factories.user(database, Role.COORDINATOR, [team])
     await factories.user(database, Role.CLINICIAN, [team])
