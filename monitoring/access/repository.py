@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
@@ -186,3 +187,16 @@ async def active_members(*, session: AsyncSession, team_id: UUID) -> Sequence[Us
         .order_by(User.display_name)
     )
     return rows.all()
+
+
+async def set_on_call(
+    *, session: AsyncSession, team_id: UUID, user_id: UUID | None, at: datetime
+) -> CareTeam:
+    """Give the team's on-call to ``user_id`` (None: nobody holds it)."""
+    team = await session.get(CareTeam, team_id, with_for_update=True)
+    if team is None:
+        raise NotFoundError(f"care team {team_id} does not exist")
+    team.on_call_user_id = user_id
+    team.on_call_since = at if user_id is not None else None
+    await session.flush()
+    return team

@@ -5,6 +5,9 @@ opened, or since it last escalated) it escalates: its severity rises one step
 (up to critical), its escalation level rises by one (the next tier: charge
 nurse, on-call clinician, ...), and the change is recorded and announced.
 Acknowledging stops it; a snoozed alert waits until its snooze ends.
+
+Escalation goes to whoever holds the care team's on-call: the alert is assigned
+to them (the event names them, and webhooks carry it).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from monitoring.alerts.repository import add_event, waiting_for_escalation
+from monitoring.alerts.repository import add_event, on_call_of, waiting_for_escalation
 from monitoring.config import AlertSettings
 from monitoring.domain import Severity
 
@@ -37,6 +40,7 @@ class Escalation:
 async def escalate_due(*, session: AsyncSession, settings: AlertSettings, now: datetime) -> list[Escalation]:
     """Escalate every open alert whose wait is over; return what changed."""
     candidates = await waiting_for_escalation(session=session, max_level=settings.max_escalations, now=now)
+    on_call = await on_call_of(session=session, patient_ids={a.patient_id for a in candidates})
     done: list[Escalation] = []
     for alert in candidates:
         since = alert.escalated_at or alert.opened_at
@@ -55,6 +59,10 @@ async def escalate_due(*, session: AsyncSession, settings: AlertSettings, now: d
             "to_severity": after.value,
             "waited_s": int(waited.total_seconds()),
         }
+        holder = on_call.get(alert.patient_id)
+        if holder is not None:
+            detail["on_call"] = str(holder)
+            alert.assigned_to = holder
         add_event(session=session, alert=alert, at=now, kind="escalated", detail=detail)
         done.append(
             Escalation(

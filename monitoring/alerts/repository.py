@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.domain import ACTIVE_ALERT_STATUSES, AlertStatus, Severity
-from monitoring.storage.models import Alert, AlertEvent, Patient, User
+from monitoring.storage.models import Alert, AlertEvent, CareTeam, Patient, User
 
 
 async def latest_by_key(
@@ -135,6 +135,17 @@ async def names_of(
         rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(list(user_ids))))
         users = {row.id: row.display_name for row in rows}
     return patients, users
+
+
+async def on_call_of(*, session: AsyncSession, patient_ids: Collection[UUID]) -> dict[UUID, UUID]:
+    """Who holds the on-call of each patient's care team, for patients whose team has someone on call."""
+    rows = await session.execute(
+        select(Patient.id, CareTeam.on_call_user_id)
+        .join(CareTeam, CareTeam.id == Patient.care_team_id)
+        .join(User, User.id == CareTeam.on_call_user_id)
+        .where(Patient.id.in_(list(patient_ids)), User.active.is_(True))
+    )
+    return {row.id: row.on_call_user_id for row in rows if row.on_call_user_id is not None}
 
 
 async def get_alert(*, session: AsyncSession, alert_id: UUID) -> Alert | None:

@@ -4,6 +4,7 @@ severity and type, bulk acknowledge and assign, an alert's history with its comm
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 import pytest
@@ -74,6 +75,12 @@ async def test_a_coordinator_works_sixty_alerts_a_page_at_a_time(database: Datab
         await expect(page.locator("h1")).to_contain_text("(60)")
         await expect(page).to_have_title("(60) Remote monitoring: care team")
         await expect(rows.first.locator(".sev")).to_have_text("critical")
+        # The coordinator takes the team's on-call: escalations now come to them.
+        await expect(page.locator(".on-call")).to_contain_text("nobody")
+        await page.get_by_role("button", name="Take the on-call of").click()
+        await expect(page.locator(".on-call")).to_contain_text("On call for Team")
+        await expect(page.locator(".on-call strong")).to_have_text(re.compile("^you since"))
+        await expect(page.get_by_role("button", name="Hand back the on-call")).to_be_visible()
         await _accessible(page)
 
         await page.get_by_role("button", name="Next page").click()

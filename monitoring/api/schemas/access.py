@@ -119,9 +119,18 @@ class MemberOut(BaseModel):
     role: Role
 
 
+class OnCallOut(BaseModel):
+    user_id: UUID
+    display_name: str
+    since: datetime | None
+
+
 class TeamDetail(BaseModel):
     id: UUID
     name: str
+    on_call: OnCallOut | None = Field(
+        default=None, description="Who holds the on-call: escalations go to them."
+    )
     members: list[MemberOut] = Field(description="Active coordinators and clinicians: who alerts can go to.")
 
 

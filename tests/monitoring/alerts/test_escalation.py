@@ -10,7 +10,8 @@ from sqlalchemy import select
 from monitoring.alerts.escalation import escalate_due
 from monitoring.config import AlertSettings
 from monitoring.storage.db import Database
-from monitoring.storage.models import Alert
+from monitoring.storage.models import Alert, AlertEvent
+from tests.api_support import api_client
 from tests.monitoring.api.access_world import build
 
 pytestmark = pytest.mark.integration
@@ -56,3 +57,35 @@ async def test_a_snoozed_alert_waits_out_its_snooze_first(database: Database) ->
     assert await _run(database, first.opened_at + timedelta(minutes=30)) == []
     assert await _run(database, until + timedelta(seconds=899)) == []
     assert len(await _run(database, until + timedelta(seconds=900))) == 2
+
+
+async def test_escalation_goes_to_whoever_took_the_teams_on_call(database: Database) -> None:
+    world = await build(database)
+    team_a, team_b = world.teams
+    async with api_client(database, as_user=world.users["clinician"]) as client:
+        taken = await client.post(f"/api/v1/teams/{team_a}/on-call")
+        assert taken.status_code == 200
+        assert taken.json()["on_call"]["user_id"] == str(world.users["clinician"])
+        assert (await client.post(f"/api/v1/teams/{team_b}/on-call")).status_code == 404, "not their team"
+    async with api_client(database, as_user=world.users["coordinator"]) as client:
+        refused = await client.delete(f"/api/v1/teams/{team_a}/on-call")
+        assert refused.status_code == 403, "only its holder or an admin hands it back"
+    first, second = await _alerts(database)
+    await _run(database, first.opened_at + timedelta(seconds=900))
+    by_patient = {a.patient_id: a for a in await _alerts(database)}
+    assert by_patient[world.patient].assigned_to == world.users["clinician"]
+    assert by_patient[world.other_patient].assigned_to is None, "team B has nobody on call"
+    async with database.sessions() as session:
+        (event,) = await session.scalars(
+            select(AlertEvent).where(
+                AlertEvent.alert_id == by_patient[world.patient].id, AlertEvent.kind == "escalated"
+            )
+        )
+    assert event.detail["on_call"] == str(world.users["clinician"])
+
+    async with api_client(database, as_user=world.users["coordinator"]) as client:  # the hand-over
+        handed = await client.post(f"/api/v1/teams/{team_a}/on-call")
+        assert handed.json()["on_call"]["user_id"] == str(world.users["coordinator"])
+    await _run(database, first.opened_at + timedelta(seconds=1200))
+    by_patient = {a.patient_id: a for a in await _alerts(database)}
+    assert by_patient[world.patient].assigned_to == world.users["coordinator"]

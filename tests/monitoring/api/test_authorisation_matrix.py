@@ -61,6 +61,9 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/fhir/Flag?patient={p}", None, CARE_TEAM_READ),
     ("GET", "/teams/{t}", None, CARE_TEAM_READ),
     ("GET", "/teams/{t}/triage", None, CARE_TEAM_READ),
+    ("POST", "/teams/{t}/on-call", None, CARE_TEAM_WORK),
+    # Run in role order: the admin hands back the clinician's on-call; nobody else holds it then.
+    ("DELETE", "/teams/{t}/on-call", None, (200, 403, 403, 404, 404)),
     ("GET", "/alerts", None, EVERYONE),
     ("GET", "/alerts/dismissals", None, EVERYONE),
     ("GET", "/alerts/facets", None, EVERYONE),

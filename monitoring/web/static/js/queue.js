@@ -32,6 +32,29 @@ async function careTeamMembers() {
   return [...members.values()].sort((a, b) => a.display_name.localeCompare(b.display_name));
 }
 
+// Who holds each of the user's teams' on-call, with the control to take it or hand it back.
+function onCallLine(teamId) {
+  const line = h("p", { class: "on-call" });
+  async function draw(detail) {
+    const holder = detail.on_call;
+    const mine = holder?.user_id === auth.me.id;
+    const said = holder ? `${mine ? "you" : holder.display_name}${holder.since ? ` since ${when(holder.since)}` : ""}` : "nobody";
+    const change = async (method) => {
+      try {
+        draw(await api(`/teams/${teamId}/on-call`, { method }));
+        toast(method === "POST" ? `You hold the on-call of ${detail.name}: its escalations come to you.` : `On-call of ${detail.name} handed back.`);
+      } catch (error) {
+        toast(`The on-call did not change: ${error.message}`, { bad: true });
+      }
+    };
+    line.replaceChildren(`On call for ${detail.name}: `, h("strong", {}, said), " ",
+      mine ? h("button", { type: "button", class: "quiet", onclick: () => change("DELETE") }, "Hand back the on-call")
+        : h("button", { type: "button", class: "quiet", onclick: () => change("POST") }, `Take the on-call of ${detail.name}`));
+  }
+  api(`/teams/${teamId}`).then(draw);
+  return line;
+}
+
 export async function queueView() {
   const alerts = new Map(); // the page shown, by id, in the server's order
   const selected = new Set();
@@ -91,6 +114,7 @@ export async function queueView() {
   const pager = h("nav", { class: "pager", "aria-label": "Pages of the queue" });
 
   mount(h("h1", {}, "Alert queue ", count), h("p", { class: "controls" }, "Stream: ", live, " ", sound, " ", desktop),
+    ...(auth.me.team_ids || []).map(onCallLine),
     h("div", { class: "filters" },
       h("div", {}, h("label", { for: "queue-show" }, "Show"), show),
       h("div", {}, h("label", { for: "queue-severity" }, "Severity"), severity),
