@@ -51,12 +51,12 @@ _KEY_SERIES: tuple[tuple[str, Series], ...] = (
 _FALLBACK = (Series.HEART_RATE, Series.BP_SYSTOLIC, Series.BODY_WEIGHT, Series.GLUCOSE_CGM, Series.SPO2)
 
 
-def measured_by(kinds: Collection[str]) -> set[Series]:
-    """Every series devices of these kinds report."""
+def measured_by(kinds: Collection[str], *, daily: bool = True) -> set[Series]:
+    """Every series devices of these kinds report (with their daily totals unless told)."""
     return {
         series
         for kind in kinds
-        for metric, _ in (*KINDS[DeviceKind(kind)].metrics, *KINDS[DeviceKind(kind)].daily)
+        for metric, _ in (*KINDS[DeviceKind(kind)].metrics, *(KINDS[DeviceKind(kind)].daily if daily else ()))
         for series in SERIES_OF_METRIC[metric]
     }
 

@@ -4,9 +4,6 @@ filterable, sortable and paged on the server.
 Slow facts (time in ranges, days with readings, the sparkline) come from the stored glance
 (``reports.glance``, refreshed by a job); open alerts, device silence and each device's newest
 reading are read live. Risk is triage's (``reports.triage``).
-
->>> PanelQuery(sort="time_in_range").key(PanelRow.example(time_in_range=None))[0]
-1
 """
 
 from __future__ import annotations
@@ -20,13 +17,13 @@ from uuid import UUID
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devices.kinds import KINDS, DeviceKind
-from monitoring.catalogue import SERIES_OF_METRIC, Series
+from monitoring.catalogue import Series
 from monitoring.domain import Severity
 from monitoring.readings import repository as readings
 from monitoring.readings.repository import LatestReading
 from monitoring.registry import repository as registry
 from monitoring.reports import glance_repository
+from monitoring.reports.glance import measured_by
 from monitoring.reports.records import Glance
 from monitoring.reports.team import add_live_facts, is_quiet, triage_row
 from monitoring.reports.triage import TriageRow
@@ -129,15 +126,10 @@ class PanelRow:
         seen = [d.device.last_seen_at for d in self.devices if d.device.last_seen_at is not None]
         return max(seen) if seen else None
 
-    @classmethod
-    def example(cls, **facts: object) -> PanelRow:
-        patient = Patient(display_name="Example", mrn="X1", conditions=[])
-        return cls(patient, TriageRow(None, "Example", **facts), None)  # type: ignore[arg-type]
-
 
 def reported_series(kind: str) -> list[Series]:
     """What a device of this kind measures through the day (its daily totals left out)."""
-    return [s for metric, _ in KINDS[DeviceKind(kind)].metrics for s in SERIES_OF_METRIC[metric]]
+    return sorted(measured_by([kind], daily=False))
 
 
 async def panel(
