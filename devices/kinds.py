@@ -23,6 +23,22 @@ class DeviceKind(StrEnum):
     PULSE_OXIMETER = "pulse_oximeter"
     THERMOMETER = "thermometer"
 
+    @property
+    def label(self) -> str:
+        """How people call it: "Blood pressure cuff", "Continuous glucose monitor"."""
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    DeviceKind.WEARABLE: "Wearable",
+    DeviceKind.BP_CUFF: "Blood pressure cuff",
+    DeviceKind.CGM: "Continuous glucose monitor",
+    DeviceKind.GLUCOMETER: "Glucose meter",
+    DeviceKind.SCALE: "Scale",
+    DeviceKind.PULSE_OXIMETER: "Pulse oximeter",
+    DeviceKind.THERMOMETER: "Thermometer",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class KindSpec:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Condition(StrEnum):
@@ -12,6 +13,21 @@ class Condition(StrEnum):
     HEART_FAILURE = "heart_failure"
     COPD = "copd"
     ATRIAL_FIBRILLATION = "atrial_fibrillation"
+
+    @property
+    def label(self) -> str:
+        """How people write it: "Type 1 diabetes", "COPD"."""
+        return _CONDITION_LABELS[self]
+
+
+_CONDITION_LABELS = {
+    Condition.HYPERTENSION: "Hypertension",
+    Condition.TYPE1_DIABETES: "Type 1 diabetes",
+    Condition.TYPE2_DIABETES: "Type 2 diabetes",
+    Condition.HEART_FAILURE: "Heart failure",
+    Condition.COPD: "COPD",
+    Condition.ATRIAL_FIBRILLATION: "Atrial fibrillation",
+}
 
 
 class Severity(StrEnum):
@@ -50,8 +66,29 @@ class PatientState(StrEnum):
     DISCHARGED = "discharged"
 
 
+MG_PER_MMOL = 18.016  # mg/dL of glucose in 1 mmol/L
+
+
 class GlucoseUnit(StrEnum):
     """How a person reads glucose; stored values are always mg/dL (1 mmol/L = 18.016 mg/dL)."""
 
     MG_DL = "mg/dL"
     MMOL_L = "mmol/L"
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone called ``name``; ValueError names what is wrong.
+
+    >>> time_zone("Europe/Paris").key
+    'Europe/Paris'
+    >>> time_zone("Mars/Olympus")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Paris or America/New_York
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name such as Europe/Paris or America/New_York"
+        ) from error

@@ -34,6 +34,7 @@ async def enrol(
     serial: str | None = None,
     care_team_id: UUID | None = None,
     site: str = "TEST",
+    time_zone: str = "UTC",
 ) -> Enrolled:
     """A patient at a site (the test site unless told) with one device assigned."""
     n = next(_counter)
@@ -47,6 +48,7 @@ async def enrol(
             display_name=f"Patient {n}",
             conditions=list(conditions),
             care_team_id=care_team_id,
+            time_zone=time_zone,
         )
         device = await register_device(
             session=session, serial=serial, kind=kind, patient_id=enrolled.patient.id, site_id=where.id

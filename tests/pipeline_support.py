@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from devices.contract import readings_topic
+from monitoring.detection.base import Detector
 from monitoring.detection.detectors.thresholds import ThresholdDetector
 from monitoring.detection.engine import DetectionEngine
 from monitoring.ingest.directory import DeviceDirectory
@@ -14,11 +15,17 @@ from monitoring.pipeline import Pipeline
 from monitoring.storage.db import Database
 
 
-def make_pipeline(database: Database, topic_root: str = "rpm", *, resolve_on_clear: bool = False) -> Pipeline:
+def make_pipeline(
+    database: Database,
+    topic_root: str = "rpm",
+    *,
+    resolve_on_clear: bool = False,
+    detectors: Sequence[Detector] | None = None,
+) -> Pipeline:
     return Pipeline(
         db=database,
         directory=DeviceDirectory(database, ttl_s=0),
-        engine=DetectionEngine([ThresholdDetector()]),
+        engine=DetectionEngine(detectors if detectors is not None else [ThresholdDetector()]),
         topic_root=topic_root,
         resolve_on_clear=resolve_on_clear,
     )

@@ -222,6 +222,18 @@ async def opened_in(
     return [(at, kind, severity) for at, kind, severity in rows]
 
 
+async def alerts_begun(
+    *, session: AsyncSession, patient_id: UUID, start: datetime, end: datetime, limit: int
+) -> tuple[Sequence[Alert], int]:
+    """A patient's alerts whose episode began in [start, end), newest first (at most ``limit``), and
+    how many there were. When it began, not when it was raised: a replayed hour belongs to its hour."""
+    began = Alert.episode_started_at
+    where = (Alert.patient_id == patient_id, began >= start, began < end)
+    total = await session.scalar(select(func.count()).select_from(Alert).where(*where))
+    rows = await session.scalars(select(Alert).where(*where).order_by(began.desc()).limit(limit))
+    return rows.all(), total or 0
+
+
 async def active_counts(
     *, session: AsyncSession, patient_ids: Collection[UUID]
 ) -> list[tuple[UUID, str, int]]:

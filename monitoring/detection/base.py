@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -27,6 +28,7 @@ class PatientContext:
     thresholds: dict[Series, Threshold] = field(default_factory=dict)
     baselines: dict[Series, Baseline] = field(default_factory=dict)
     flagged: dict[Series, set[str]] = field(default_factory=dict)
+    zone: tzinfo = UTC  # the patient's time zone: explanations give their times in it
 
     def baseline(self, series: Series) -> Baseline:
         found = self.baselines.get(series)

@@ -19,6 +19,7 @@ from uuid import UUID
 from monitoring.catalogue import Series
 from monitoring.detection.base import EVERYONE, Detector, LateAware, PatientContext, Scope
 from monitoring.detection.baseline import Baseline
+from monitoring.detection.explain import WRITING_ZONE
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.quality import SignalGate, Verdict
 from monitoring.detection.state import need_time
@@ -71,6 +72,7 @@ class DetectionEngine:
         context = self.context(patient_id)
         context.conditions = plan.conditions
         context.thresholds = {t.series: t for t in plan.thresholds}
+        context.zone = plan.zone
         self._loaded_at[patient_id] = time.monotonic()
 
     def forget(self, patient_id: UUID) -> None:
@@ -99,7 +101,17 @@ class DetectionEngine:
         return findings
 
     def observe(self, obs: Observation) -> list[Finding]:
-        """One reading through the gate and every detector (readings must come in time order)."""
+        """One reading through the gate and every detector (readings must come in time order).
+
+        What they explain gives its times in the patient's zone.
+        """
+        token = WRITING_ZONE.set(self.context(obs.patient_id).zone)
+        try:
+            return self._observe(obs)
+        finally:
+            WRITING_ZONE.reset(token)
+
+    def _observe(self, obs: Observation) -> list[Finding]:
         pid = obs.patient_id
         key = pid.int
         latest = self._last_at.get(key)

@@ -10,9 +10,11 @@ JSON document stored with the alert and served by the API (``ExplanationOut``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -25,8 +27,37 @@ def fmt(value: float) -> str:
     return f"{round(value, 1):g}"
 
 
+# The zone explanations are written in: the patient's, set by whoever runs the detectors for
+# that patient (the engine per reading, the data-gap job per device). UTC when nobody set one.
+WRITING_ZONE: ContextVar[tzinfo] = ContextVar("explanations_zone", default=UTC)
+
+
+@contextmanager
+def writing_in(zone: tzinfo) -> Iterator[None]:
+    """Explanations made inside this block give their times in ``zone``."""
+    token = WRITING_ZONE.set(zone)
+    try:
+        yield
+    finally:
+        WRITING_ZONE.reset(token)
+
+
 def when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at.utcoffset() is not None else at.isoformat()
+    """A time as explanations give it, in the patient's zone and naming that zone.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> t = datetime(2026, 7, 1, 6, 30, tzinfo=UTC)
+    >>> when(t)
+    '2026-07-01 06:30 UTC'
+    >>> with writing_in(ZoneInfo("Europe/Paris")):
+    ...     when(t)
+    '2026-07-01 08:30 Europe/Paris'
+    """
+    if at.utcoffset() is None:
+        return at.isoformat()
+    zone = WRITING_ZONE.get()
+    name = "UTC" if zone is UTC else str(zone)
+    return f"{at.astimezone(zone):%Y-%m-%d %H:%M} {name}"
 
 
 def points(readings: Iterable[tuple[datetime, float]]) -> list[dict[str, Any]]:

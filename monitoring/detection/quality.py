@@ -29,7 +29,7 @@ from typing import Any
 from uuid import UUID
 
 from monitoring.catalogue import SERIES, Series
-from monitoring.detection.explain import Explanation, finding
+from monitoring.detection.explain import Explanation, finding, when
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.state import dump_time, load_time, need_time
 from monitoring.domain import Severity
@@ -300,13 +300,11 @@ class SignalGate:
         if kind is FindingKind.OPEN:
             summary = (
                 f"Device problem, not a clinical finding: {info.label} has reported exactly "
-                f"{value:g} {info.unit} {rule.stuck_count} times in a row since {since:%Y-%m-%d %H:%M} UTC; "
+                f"{value:g} {info.unit} {rule.stuck_count} times in a row since {when(since)}; "
                 "the sensor looks stuck and its readings are held back from clinical rules."
             )
         else:
-            summary = (
-                f"{info.label} sensor is reporting changing values again as of {obs.at:%Y-%m-%d %H:%M} UTC."
-            )
+            summary = f"{info.label} sensor is reporting changing values again as of {when(obs.at)}."
         return finding(
             detector=self.name,
             patient_id=obs.patient_id,

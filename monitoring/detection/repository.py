@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import DeviceKind
 from monitoring.detection.detectors.gaps import ALERT_PREFIX, ActiveGap, DeviceSeen
-from monitoring.domain import ACTIVE_ALERT_STATUSES, DeviceState, PatientState, Severity
+from monitoring.domain import ACTIVE_ALERT_STATUSES, DeviceState, PatientState, Severity, time_zone
 from monitoring.storage.models import Alert, DetectorCheckpoint, Device, Patient
 
 
@@ -40,13 +40,15 @@ async def load_checkpoints(*, session: AsyncSession) -> dict[UUID, dict[str, Any
 async def monitored_devices(*, session: AsyncSession) -> list[DeviceSeen]:
     """Active devices assigned to active patients, with when each was last heard from."""
     result = await session.execute(
-        select(Device.id, Device.patient_id, Device.serial, Device.kind, Device.last_seen_at)
+        select(
+            Device.id, Device.patient_id, Device.serial, Device.kind, Device.last_seen_at, Patient.time_zone
+        )
         .join(Patient, Patient.id == Device.patient_id)
         .where(Device.status == DeviceState.ACTIVE.value, Patient.status == PatientState.ACTIVE.value)
     )
     return [
-        DeviceSeen(device_id, patient_id, serial, DeviceKind(kind), last_seen)
-        for device_id, patient_id, serial, kind, last_seen in result.all()
+        DeviceSeen(device_id, patient_id, serial, DeviceKind(kind), last_seen, time_zone(zone))
+        for device_id, patient_id, serial, kind, last_seen, zone in result.all()
         if patient_id is not None
     ]
 

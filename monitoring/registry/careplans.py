@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, tzinfo
 
 from monitoring.catalogue import Series
 from monitoring.domain import Condition, Severity
@@ -54,10 +55,12 @@ class Threshold:
 
 @dataclass(frozen=True, slots=True)
 class CarePlan:
-    """What the care team set for one patient: their conditions and their thresholds."""
+    """What the care team set for one patient: their conditions and their thresholds, and the
+    time zone they live in (explanations give times in it)."""
 
     conditions: frozenset[Condition]
     thresholds: tuple[Threshold, ...]
+    zone: tzinfo = UTC
 
 
 # Limits that apply to everyone monitored, whatever their condition. Persistence is in

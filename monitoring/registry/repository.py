@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import metrics_of
 from monitoring.catalogue import Series
-from monitoring.domain import Condition, DeviceState, PatientState, Severity
+from monitoring.domain import Condition, DeviceState, PatientState, Severity, time_zone
 from monitoring.registry.careplans import CarePlan, Threshold
 from monitoring.registry.records import DeviceRef
 from monitoring.storage.models import CarePlanThreshold, Device, Patient, Site
@@ -55,12 +55,13 @@ async def get_patient(*, session: AsyncSession, patient_id: UUID) -> Patient | N
 
 async def care_plans(*, session: AsyncSession, patient_ids: Collection[UUID]) -> dict[UUID, CarePlan]:
     """The care plans of the given patients that exist."""
-    conditions = {
-        row.id: frozenset(Condition(c) for c in row.conditions)
-        for row in await session.execute(
-            select(Patient.id, Patient.conditions).where(Patient.id.in_(patient_ids))
+    rows = (
+        await session.execute(
+            select(Patient.id, Patient.conditions, Patient.time_zone).where(Patient.id.in_(patient_ids))
         )
-    }
+    ).all()
+    conditions = {row.id: frozenset(Condition(c) for c in row.conditions) for row in rows}
+    zones = {row.id: time_zone(row.time_zone) for row in rows}
     result = await session.execute(
         select(CarePlanThreshold).where(CarePlanThreshold.patient_id.in_(list(conditions)))
     )
@@ -79,7 +80,7 @@ async def care_plans(*, session: AsyncSession, patient_ids: Collection[UUID]) ->
                 hysteresis=row.hysteresis,
             )
         )
-    return {p: CarePlan(conditions[p], tuple(thresholds[p])) for p in conditions}
+    return {p: CarePlan(conditions[p], tuple(thresholds[p]), zones[p]) for p in conditions}
 
 
 async def remove_threshold(*, session: AsyncSession, patient_id: UUID, series: Series) -> None:

@@ -15,6 +15,7 @@ from devices.kinds import DeviceKind
 from monitoring.access.repository import team_in_site
 from monitoring.catalogue import Series
 from monitoring.domain import Condition, DeviceState
+from monitoring.domain import time_zone as zone_named
 from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
 from monitoring.registry import repository
 from monitoring.registry.careplans import CarePlan, Threshold, default_thresholds
@@ -46,6 +47,7 @@ async def enrol_at_site(
     birth_date: date | None = None,
     overrides: Mapping[Series, Threshold] | None = None,
     care_team_id: UUID | None = None,
+    time_zone: str = "UTC",
 ) -> EnrolledPatient:
     """An admin's enrolment: the team must be the site's, and an MRN is enrolled once per site."""
     if care_team_id is not None:
@@ -65,6 +67,7 @@ async def enrol_at_site(
         birth_date=birth_date,
         overrides=overrides,
         care_team_id=care_team_id,
+        time_zone=time_zone,
     )
 
 
@@ -78,6 +81,7 @@ async def enrol_patient(
     birth_date: date | None = None,
     overrides: Mapping[Series, Threshold] | None = None,
     care_team_id: UUID | None = None,
+    time_zone: str = "UTC",
 ) -> EnrolledPatient:
     """Create a patient whose care plan starts from the defaults of their conditions."""
     wanted = sorted(set(conditions))
@@ -88,6 +92,7 @@ async def enrol_patient(
         display_name=display_name,
         birth_date=birth_date,
         conditions=[c.value for c in wanted],
+        time_zone=zone_named(time_zone).key,
     )
     session.add(patient)
     await session.flush()

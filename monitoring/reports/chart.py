@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from monitoring.readings.repository import Bucket
 
@@ -36,6 +36,7 @@ def render(
     alerts: Sequence[Marker],
     start: datetime,
     end: datetime,
+    zone: tzinfo = UTC,
 ) -> bytes:
     # Imported here: matplotlib takes about a second to import, and every process that
     # serves the API (or only ingests) would pay it at start-up for a chart it may never draw.
@@ -70,7 +71,8 @@ def render(
             fontsize=7,
         )
     axes.set_xlim(_num(start), _num(end))
-    axes.xaxis_date(UTC)
+    axes.xaxis_date(zone)
+    axes.set_xlabel(f"time ({zone})")
     axes.set_title(title)
     axes.set_ylabel(unit)
     if axes.get_legend_handles_labels()[0]:

@@ -67,6 +67,7 @@ async def enrol(session: SessionDep, admin: AdminDep, body: PatientIn) -> Patien
         conditions=body.conditions,
         birth_date=body.birth_date,
         care_team_id=body.care_team_id,
+        time_zone=body.time_zone,
         overrides={t.series: t for t in (entry.threshold() for entry in body.care_plan)},
     )
     return patient_detail(await patient_record(session=session, patient_id=enrolled.patient.id))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 
+from monitoring.access.repository import get_user
 from monitoring.api.deps import SessionDep
 from monitoring.api.schemas.common import ErrorBody
 from monitoring.api.schemas.patients import SERIES_PATTERN
@@ -25,9 +27,12 @@ from monitoring.api.schemas.reports import (
 )
 from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.catalogue import Series
+from monitoring.domain import GlucoseUnit, time_zone
 from monitoring.errors import InvalidRequestError
-from monitoring.reports.service import glucose_report, series_chart, vitals_report
+from monitoring.reports.printable import render_pdf
+from monitoring.reports.service import glucose_report, patient_report, series_chart, vitals_report
 from monitoring.reports.vitals import ADHERENCE_DAYS, Stats
+from monitoring.storage.models import Patient
 
 router = APIRouter(prefix="/patients/{patient_id}/reports", tags=["reports"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -36,11 +41,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _zone(tz: str) -> ZoneInfo:
+def _zone(tz: str | None, patient: Patient) -> ZoneInfo:
+    """The zone asked for, else the patient's own."""
     try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise InvalidRequestError(f"unknown time zone {tz!r}; use an IANA name, e.g. Europe/Paris") from error
+        return time_zone(tz or patient.time_zone)
+    except ValueError as error:
+        raise InvalidRequestError(str(error)) from error
+
+
+_TZ = Query(max_length=64, description="IANA time zone; default the patient's own.")
 
 
 def _stats(stats: Stats) -> StatsOut:
@@ -55,10 +64,12 @@ async def get_glucose_report(
     patient_id: UUID,
     start: Annotated[datetime | None, Query(description="Inclusive; default 14 days before end.")] = None,
     end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
-    tz: Annotated[str, Query(max_length=64, description="IANA time zone for the AGP's hours.")] = "UTC",
+    tz: Annotated[str | None, _TZ] = None,
 ) -> GlucoseReportOut:
-    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
-    zone = _zone(tz)
+    patient = await visible_patient(
+        request=request, session=session, principal=principal, patient_id=patient_id
+    )
+    zone = _zone(tz, patient)
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=14)
     report = await glucose_report(session=session, patient_id=patient_id, start=start, end=end, zone=zone)
@@ -67,7 +78,7 @@ async def get_glucose_report(
         patient_id=patient_id,
         start=start,
         end=end,
-        time_zone=tz,
+        time_zone=zone.key,
         series=None if report.series is None else report.series.key,
         time_in_ranges=[RangeShareOut(band=r.band, percent=r.percent) for r in s.ranges],
         mean=s.mean,
@@ -96,10 +107,12 @@ async def get_vitals_report(
     patient_id: UUID,
     start: Annotated[datetime | None, Query(description="Inclusive; default 30 days before end.")] = None,
     end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
-    tz: Annotated[str, Query(max_length=64, description="IANA time zone for morning and evening.")] = "UTC",
+    tz: Annotated[str | None, _TZ] = None,
 ) -> VitalsReportOut:
-    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
-    zone = _zone(tz)
+    patient = await visible_patient(
+        request=request, session=session, principal=principal, patient_id=patient_id
+    )
+    zone = _zone(tz, patient)
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=30)
     report = await vitals_report(session=session, patient_id=patient_id, start=start, end=end, zone=zone)
@@ -108,7 +121,7 @@ async def get_vitals_report(
         patient_id=patient_id,
         start=start,
         end=end,
-        time_zone=tz,
+        time_zone=zone.key,
         blood_pressure=PressureOut(
             systolic=_stats(bp.systolic),
             diastolic=_stats(bp.diastolic),
@@ -142,11 +155,59 @@ async def get_chart(
     series: Annotated[str, Query(pattern=SERIES_PATTERN, description="Series key.")],
     start: Annotated[datetime | None, Query(description="Inclusive; default 7 days before end.")] = None,
     end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
+    tz: Annotated[str | None, _TZ] = None,
 ) -> Response:
-    await visible_patient(request=request, session=session, principal=principal, patient_id=patient_id)
+    patient = await visible_patient(
+        request=request, session=session, principal=principal, patient_id=patient_id
+    )
+    zone = _zone(tz, patient)
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=7)
     png = await series_chart(
-        session=session, patient_id=patient_id, series=Series.from_key(series), start=start, end=end
+        session=session,
+        patient_id=patient_id,
+        series=Series.from_key(series),
+        start=start,
+        end=end,
+        zone=zone,
     )
     return Response(content=png, media_type="image/png")
+
+
+@router.get(
+    "/summary.pdf",
+    summary="The printable report: glucose AGP and time in ranges, BP, weight, adherence, alerts",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"application/pdf": {}}, "description": "Two A4 pages."}},
+)
+async def get_printable_report(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    patient_id: UUID,
+    start: Annotated[datetime | None, Query(description="Inclusive; default 14 days before end.")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
+    tz: Annotated[str | None, _TZ] = None,
+    unit: Annotated[
+        GlucoseUnit | None, Query(description="Glucose unit; default the signed-in user's choice.")
+    ] = None,
+) -> Response:
+    patient = await visible_patient(
+        request=request, session=session, principal=principal, patient_id=patient_id
+    )
+    zone = _zone(tz, patient)
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=14)
+    if unit is None:
+        user = await get_user(session=session, user_id=principal.user_id)
+        unit = GlucoseUnit(user.glucose_unit) if user is not None else GlucoseUnit.MG_DL
+    report = await patient_report(
+        session=session, patient_id=patient_id, start=start, end=end, zone=zone, glucose_unit=unit
+    )
+    pdf = await asyncio.to_thread(render_pdf, report)
+    name = f"report-{patient.mrn}-{end.astimezone(zone):%Y-%m-%d}.pdf"
+    return Response(
+        content=pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from devices.contract import DEVICE_ID_PATTERN
 from monitoring.api.schemas.common import FromOrm
 from monitoring.catalogue import Series
-from monitoring.domain import Condition, Severity
+from monitoring.domain import Condition, Severity, time_zone
 from monitoring.registry.careplans import Threshold
 from monitoring.registry.service import PatientRecord, checked_threshold
 
@@ -27,6 +27,7 @@ class PatientOut(FromOrm):
     conditions: list[str]
     status: str
     enrolled_at: datetime
+    time_zone: str = Field(description="IANA zone the patient lives in; reports and explanations use it.")
 
 
 class ThresholdOut(BaseModel):
@@ -139,9 +140,20 @@ class PatientIn(BaseModel):
     birth_date: date | None = None
     conditions: list[Condition] = Field(default_factory=list, max_length=10)
     care_team_id: UUID | None = None
+    time_zone: str = Field(
+        default="UTC",
+        max_length=64,
+        examples=["Europe/Paris"],
+        description="IANA zone the patient lives in: days, mornings and the times in explanations follow it.",
+    )
     care_plan: list[SeriesThresholdIn] = Field(
         default_factory=list, max_length=20, description="Overrides of the conditions' default limits."
     )
+
+    @field_validator("time_zone")
+    @classmethod
+    def known_zone(cls, name: str) -> str:
+        return time_zone(name).key
 
 
 class DeviceIn(BaseModel):

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from uuid import UUID
 
 from devices.kinds import KINDS, DeviceKind
-from monitoring.detection.explain import Explanation, finding, when
+from monitoring.detection.explain import Explanation, finding, when, writing_in
 from monitoring.detection.findings import Finding
 from monitoring.domain import Severity
 
@@ -41,6 +41,7 @@ class DeviceSeen:
     serial: str
     kind: DeviceKind
     last_seen: datetime | None
+    zone: tzinfo = UTC  # the patient's time zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +100,15 @@ class DataGaps:
     def _finding(self, step: str, device: DeviceSeen, since: datetime, now: datetime, tier: int) -> Finding:
         expected = KINDS[device.kind].expected_interval
         hours = (now - since).total_seconds() / 3600
-        kind = device.kind.value.replace("_", " ")
-        summary = (
-            f"No data from {kind} {device.serial} since {when(since)} ({hours:.1f} h; expected at least "
-            f"every {expected.total_seconds() / 3600:g} h){'; urgent' if tier == 2 else ''}."
-            if step != "clear"
-            else f"{kind.capitalize()} {device.serial} is sending data again as of {when(now)}."
-        )
+        kind = device.kind.label
+        with writing_in(device.zone):
+            summary = (
+                f"No data from {kind.lower()} {device.serial} since {when(since)} ({hours:.1f} h; "
+                f"expected at least every {expected.total_seconds() / 3600:g} h)"
+                f"{'; urgent' if tier == 2 else ''}."
+                if step != "clear"
+                else f"{kind} {device.serial} is sending data again as of {when(now)}."
+            )
         return finding(
             detector=self.name,
             patient_id=device.patient_id,

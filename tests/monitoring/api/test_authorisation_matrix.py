@@ -56,6 +56,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/patients/{p}/reports/glucose", None, CARE_TEAM_READ),
     ("GET", "/patients/{p}/reports/vitals", None, CARE_TEAM_READ),
     ("GET", "/patients/{p}/reports/chart.png?series=heart_rate", None, CARE_TEAM_READ),
+    ("GET", "/patients/{p}/reports/summary.pdf", None, CARE_TEAM_READ),
     ("GET", "/fhir/Observation?patient={p}", None, CARE_TEAM_READ),
     ("GET", "/fhir/Observation/$lastn?patient={p}", None, CARE_TEAM_READ),
     ("GET", "/fhir/Flag?patient={p}", None, CARE_TEAM_READ),

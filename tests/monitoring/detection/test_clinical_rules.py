@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -265,3 +266,17 @@ def test_readings_held_as_suspect_and_then_believed_count_towards_an_extended_hi
     assert [f.at for f in opened] == [T0 + timedelta(minutes=100)]
     assert opened[0].episode_started_at == T0 + timedelta(minutes=10)
     assert "above 250 mg/dL for 90 of the 90 minutes since" in opened[0].summary
+
+
+def test_explanations_give_times_in_the_patients_zone() -> None:
+    """A patient in Tokyo reads 17:00 where UTC says 08:00; the zone is named, and UTC stays the default."""
+    low = [60.0, 58.0, 55.0, 56.0]  # 5-minute CGM below 70 for 15 minutes
+    summaries = {}
+    for zone in ("Asia/Tokyo", "UTC"):
+        engine = DetectionEngine([GlucoseEpisodes()])
+        engine.set_care_plan(P, CarePlan(frozenset(), (), ZoneInfo(zone)))
+        found = [f for i, v in enumerate(low) for f in engine.observe(_obs(Series.GLUCOSE_CGM, 5 * i, v))]
+        opened = next(f for f in found if f.kind is FindingKind.OPEN)
+        summaries[zone] = opened.summary
+    assert "since 2026-03-02 17:00 Asia/Tokyo," in summaries["Asia/Tokyo"]
+    assert "since 2026-03-02 08:00 UTC," in summaries["UTC"]
