@@ -122,12 +122,14 @@ async def queue_facets(
 
 async def names_of(
     *, session: AsyncSession, patient_ids: Collection[UUID], user_ids: Collection[UUID]
-) -> tuple[dict[UUID, tuple[str, str]], dict[UUID, str]]:
-    """Patients' (name, MRN) and users' display names, by id, for a page of alerts."""
+) -> tuple[dict[UUID, tuple[str, str, str]], dict[UUID, str]]:
+    """Patients' (name, MRN, time zone) and users' display names, by id, for a page of alerts."""
     patients = {
-        pid: (name, mrn)
-        for pid, name, mrn in await session.execute(
-            select(Patient.id, Patient.display_name, Patient.mrn).where(Patient.id.in_(list(patient_ids)))
+        pid: (name, mrn, zone)
+        for pid, name, mrn, zone in await session.execute(
+            select(Patient.id, Patient.display_name, Patient.mrn, Patient.time_zone).where(
+                Patient.id.in_(list(patient_ids))
+            )
         )
     }
     users: dict[UUID, str] = {}

@@ -157,7 +157,7 @@ class AlertHub:
             _, users = await names_of(
                 session=session, patient_ids=(), user_ids=[alert.assigned_to] if alert.assigned_to else []
             )
-        names = Names({patient.id: (patient.display_name, patient.mrn)}, users)
+        names = Names({patient.id: (patient.display_name, patient.mrn, patient.time_zone)}, users)
         message = {"event": event["kind"], "alert": named(alert, names).model_dump(mode="json")}
         for subscriber in list(self._subscribers):
             if not subscriber.ended.is_set() and subscriber.principal.sees(patient):

@@ -69,6 +69,7 @@ class AlertOut(FromOrm):
         default=None, description="The patient's name (lists, details and the live stream)."
     )
     patient_mrn: str | None = None
+    patient_time_zone: str | None = Field(default=None, description="The patient's IANA time zone.")
     assigned_to_name: str | None = Field(default=None, description="Who assigned_to is.")
 
 
@@ -123,7 +124,7 @@ def alert_detail(alert: Alert, events: Sequence[AlertEvent], names: Names | None
 
 @dataclass(frozen=True, slots=True)
 class Names:
-    patients: dict[UUID, tuple[str, str]]  # name, MRN
+    patients: dict[UUID, tuple[str, str, str]]  # name, MRN, time zone
     users: dict[UUID, str]
 
 
@@ -137,6 +138,7 @@ def named(alert: Alert, names: Names | None) -> AlertOut:
         update={
             "patient_name": patient[0] if patient else None,
             "patient_mrn": patient[1] if patient else None,
+            "patient_time_zone": patient[2] if patient else None,
             "assigned_to_name": names.users.get(alert.assigned_to) if alert.assigned_to else None,
         }
     )

@@ -185,7 +185,7 @@ class GlucoseEpisodes(Stateful[_Glucose]):
         else:
             summary = (
                 f"Level {level} hypoglycaemia: CGM glucose below {fmt(limit)} mg/dL for {minutes} minutes "
-                f"since {when(started)}, now {fmt(obs.value)} mg/dL (lowest {fmt(lowest)})"
+                f"since {when(started)}, now {fmt(obs.value)} mg/dL (lowest {fmt(lowest)} mg/dL)"
                 + ("." if episode else pending)
             )
         return finding(

@@ -2,7 +2,7 @@
 
 import { api, patientIndex } from "./api.js";
 import { h, mount, toast, when } from "./dom.js";
-import { kindLabel } from "./labels.js";
+import { conditionLabel, kindLabel } from "./labels.js";
 
 const CONDITIONS = ["hypertension", "type1_diabetes", "type2_diabetes", "heart_failure", "copd", "atrial_fibrillation"];
 const KINDS = ["wearable", "bp_cuff", "cgm", "glucometer", "scale", "pulse_oximeter", "thermometer"];
@@ -24,13 +24,17 @@ export async function adminView() {
   const name = h("input", { required: true, maxlength: 200 });
   const born = h("input", { type: "date" });
   const teamPick = h("select", {}, h("option", { value: "" }, "No team yet"), teams.map((t) => h("option", { value: t.id }, t.name)));
+  // Where the patient lives: their days, mornings and the times in their alerts follow it.
+  const here = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const zones = ["UTC", ...Intl.supportedValuesOf("timeZone").filter((z) => z !== "UTC")];
+  const zonePick = h("select", {}, zones.map((z) => h("option", { value: z, selected: z === here }, z)));
   const checks = CONDITIONS.map((c) => h("input", { type: "checkbox", value: c, id: `condition-${c}` }));
   const enrol = h("form", { onsubmit: async (e) => {
     e.preventDefault();
     try {
       const patient = await api("/patients", { method: "POST", body: {
         mrn: mrn.value, display_name: name.value, birth_date: born.value || null,
-        care_team_id: teamPick.value || null, conditions: checks.filter((c) => c.checked).map((c) => c.value),
+        care_team_id: teamPick.value || null, time_zone: zonePick.value, conditions: checks.filter((c) => c.checked).map((c) => c.value),
       } });
       toast(`Enrolled ${patient.display_name}; care plan has ${patient.care_plan.length} limits.`);
       location.hash = `#/patients/${patient.id}`;
@@ -39,8 +43,8 @@ export async function adminView() {
     }
   } },
     h("fieldset", {}, h("legend", {}, "Enrol a patient"),
-      h("div", { class: "form-row" }, field("mrn", "MRN", mrn), field("display-name", "Name", name), field("birth-date", "Birth date", born), field("care-team", "Care team", teamPick)),
-      h("fieldset", { class: "checks" }, h("legend", {}, "Conditions"), checks.map((c) => h("label", { for: c.id }, c, c.value.replaceAll("_", " ")))),
+      h("div", { class: "form-row" }, field("mrn", "MRN", mrn), field("display-name", "Name", name), field("birth-date", "Birth date", born), field("care-team", "Care team", teamPick), field("time-zone", "Time zone", zonePick)),
+      h("fieldset", { class: "checks" }, h("legend", {}, "Conditions"), checks.map((c) => h("label", { for: c.id }, c, conditionLabel(c.value)))),
       h("button", { type: "submit" }, "Enrol")));
 
   // Register a device: its MQTT password is shown here once.

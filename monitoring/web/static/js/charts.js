@@ -1,10 +1,14 @@
 // Chart.js (vendored, global `Chart`) set up for clinical trends: time on a linear axis in ms.
 
-import { h } from "./dom.js";
+import { h, zoneName } from "./dom.js";
 import { unitLabel } from "./labels.js";
+import { glucoseInText, shown } from "./units.js";
 
 const COLOURS = ["#0b5cad", "#b34700", "#1a7f37", "#6e40c9"];
-const tickTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+// Axis and tooltip times in the patient's zone (the browser's when none is given).
+const tickFormat = (zone) => new Intl.DateTimeFormat(undefined, {
+  month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", ...(zone ? { timeZone: zone } : {}),
+});
 
 // A canvas with a text alternative (charts are images to a screen reader).
 export function chartBox(label) {
@@ -13,7 +17,8 @@ export function chartBox(label) {
 }
 
 // Trend series: mean line with the min-max band, care-plan limits as dashed lines, alerts as points.
-export function trendChart(canvas, { series, start, end, limits = [], alerts = [] }) {
+export function trendChart(canvas, { series, start, end, limits = [], alerts = [], zone = null }) {
+  const tickTime = tickFormat(zone);
   const datasets = [];
   series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length];
@@ -46,7 +51,11 @@ export function trendChart(canvas, { series, start, end, limits = [], alerts = [
       parsing: true,
       interaction: { mode: "nearest", intersect: false },
       scales: {
-        x: { type: "linear", min: start, max: end, ticks: { maxTicksLimit: 6, callback: (v) => tickTime.format(new Date(v)) } },
+        x: {
+          type: "linear", min: start, max: end,
+          ticks: { maxTicksLimit: 6, maxRotation: 0, autoSkip: true, callback: (v) => tickTime.format(new Date(v)) },
+          title: { display: Boolean(zone), text: zone ? `time (${zoneName(zone)})` : "" },
+        },
         y: { title: { display: true, text: unitLabel(series[0]?.unit ?? "") } },
       },
       plugins: {
@@ -60,9 +69,12 @@ export function trendChart(canvas, { series, start, end, limits = [], alerts = [
   });
 }
 
-// Ambulatory glucose profile: median with the 25-75 and 5-95 percentile bands by hour of day.
-export function agpChart(canvas, agp) {
-  const line = (p) => agp.map((hour) => ({ x: hour.hour, y: hour.percentiles[p] ?? null }));
+// Ambulatory glucose profile: median with the 25-75 and 5-95 percentile bands by hour of day, in the
+// reader's glucose unit; hours are the patient's (the report is asked for in their zone).
+export function agpChart(canvas, agp, { zone = null } = {}) {
+  const [scale, unit] = shown(1, "mg/dL");
+  const line = (p) => agp.map((hour) => ({ x: hour.hour, y: hour.percentiles[p] === undefined ? null : hour.percentiles[p] * scale }));
+  const flat = (v) => [{ x: 0, y: v * scale }, { x: 23, y: v * scale }];
   const band = { borderWidth: 0, pointRadius: 0 };
   return new Chart(canvas, {
     type: "line",
@@ -72,27 +84,34 @@ export function agpChart(canvas, agp) {
       { label: "75th percentile", data: line(75), ...band, fill: false, backgroundColor: "#0b5cad4d" },
       { label: "25th-75th", data: line(25), ...band, fill: "-1", backgroundColor: "#0b5cad4d" },
       { label: "Median", data: line(50), borderColor: "#0b5cad", backgroundColor: "#0b5cad", pointRadius: 0, borderWidth: 2 },
-      { label: "Target 70-180", data: [{ x: 0, y: 70 }, { x: 23, y: 70 }], borderColor: "#1a7f37", borderDash: [5, 4], pointRadius: 0, borderWidth: 1 },
-      { label: "180", data: [{ x: 0, y: 180 }, { x: 23, y: 180 }], borderColor: "#1a7f37", borderDash: [5, 4], pointRadius: 0, borderWidth: 1 },
+      { label: "Target range", data: flat(70), borderColor: "#1a7f37", borderDash: [5, 4], pointRadius: 0, borderWidth: 1 },
+      { label: "180", data: flat(180), borderColor: "#1a7f37", borderDash: [5, 4], pointRadius: 0, borderWidth: 1 },
     ] },
     options: {
       animation: false, maintainAspectRatio: false,
       scales: {
-        x: { type: "linear", min: 0, max: 23, ticks: { stepSize: 3, callback: (v) => `${String(v).padStart(2, "0")}:00` } },
-        y: { title: { display: true, text: "mg/dL" }, suggestedMin: 40, suggestedMax: 300 },
+        // Every third hour, never rotated: Chart.js drops labels that would overlap instead.
+        x: {
+          type: "linear", min: 0, max: 23,
+          ticks: { stepSize: 3, maxRotation: 0, autoSkip: true, callback: (v) => (v % 3 ? "" : `${String(v).padStart(2, "0")}h`) },
+          title: { display: true, text: `hour of day${zone ? ` (${zoneName(zone)})` : ""}` },
+        },
+        y: { title: { display: true, text: unit }, suggestedMin: 40 * scale, suggestedMax: 300 * scale },
       },
-      plugins: { legend: { labels: { filter: (item) => !["95th percentile", "75th percentile", "180"].includes(item.text) } } },
+      plugins: { legend: { labels: { boxWidth: 18, filter: (item) => !["95th percentile", "75th percentile", "180"].includes(item.text) } } },
     },
   });
 }
 
-const BANDS = [
-  ["very_high", "Very high >250", "#b34700"],
-  ["high", "High 181-250", "#e8a33d"],
-  ["in_range", "In range 70-180", "#1a7f37"],
-  ["low", "Low 54-69", "#d1242f"],
-  ["very_low", "Very low <54", "#82071e"],
+// The consensus bands; their limits read in the user's glucose unit.
+const BAND_DEFS = [
+  ["very_high", "Very high >250 mg/dL", "#b34700"],
+  ["high", "High 181-250 mg/dL", "#e8a33d"],
+  ["in_range", "In range 70-180 mg/dL", "#1a7f37"],
+  ["low", "Low 54-69 mg/dL", "#d1242f"],
+  ["very_low", "Very low <54 mg/dL", "#82071e"],
 ];
+export const glucoseBands = () => BAND_DEFS.map(([band, label, colour]) => [band, glucoseInText(label), colour]);
 
 // Time in ranges as one stacked bar, as in the consensus report.
 export function timeInRangeChart(canvas, ranges) {
@@ -101,7 +120,7 @@ export function timeInRangeChart(canvas, ranges) {
     type: "bar",
     data: {
       labels: ["Time in ranges"],
-      datasets: BANDS.map(([band, label, colour]) => ({ label: `${label}: ${(share[band] ?? 0).toFixed(1)} %`, data: [share[band] ?? 0], backgroundColor: colour })),
+      datasets: glucoseBands().map(([band, label, colour]) => ({ label: `${label}: ${(share[band] ?? 0).toFixed(1)} %`, data: [share[band] ?? 0], backgroundColor: colour })),
     },
     options: {
       indexAxis: "y", animation: false, maintainAspectRatio: false,
@@ -112,5 +131,5 @@ export function timeInRangeChart(canvas, ranges) {
 
 export function rangeText(ranges) {
   const share = Object.fromEntries(ranges.map((r) => [r.band, r.percent]));
-  return BANDS.map(([band, label]) => `${label}: ${(share[band] ?? 0).toFixed(1)} %`).join("; ");
+  return glucoseBands().map(([band, label]) => `${label}: ${(share[band] ?? 0).toFixed(1)} %`).join("; ");
 }

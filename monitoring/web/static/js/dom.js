@@ -51,10 +51,29 @@ export function toast(message, { bad = false } = {}) {
   setTimeout(() => line.remove(), bad ? 8000 : 4000);
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+// Times in a patient's zone say which zone ("3 Dec 2026, 17:05 GMT+9"); without one, the browser's.
+const formats = new Map();
+function formatIn(zone) {
+  if (!formats.has(zone)) {
+    formats.set(zone, new Intl.DateTimeFormat(undefined, zone
+      ? { dateStyle: "medium", timeStyle: "short", timeZone: zone }
+      : { dateStyle: "medium", timeStyle: "short" }));
+  }
+  return formats.get(zone);
+}
 
-export function when(iso) {
-  return iso ? timeFormat.format(new Date(iso)) : "";
+export function when(iso, zone = null) {
+  if (!iso) return "";
+  const text = formatIn(zone).format(new Date(iso));
+  return zone ? `${text} ${zoneName(zone)}` : text;
+}
+
+// "Asia/Tokyo" as people read it beside a time: the zone's short name, else its IANA name.
+export function zoneName(zone) {
+  if (zone === "UTC") return "UTC";
+  const part = new Intl.DateTimeFormat(undefined, { timeZone: zone, timeZoneName: "short" })
+    .formatToParts(new Date()).find((p) => p.type === "timeZoneName");
+  return part && !/^GMT[+-]/.test(part.value) ? part.value : zone;
 }
 
 export function age(iso, now = Date.now()) {

@@ -2,6 +2,7 @@
 // sorted and paged by the server (GET /panel), so it stays quick with thousands of patients.
 
 import { api, auth, team } from "./api.js";
+import { glucoseBands } from "./charts.js";
 import { age, h, mount, num } from "./dom.js";
 import { conditionLabel, kindLabel, seriesLabel, unitLabel } from "./labels.js";
 import { digitsFor, glucoseInText, glucoseText, shown, valueText } from "./units.js";
@@ -13,9 +14,6 @@ const FLAGS = [["", "Any or none"], ["any", "Any flag"], ["none", "No flag"], ["
 const ALERTS = [["", "Any or none"], ["any", "Some open alert"], ["high", "High or critical"], ["critical", "Critical"], ["none", "No open alert"]];
 const SORTS = [["risk", "Risk (highest first)"], ["last_reading", "Last reading (longest silent first)"],
   ["time_in_range", "Time in range (lowest first)"], ["adherence", "Days with readings (fewest first)"], ["name", "Name"]];
-// The consensus ranges, lowest first, with the AGP report's colours (each with text beside it).
-const BANDS = [["very_low", "Very low (<54)", "#8b0000"], ["low", "Low (54–69)", "#d62728"], ["in_range", "In range (70–180)", "#2e7d32"],
-  ["high", "High (181–250)", "#e6a700"], ["very_high", "Very high (>250)", "#e36414"]];
 
 // What the user chose stays while they move between pages of the dashboard.
 const state = { q: "", condition: "", flag: "", alerts: "", sort: "risk", reverse: false, care_team_id: "", offset: 0 };
@@ -167,10 +165,11 @@ function tirBar(row) {
   const veryHigh = row.time_above_250 ?? 0;
   const high = Math.max(0, 100 - row.time_in_range - veryLow - low - veryHigh);
   const shares = [veryLow, low, row.time_in_range, high, veryHigh];
-  const said = BANDS.map(([, label], i) => `${label}: ${num(shares[i])} %`).join("; ");
+  const bands = glucoseBands().reverse(); // lowest first, as the shares are
+  const said = bands.map(([, label], i) => `${label}: ${num(shares[i])} %`).join("; ");
   return h("div", { class: "tir" },
     h("div", { class: "tir-bar", role: "img", "aria-label": `Time in ranges: ${said}` },
-      BANDS.map(([key, label, colour], i) => (shares[i] > 0 ? segment(key, label, colour, shares[i]) : null))),
+      bands.map(([key, label, colour], i) => (shares[i] > 0 ? segment(key, label, colour, shares[i]) : null))),
     h("div", { class: "small" }, `${num(row.time_in_range)} % in range`,
       h("span", { class: "muted" }, ` · ${num(row.time_below_70)} % below ${glucoseText(70)}`)));
 }

@@ -214,7 +214,7 @@ export async function queueView() {
       h("span", {}, h("label", { for: control.id }, label), control), h("button", { type: "submit" }, button));
     return h("td", { colspan: 7 },
       h("p", {}, h("a", { href: `#/patients/${alert.patient_id}` }, "Open the patient's charts"),
-        ` · detector ${alert.detector} · episode began ${when(alert.episode_started_at)} · ${alert.occurrences} occurrence(s)`),
+        ` · detector ${alert.detector} · episode began ${when(alert.episode_started_at, alert.patient_time_zone)} · ${alert.occurrences} occurrence(s)`),
       assignedTo,
       form("Assign to", assignee, "Assign", () => act(current(), "assign", { user_id: assignee.value })),
       form("Snooze for", snooze, "Snooze", () => act(current(), "snooze", {
@@ -251,7 +251,7 @@ export async function queueView() {
       h("td", {}, h("a", { href: `#/patients/${alert.patient_id}` }, name),
         h("div", { class: "muted", title: alert.alert_type }, alertLabel(alert.alert_type))),
       h("td", { class: "summary" }, glucoseInText(alert.summary)),
-      h("td", { title: when(alert.opened_at), "data-opened": alert.opened_at }, age(alert.opened_at)),
+      h("td", { title: when(alert.opened_at, alert.patient_time_zone), "data-opened": alert.opened_at }, age(alert.opened_at)),
       h("td", { class: "status" }, alert.status + assigned),
       h("td", {}, h("div", { class: "actions" },
         alert.status === "open" ? h("button", { type: "button", onclick: () => act(alert, "acknowledge", {}) }, "Acknowledge") : null,

@@ -32,5 +32,8 @@ export const glucoseText = (mgdl) => valueText(mgdl, "mg/dL");
 // Server text (an alert's summary, a triage flag) with its mg/dL figures in the user's unit.
 export function glucoseInText(text) {
   if (!text || glucoseUnit() === "mg/dL") return text;
-  return text.replace(/(\d+(?:\.\d+)?) ?mg\/dL/g, (_, value) => `${(Number(value) / MG_PER_MMOL).toFixed(1)} mmol/L`);
+  const mmol = (value) => (Number(value) / MG_PER_MMOL).toFixed(1);
+  // "70-180 mg/dL" converts both ends, "<54 mg/dL" keeps its sign.
+  return text.replace(/(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))? ?mg\/dL/g,
+    (_, low, high) => `${mmol(low)}${high ? `-${mmol(high)}` : ""} mmol/L`);
 }
