@@ -7,16 +7,18 @@ import logging
 import os
 import shutil
 import sys
+import time
 import webbrowser
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from devices.client import BrokerAddress
 from monitoring.config import Settings
 from monitoring.registry.devices import issue_passwords
 from monitoring.registry.manifest import Manifest, enrol_manifest
+from monitoring.reports.glance import refresh as refresh_glance
 from monitoring.runtime import Role, Runtime, running
-from monitoring_cli.seed import DEMO_PASSWORD, Account, demo_staff
-from simulators.demo import DemoSimulator, demo_cohort
+from monitoring_cli.seed import DEMO_PASSWORD, Account, close_ended_history, demo_staff
+from simulators.demo import HISTORY, DemoSimulator, demo_cohort
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +34,9 @@ def _welcome(
     duration_s: float | None,
     simulator: DemoSimulator,
     accounts: list[Account],
-    reused: list[str],
+    notes: list[str],
 ) -> str:
-    cohort_start, patient = simulator.cohort.start, simulator.deteriorating_patient
+    patient = simulator.deteriorating_patient
     base = f"http://{runtime.settings.api.host}:{runtime.settings.api.port}"
     embedded = ", ".join(runtime.endpoints.embedded) or "none"
     until = f"for {duration_s:g} s" if duration_s else "until Ctrl-C"
@@ -45,14 +47,63 @@ def _welcome(
             f"  Dashboard       {base}/app/  (coordinators: the live alert queue)",
             f"  API docs        {base}/docs  (Authorize with the same accounts)",
             "Sign in as " + ", ".join(a.username for a in accounts) + f"; password {DEMO_PASSWORD!r}.",
-            f"Simulated history since {cohort_start:%H:%M} UTC replays at 60x, then runs live. Patient "
-            f"{patient} (heart failure) goes into fast atrial fibrillation; its alert reaches the "
-            "coordinator's queue within about a minute of this message. Alerts from the replayed "
-            "history are marked as arrived late: those readings were sent long after they were measured.",
-            *reused,
+            f"The last hour (since {simulator.replay_from:%H:%M} UTC) replays at 60x, then runs live. "
+            f"Patient {patient} (heart failure) goes into fast atrial fibrillation; its alert reaches the "
+            "coordinator's queue within about a minute of this message.",
+            *notes,
             "",
         ]
     )
+
+
+HISTORY_TIMEOUT_S = 600.0
+
+
+async def _take_history(runtime: Runtime, simulator: DemoSimulator, stop: asyncio.Event) -> list[str]:
+    """Wait while the history goes through the broker and ingestion; close what ended in it.
+
+    The history is in when ingestion has taken as many messages as the upload sent. A care
+    team would have worked the alerts whose episodes began and ended in those two weeks:
+    they are resolved as the demo's coordinator (each says so); what still goes on stays open.
+    """
+    if simulator.replay_from <= simulator.cohort.start:
+        return []
+    began = time.monotonic()
+    days = (simulator.replay_from - simulator.cohort.start).days
+    print(f"Loading {days} days of the cohort's history through the broker and ingestion...", flush=True)  # noqa: T201
+    ingest = runtime.ingest
+    if ingest is None:
+        return []
+    last_said = began
+
+    def taken_in() -> bool:
+        sent = simulator.history
+        return sent is not None and ingest.stats.messages >= sent.messages
+
+    while not taken_in() and not stop.is_set():
+        if time.monotonic() - began > HISTORY_TIMEOUT_S:
+            return [f"The history was not in after {HISTORY_TIMEOUT_S:.0f} s; charts fill as the demo runs."]
+        if time.monotonic() - last_said >= 10:
+            last_said = time.monotonic()
+            print(f"  {ingest.stats.stored:,} readings stored so far", flush=True)  # noqa: T201
+        await asyncio.sleep(0.5)
+    wanted = simulator.history
+    if wanted is None:
+        return []
+    async with runtime.database.unit_of_work() as session:
+        await refresh_glance(session=session, now=datetime.now(UTC))
+    closed = await close_ended_history(
+        runtime.database,
+        site_code=simulator.cohort.site,
+        username="demo-coordinator",
+        before=simulator.replay_from,
+    )
+    return [
+        f"{days} days of history ({wanted.readings:,} readings in {wanted.messages:,} messages) went "
+        f"through the broker and ingestion in {time.monotonic() - began:.0f} s. Alerts raised from it "
+        f"say they arrived late (uploaded days after measurement); {closed} whose episodes also ended "
+        "in it were resolved as demo-coordinator, and what still goes on is open in the queue."
+    ]
 
 
 def _open_dashboard(runtime: Runtime) -> None:
@@ -85,13 +136,20 @@ async def run_demo(
     *,
     open_browser: bool = True,
     fresh: bool = False,
+    history: timedelta = HISTORY,
 ) -> None:
     notes = await asyncio.to_thread(_earlier_run, settings, fresh)
     roles = {Role.API, Role.INGEST, Role.SCHEDULER}
-    seeding = {"demo": "enrolling the demo cohort and creating the demo accounts"}
+    seeding = {
+        "demo": "enrolling the demo cohort and creating the demo accounts",
+        "history": "loading the cohort's history",
+    }
     async with running(settings, roles, migrate_schema=True, starting=seeding) as runtime:
-        cohort = demo_cohort(datetime.now(UTC))
-        await enrol_manifest(runtime.database, Manifest.model_validate(cohort.manifest()))
+        now = datetime.now(UTC)
+        cohort = demo_cohort(now, history=history)
+        enrolled = await enrol_manifest(runtime.database, Manifest.model_validate(cohort.manifest()))
+        if not enrolled.patients_added:  # an earlier run's cohort, with its history: only go on from now
+            cohort = demo_cohort(now, history=timedelta(0))
         accounts = await demo_staff(runtime.database, cohort.site)
         async with runtime.database.unit_of_work() as session:
             credentials = await issue_passwords(
@@ -99,13 +157,21 @@ async def run_demo(
             )
         runtime.starting.pop("demo")
         simulator = DemoSimulator(
-            cohort, _broker_address(runtime), root=runtime.endpoints.mqtt.topic_root, credentials=credentials
+            cohort,
+            _broker_address(runtime),
+            root=runtime.endpoints.mqtt.topic_root,
+            credentials=credentials,
+            now=now,
+            taken_in=lambda: runtime.ingest.stats.messages if runtime.ingest is not None else 1 << 62,
         )
         simulator.start()
-        print(_welcome(runtime, duration_s, simulator, accounts, notes), flush=True)  # noqa: T201 - the demo talks to its user
-        if open_browser:
-            _open_dashboard(runtime)
         try:
+            notes += await _take_history(runtime, simulator, stop)
+            simulator.replay()
+            runtime.starting.pop("history")
+            print(_welcome(runtime, duration_s, simulator, accounts, notes), flush=True)  # noqa: T201 - the demo talks to its user
+            if open_browser:
+                _open_dashboard(runtime)
             await asyncio.wait_for(stop.wait(), timeout=duration_s)
         except TimeoutError:
             pass

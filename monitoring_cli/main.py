@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,14 @@ async def _demo(settings: Settings, args: argparse.Namespace, stop: asyncio.Even
             f"port {port} on {host} is already in use (another demo or service?): stop it, or choose "
             f'another port: make demo ARGS="--port {port + 1}"'
         )
-    await run_demo(settings, stop, args.duration, open_browser=not args.no_browser, fresh=args.fresh)
+    await run_demo(
+        settings,
+        stop,
+        args.duration,
+        open_browser=not args.no_browser,
+        fresh=args.fresh,
+        history=timedelta(days=args.history_days),
+    )
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -174,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--port", type=int, help="the dashboard and API port (default 8000)")
             sub.add_argument(
                 "--fresh", action="store_true", help="start over: delete an earlier demo's embedded data"
+            )
+            sub.add_argument(
+                "--history-days",
+                type=int,
+                default=14,
+                choices=range(31),
+                metavar="0-30",
+                help="days of the cohort's history to load at start (default 14)",
             )
         if name in ("serve", "ingest", "api"):
             sub.add_argument(

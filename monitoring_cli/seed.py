@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.access import repository
 from monitoring.access.principal import Role
+from monitoring.alerts import repository as alerts
+from monitoring.alerts.lifecycle import Action
+from monitoring.alerts.team_work import Change, apply
 from monitoring.registry import repository as registry
 from monitoring.registry.service import ensure_site
 from monitoring.storage.db import Database
@@ -74,3 +78,29 @@ async def demo_staff(database: Database, site_code: str, team: str = "Demo care 
         team_id = await _ensure_team(session, site.id, team)
         await registry.assign_unteamed(session=session, site_id=site.id, team_id=team_id)
     return accounts
+
+
+async def close_ended_history(database: Database, *, site_code: str, username: str, before: datetime) -> int:
+    """Resolve, as ``username``, the open alerts whose episodes began before ``before`` and ended.
+
+    The demo uploads two weeks of history at start; a care team would have worked what happened
+    in it. What is still going on stays open. Each closed alert says why in its history.
+    """
+    async with database.unit_of_work() as session:
+        user = await repository.user_by_username(session=session, username=username)
+        site = await ensure_site(session=session, code=site_code, name=site_code)
+        principal = None if user is None else await repository.principal_of(session=session, user_id=user.id)
+        if principal is None:
+            return 0
+        ended = await alerts.ended_but_open(session=session, site_id=site.id, began_before=before)
+        now = datetime.now(UTC)
+        note = "Closed when the demo started: the episode began and ended in the uploaded history."
+        for alert_id in ended:
+            await apply(
+                session=session,
+                principal=principal,
+                alert_id=alert_id,
+                change=Change(Action.RESOLVE, note=note),
+                now=now,
+            )
+        return len(ended)

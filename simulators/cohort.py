@@ -66,6 +66,7 @@ class Cohort:
     end: datetime
     patients: list[SimPatient]
     site: str = "SIM"
+    time_zone: str = "UTC"  # where the cohort lives (its days and nights are simulated in UTC hours)
 
     def manifest(self) -> dict[str, Any]:
         """Who to enrol and which devices to provision (read by ``monitoring enrol``)."""
@@ -77,6 +78,8 @@ class Cohort:
                     "display_name": f"Simulated patient {p.mrn}",
                     "conditions": list(p.profile.conditions),
                     "devices": [{"serial": d.serial, "kind": d.kind.value} for d in p.devices],
+                    "time_zone": self.time_zone,
+                    "enrolled_at": self.start.isoformat(),
                 }
                 for p in self.patients
             ],

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
 
+from devices.contract import MAX_READINGS_PER_MESSAGE
 from simulators.cohort import Cohort
-from simulators.engine import Send, stream
+from simulators.engine import Item, Send, stream
 from simulators.sinks import Sink
 
 
@@ -32,12 +35,19 @@ def play(
     live: bool = False,
     stop: threading.Event | None = None,
     progress: TextIO | None = None,
+    backfill_until: datetime | None = None,
+    backfilled: Callable[[RunStats], None] | None = None,
+    upload_gate: Callable[[int], None] | None = None,
 ) -> RunStats:
     """Send the cohort's stream to ``sink``.
 
     ``speed`` is simulated seconds per real second (None: as fast as possible). With
     ``live``, nothing is sent before its measurement time: a run that starts in the
-    past catches up, then continues in real time.
+    past catches up, then continues in real time. What was measured before
+    ``backfill_until`` is sent at once, unpaced (history a device uploads when it
+    connects); ``backfilled`` hears how much that was, and pacing starts from there
+    when it returns. ``upload_gate`` is called with the number of messages sent before each
+    message of the history, and may hold it until the receiver has caught up.
     """
     kinds = {d.serial: d.kind.value for p in cohort.patients for d in p.devices}
     starts = sorted((datetime.fromisoformat(label["start"]), label["kind"]) for label in cohort.labels())
@@ -45,15 +55,35 @@ def play(
     began = time.monotonic()
     next_report = began
     injected = 0
-    for item in stream(cohort):
-        if stop is not None and stop.is_set():
-            break
-        _pace(item.at, cohort.start, began, speed, live, stop)
+    paced_from = backfill_until or cohort.start
+    filling = backfill_until is not None
+    upload = _Upload()
+
+    def send(item: Item) -> None:
         sink.handle(item, kinds[item.serial])
-        stats.sim_time = item.at
         if isinstance(item, Send):
             stats.messages += 1
             stats.readings += len(item.readings)
+
+    for item in stream(cohort):
+        if stop is not None and stop.is_set():
+            break
+        if filling and item.at >= paced_from:
+            filling = False
+            for held in upload.drain():
+                send(held)
+            if backfilled is not None:  # may hold the run until the history is taken in
+                backfilled(dataclasses.replace(stats))
+            began = time.monotonic()
+        if filling:
+            for ready in upload.add(item):
+                if upload_gate is not None:
+                    upload_gate(stats.messages)
+                send(ready)
+        else:
+            _pace(item.at, paced_from, began, speed, live, stop)
+            send(item)
+        stats.sim_time = item.at
         while injected < len(starts) and starts[injected][0] <= item.at:
             kind = starts[injected][1]
             stats.events += kind == "event"
@@ -67,6 +97,36 @@ def play(
     if progress is not None:
         _report(progress, stats, cohort, ended=True)
     return stats
+
+
+class _Upload:
+    """History as a device uploads it when it connects: its stored readings in few, full messages."""
+
+    def __init__(self, most: int = MAX_READINGS_PER_MESSAGE) -> None:
+        self.most = most
+        self.held: dict[str, list[Send]] = {}
+
+    def add(self, item: Item) -> list[Item]:
+        """What is ready to send now that ``item`` came (in order for its device)."""
+        if not isinstance(item, Send) or item.duplicate:
+            return [*self._flush(item.serial), item]
+        held = self.held.setdefault(item.serial, [])
+        if held and sum(len(s.readings) for s in held) + len(item.readings) > self.most:
+            ready: list[Item] = [*self._flush(item.serial)]
+            self.held[item.serial] = [item]
+            return ready
+        held.append(item)
+        return []
+
+    def drain(self) -> list[Item]:
+        return [sent for serial in list(self.held) for sent in self._flush(serial)]
+
+    def _flush(self, serial: str) -> list[Item]:
+        held = self.held.pop(serial, [])
+        if not held:
+            return []
+        readings = tuple(r for s in held for r in s.readings)
+        return [Send(at=held[-1].at, serial=serial, readings=readings)]
 
 
 def _pace(

@@ -83,8 +83,10 @@ class MqttSink:
         root: str = DEFAULT_TOPIC_ROOT,
         firmware: str = "sim-2.0",
         credentials: Mapping[str, str] | None = None,
+        window: int = 64,
     ) -> None:
-        """``credentials``: each device's MQTT password by serial (its username); else ``broker``'s."""
+        """``credentials``: each device's MQTT password by serial (its username); else ``broker``'s.
+        ``window``: messages each device has in flight (unacknowledged) at most."""
         self.broker = broker
         self.credentials = credentials
         self.outbox_dir = outbox_dir
@@ -93,6 +95,7 @@ class MqttSink:
         self.clients: dict[str, DeviceClient] = {}
         self.last_payload: dict[str, bytes] = {}
         self.messages = 0
+        self.window = window
 
     def client(self, serial: str, kind: str) -> DeviceClient:
         found = self.clients.get(serial)
@@ -107,7 +110,9 @@ class MqttSink:
             broker = self.broker
             if self.credentials is not None:
                 broker = dataclasses.replace(broker, username=serial, password=self.credentials.get(serial))
-            found = DeviceClient(serial, broker, outbox, kind=kind, firmware=self.firmware, root=self.root)
+            found = DeviceClient(
+                serial, broker, outbox, kind=kind, firmware=self.firmware, root=self.root, window=self.window
+            )
             found.start()
             self.clients[serial] = found
         return found

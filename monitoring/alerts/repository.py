@@ -236,6 +236,21 @@ async def alerts_begun(
     return rows.all(), total or 0
 
 
+async def ended_but_open(*, session: AsyncSession, site_id: UUID, began_before: datetime) -> Sequence[UUID]:
+    """Open alerts at a site whose episode began before ``began_before`` and has since cleared."""
+    rows = await session.scalars(
+        select(Alert.id)
+        .join(Patient, Patient.id == Alert.patient_id)
+        .where(
+            Patient.site_id == site_id,
+            Alert.status == AlertStatus.OPEN.value,
+            Alert.cleared_at.is_not(None),
+            Alert.episode_started_at < began_before,
+        )
+    )
+    return rows.all()
+
+
 async def active_counts(
     *, session: AsyncSession, patient_ids: Collection[UUID]
 ) -> list[tuple[UUID, str, int]]:

@@ -6,9 +6,11 @@ Enrolling the same manifest twice changes nothing: patients are matched by
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import datetime
 
-from monitoring.domain import Condition
+from pydantic import BaseModel, Field, field_validator
+
+from monitoring.domain import Condition, time_zone
 from monitoring.registry import repository
 from monitoring.registry.service import enrol_patient, ensure_site, register_device
 from monitoring.storage.db import Database
@@ -24,6 +26,15 @@ class ManifestPatient(BaseModel):
     display_name: str = Field(min_length=1, max_length=200)
     conditions: list[Condition] = []
     devices: list[ManifestDevice] = []
+    time_zone: str = Field(default="UTC", max_length=64, description="IANA zone the patient lives in.")
+    enrolled_at: datetime | None = Field(
+        default=None, description="When monitoring began, for patients moved from another system."
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def known_zone(cls, name: str) -> str:
+        return time_zone(name).key
 
 
 class ManifestSite(BaseModel):
@@ -58,6 +69,8 @@ async def enrol_manifest(database: Database, manifest: Manifest) -> EnrolmentCou
                     mrn=entry.mrn,
                     display_name=entry.display_name,
                     conditions=entry.conditions,
+                    time_zone=entry.time_zone,
+                    enrolled_at=entry.enrolled_at,
                 )
                 patient = enrolled.patient
                 counts.patients_added += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,6 +82,7 @@ async def enrol_patient(
     overrides: Mapping[Series, Threshold] | None = None,
     care_team_id: UUID | None = None,
     time_zone: str = "UTC",
+    enrolled_at: datetime | None = None,
 ) -> EnrolledPatient:
     """Create a patient whose care plan starts from the defaults of their conditions."""
     wanted = sorted(set(conditions))
@@ -94,6 +95,8 @@ async def enrol_patient(
         conditions=[c.value for c in wanted],
         time_zone=zone_named(time_zone).key,
     )
+    if enrolled_at is not None:
+        patient.enrolled_at = enrolled_at
     session.add(patient)
     await session.flush()
     thresholds = default_thresholds(wanted)

@@ -11,15 +11,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import KINDS, DeviceKind
 from monitoring.alerts import repository as alerts
+from monitoring.domain import time_zone
 from monitoring.registry import repository as registry
 from monitoring.reports.glance import compute
 from monitoring.reports.records import Glance
-from monitoring.reports.triage import TriageRow
+from monitoring.reports.triage import ADHERENCE_OF, TriageRow
 from monitoring.storage.models import Device, Patient
 
 
 def triage_row(patient: Patient, glance: Glance | None, now: datetime) -> TriageRow:
-    row = TriageRow(patient.id, patient.display_name, monitored_days=(now - patient.enrolled_at).days)
+    zone = time_zone(patient.time_zone)
+    dates = (now.astimezone(zone).date() - patient.enrolled_at.astimezone(zone).date()).days + 1
+    row = TriageRow(
+        patient.id,
+        patient.display_name,
+        monitored_days=(now - patient.enrolled_at).days,
+        dates_monitored=min(dates, ADHERENCE_OF),
+    )
     if glance is not None:
         row.time_below_70, row.time_below_54 = glance.time_below_70, glance.time_below_54
         row.time_in_range, row.previous_time_in_range = glance.time_in_range, glance.previous_time_in_range

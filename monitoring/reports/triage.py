@@ -15,9 +15,9 @@ medium 10, low 3), each other flag 20.
 
 >>> row = TriageRow(patient_id=None, display_name="x", open_alerts={"critical": 1, "medium": 2},
 ...                 time_below_70=5.0, time_below_54=0.5, time_in_range=60.0, previous_time_in_range=80.0,
-...                 adherence_days=5, monitored_days=10, devices_offline=[])
+...                 adherence_days=5, monitored_days=10, dates_monitored=11, devices_offline=[])
 >>> row.risk, row.flags[-1]
-(180, 'readings on 5 of 10 days (6 needed: 16 in 30)')
+(180, 'readings on 5 of 11 days (6 needed: 16 in 30)')
 >>> row.monitored_days = 30; row.adherence_days = 16; row.flags[-1]
 'time in range down > 15 points'
 >>> TriageRow(patient_id=None, display_name="new", monitored_days=0).flags
@@ -51,6 +51,9 @@ class TriageRow:
     previous_time_in_range: float | None = None  # the 14 days before
     adherence_days: int = 0
     monitored_days: int = ADHERENCE_OF  # whole days since enrolment, at most the 30 judged
+    # Dates the monitoring touched in the patient's zone (at most 30): what days with readings
+    # are counted out of (14 days and an hour since enrolment touch 15 dates).
+    dates_monitored: int = ADHERENCE_OF
     devices_offline: list[str] = field(default_factory=list)
 
     @property
@@ -68,8 +71,10 @@ class TriageRow:
             found.append("time in range down > 15 points")
         needed = adherence_needed(self.monitored_days)
         if self.adherence_days < needed:
-            days = min(self.monitored_days, ADHERENCE_OF)
-            found.append(f"readings on {self.adherence_days} of {days} days ({needed} needed: 16 in 30)")
+            found.append(
+                f"readings on {self.adherence_days} of {self.dates_monitored} days "
+                f"({needed} needed: 16 in 30)"
+            )
         if self.devices_offline:
             found.append("device offline: " + ", ".join(sorted(self.devices_offline)))
         return found

@@ -46,7 +46,17 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k not in ("RPM_DATABASE__URL", "RPM_MQTT__URL")}
     env |= {"RPM_DATA_DIR": str(tmp_path / "data"), "RPM_API__PORT": str(port)}
     demo = subprocess.Popen(
-        [sys.executable, "-m", "monitoring_cli", "demo", "--duration", "90", "--no-browser"],
+        [
+            sys.executable,
+            "-m",
+            "monitoring_cli",
+            "demo",
+            "--duration",
+            "150",
+            "--no-browser",
+            "--history-days",
+            "2",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -54,11 +64,29 @@ def test_demo_raises_an_explained_alert_and_stops_on_ctrl_c(tmp_path: Path) -> N
     )
     alert: dict[str, object] | None = None
     try:
-        deadline = time.monotonic() + 75
+        deadline = time.monotonic() + 140
         while not _ready(port) and time.monotonic() < deadline and demo.poll() is None:
             time.sleep(0.5)
         # Once ready, the demo accounts exist: the first sign-in works (no 401, no retry).
         token = _sign_in(f"http://127.0.0.1:{port}", "demo-coordinator", DEMO_PASSWORD)
+        # ... and the history is in: every patient has readings on each of the last days, and
+        # the diabetic patient's glucose report covers them.
+        panel = _get(f"http://127.0.0.1:{port}/api/v1/panel", token)
+        rows = panel["items"]
+        assert isinstance(rows, list)
+        assert len(rows) == 5
+        assert all(row["adherence_days"] >= 2 for row in rows), [
+            (r["mrn"], r["adherence_days"]) for r in rows
+        ]
+        assert all(row["time_zone"] == "Europe/London" for row in rows)
+        diabetic = next(row for row in rows if row["time_in_range"] is not None)
+        report = _get(
+            f"http://127.0.0.1:{port}/api/v1/patients/{diabetic['patient_id']}/reports/glucose", token
+        )
+        sufficiency = report["sufficiency"]
+        assert isinstance(sufficiency, dict)
+        assert sufficiency["days_with_data"] >= 2
+        assert sufficiency["readings"] >= 2 * 288 * 0.9  # a CGM every 5 minutes for two days
         while alert is None and time.monotonic() < deadline and demo.poll() is None:
             time.sleep(1)
             try:

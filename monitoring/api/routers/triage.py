@@ -102,7 +102,7 @@ async def get_triage(
             time_in_range=r.time_in_range,
             previous_time_in_range=r.previous_time_in_range,
             adherence_days=r.adherence_days,
-            monitored_days=min(r.monitored_days, 30),
+            monitored_days=r.dates_monitored,
             devices_offline=r.devices_offline,
         )
         for r in rows

@@ -58,7 +58,10 @@ class PanelRowOut(BaseModel):
     time_below_54: float | None
     time_above_250: float | None
     adherence_days: int = Field(description="Days with readings in the last 30, in the patient's zone.")
-    monitored_days: int = Field(description="Days judged for adherence: since enrolment, at most 30.")
+    monitored_days: int = Field(
+        description="Dates since enrolment in the patient's zone, today included, at most 30: "
+        "what adherence_days is out of."
+    )
     last_reading_at: datetime | None = Field(description="When any of the patient's devices was last heard.")
     devices: list[DeviceGlanceOut]
     spark: SparkOut | None
@@ -119,7 +122,7 @@ def panel_row_out(row: PanelRow) -> PanelRowOut:
         time_below_54=t.time_below_54,
         time_above_250=g.time_above_250 if g else None,
         adherence_days=t.adherence_days,
-        monitored_days=min(t.monitored_days, 30),
+        monitored_days=t.dates_monitored,
         last_reading_at=row.last_reading_at,
         devices=[_device_out(d) for d in sorted(row.devices, key=lambda d: (d.device.kind, d.device.serial))],
         spark=spark,

@@ -96,5 +96,8 @@ class TriageRowOut(BaseModel):
     time_in_range: float | None
     previous_time_in_range: float | None = Field(description="The 14 days before.")
     adherence_days: int = Field(description="Days with readings in the last 30.")
-    monitored_days: int = Field(description="Whole days since enrolment, at most 30: the adherence period.")
+    monitored_days: int = Field(
+        description="Dates since enrolment in the patient's zone, today included, at most 30: "
+        "what adherence_days is out of."
+    )
     devices_offline: list[str]

@@ -70,12 +70,12 @@ async def test_the_triage_list_flags_and_orders_the_teams_patients(database: Dat
     assert (sugar["time_below_70"], sugar["time_below_54"], sugar["time_in_range"]) == (20.0, 10.0, 60.0)
     assert sugar["previous_time_in_range"] == 100.0
     assert sugar["adherence_days"] == 2
-    assert sugar["monitored_days"] == 25
+    assert sugar["monitored_days"] == 26  # 25 days and some hours since enrolment touch 26 dates
     assert sugar["flags"][:4] == [
         "time below 70 mg/dL > 4 %",
         "time below 54 mg/dL > 1 %",
         "time in range down > 15 points",
-        "readings on 2 of 25 days (14 needed: 16 in 30)",
+        "readings on 2 of 26 days (14 needed: 16 in 30)",
     ]
     assert sugar["devices_offline"] == ["scale never-heard-scale"]
     (heart,) = [r for r in rows if r["patient_id"] == str(world.patient)]
@@ -90,6 +90,6 @@ async def test_a_new_enrolee_with_a_twice_daily_cuff_is_not_flagged(database: Da
     async with api_client(database, as_user=world.users["coordinator"]) as client:
         rows = (await client.get(f"/api/v1/teams/{world.teams[0]}/triage")).json()
     (row,) = [r for r in rows if r["patient_id"] == str(fresh.patient_id)]
-    assert row["monitored_days"] == 0
+    assert row["monitored_days"] == 1  # today
     assert row["flags"] == [], "no adherence flag on the first day, no offline cuff an hour after set-up"
     assert row["devices_offline"] == []

@@ -86,7 +86,7 @@ function table(rows) {
       h("td", {}, devices(row.devices)),
       h("td", {}, row.spark ? sparkline(row.spark) : h("span", { class: "muted" }, "–")),
       h("td", {}, row.time_in_range === null ? h("span", { class: "muted" }, "No CGM") : tirBar(row)),
-      h("td", {}, row.monitored_days ? `${row.adherence_days} of ${row.monitored_days}` : `${row.adherence_days} (enrolled today)`),
+      h("td", {}, `${row.adherence_days} of ${row.monitored_days}`),
       h("td", {}, row.flags.length ? h("ul", { class: "flags" }, row.flags.map((f) => h("li", {}, glucoseInText(f)))) : "–"),
     ))));
 }
