@@ -167,8 +167,13 @@ def _glucose_page(report: PatientReport) -> Figure:
         figure.text(0.42, y, value, fontsize=9, weight="bold")
     _ranges(figure.add_axes((0.08, 0.47, 0.14, 0.22)), s, unit)
     figure.text(0.06, 0.71, "Time in ranges", fontsize=11, weight="bold")
-    _agp(figure.add_axes((0.1, 0.09, 0.84, 0.3)), s, unit, report.zone)
     figure.text(0.06, 0.425, "Ambulatory glucose profile", fontsize=11, weight="bold")
+    if report.glucose_series != "CGM":  # a meter's few checks a day at set times leave most hours empty
+        figure.text(
+            0.06, 0.405, "Needs a continuous glucose monitor; these are glucose meter readings.", fontsize=9
+        )
+        return figure
+    _agp(figure.add_axes((0.1, 0.09, 0.84, 0.3)), s, unit, report.zone)
     figure.text(
         0.06,
         0.408,

@@ -121,7 +121,10 @@ function glucoseSection(report, charts, zone) {
   if (!report.series || !report.sufficiency.readings) return h("div");
   const agp = chartBox(`Ambulatory glucose profile by hour of day (${zone}), from ${report.sufficiency.readings} readings.`);
   const tir = chartBox(`Time in ranges. ${rangeText(report.time_in_ranges)}.`);
-  charts.push(() => agpChart(agp.canvas, report.agp, { zone }), () => timeInRangeChart(tir.canvas, report.time_in_ranges));
+  // The AGP is a CGM's picture: a meter's few daily checks at set times leave most hours empty.
+  const cgm = report.series === "glucose_cgm";
+  charts.push(() => timeInRangeChart(tir.canvas, report.time_in_ranges));
+  if (cgm) charts.push(() => agpChart(agp.canvas, report.agp, { zone }));
   return h("section", { "aria-label": "Glucose" },
     h("h2", {}, "Glucose"),
     h("dl", { class: "facts" },
@@ -132,13 +135,14 @@ function glucoseSection(report, charts, zone) {
     ),
     h("div", { class: "cards" },
       h("section", { class: "card" }, h("h3", {}, "Time in ranges"), tir.box),
-      h("section", { class: "card" }, h("h3", {}, "Ambulatory glucose profile"), agp.box)),
+      cgm ? h("section", { class: "card" }, h("h3", {}, "Ambulatory glucose profile"), agp.box)
+        : h("p", { class: "muted" }, "From a glucose meter: the ambulatory glucose profile needs a continuous glucose monitor.")),
   );
 }
 
 function vitalsSection(report) {
   const bp = report.blood_pressure;
-  const pair = (p) => (p ? `${num(p[0])}/${num(p[1])} mm[Hg]` : "–");
+  const pair = (p) => (p ? `${num(p[0])}/${num(p[1])} mmHg` : "–");
   const change = (v) => (v === null ? "–" : `${v > 0 ? "+" : ""}${num(v, 1)} kg`);
   return h("section", { "aria-label": "Vitals summary" },
     h("h2", {}, "Vitals and adherence"),
