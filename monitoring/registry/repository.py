@@ -6,14 +6,14 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy import ColumnElement, case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devices.kinds import metrics_of
+from devices.kinds import KINDS, metrics_of
 from monitoring.catalogue import Series
 from monitoring.domain import Condition, DeviceState, PatientState, Severity, time_zone
 from monitoring.registry.careplans import CarePlan, Threshold
-from monitoring.registry.records import DeviceRef
+from monitoring.registry.records import DeviceBrief, DeviceRef, PatientBrief
 from monitoring.storage.models import CarePlanThreshold, Device, Patient, Site
 
 
@@ -42,6 +42,57 @@ async def active_patients_in(*, session: AsyncSession, scope: ColumnElement[bool
     """Every active patient the scope lets the caller see."""
     result = await session.execute(select(Patient).where(scope, Patient.status == PatientState.ACTIVE.value))
     return result.scalars().all()
+
+
+async def patient_briefs_in(*, session: AsyncSession, scope: ColumnElement[bool]) -> list[PatientBrief]:
+    """Every active patient the scope lets the caller see, as lists read them (columns, not entities)."""
+    rows = await session.execute(
+        select(
+            Patient.id,
+            Patient.display_name,
+            Patient.mrn,
+            Patient.conditions,
+            Patient.care_team_id,
+            Patient.enrolled_at,
+            Patient.time_zone,
+        ).where(scope, Patient.status == PatientState.ACTIVE.value)
+    )
+    return [
+        PatientBrief(
+            r.id, r.display_name, r.mrn, tuple(r.conditions), r.care_team_id, r.enrolled_at, r.time_zone
+        )
+        for r in rows
+    ]
+
+
+def quiet(now: datetime) -> ColumnElement[bool]:
+    """A device silent for longer than its kind's expected interval, since its last message or,
+    never heard, since it was registered (a cuff read twice a day is not offline after an hour)."""
+    expected = case({kind.value: spec.expected_interval for kind, spec in KINDS.items()}, value=Device.kind)
+    return now - func.coalesce(Device.last_seen_at, Device.created_at) > expected
+
+
+async def device_briefs_of(
+    *, session: AsyncSession, patient_ids: Collection[UUID], now: datetime
+) -> list[DeviceBrief]:
+    """The active devices of these patients, each saying whether it is quiet."""
+    rows = await session.execute(
+        select(
+            Device.id,
+            Device.patient_id,
+            Device.kind,
+            Device.serial,
+            Device.online,
+            Device.battery,
+            Device.last_seen_at,
+            quiet(now),
+        ).where(Device.patient_id.in_(list(patient_ids)), Device.status == DeviceState.ACTIVE.value)
+    )
+    return [
+        DeviceBrief(pid_device, patient, kind, serial, online, battery, seen, silent)
+        for pid_device, patient, kind, serial, online, battery, seen, silent in rows
+        if patient is not None  # chosen by patient: always set
+    ]
 
 
 async def patients_by_id(*, session: AsyncSession, patient_ids: Collection[UUID]) -> Sequence[Patient]:

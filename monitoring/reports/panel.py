@@ -22,12 +22,12 @@ from monitoring.domain import Severity
 from monitoring.readings import repository as readings
 from monitoring.readings.repository import LatestReading
 from monitoring.registry import repository as registry
+from monitoring.registry.records import DeviceBrief, PatientBrief
 from monitoring.reports import glance_repository
 from monitoring.reports.glance import measured_by
 from monitoring.reports.records import Glance
-from monitoring.reports.team import add_live_facts, is_quiet, triage_row
+from monitoring.reports.team import triage_row
 from monitoring.reports.triage import TriageRow
-from monitoring.storage.models import Device, Patient
 
 SortKey = Literal["risk", "name", "last_reading", "time_in_range", "adherence"]
 AlertFilter = Literal["any", "none", "high", "critical"]
@@ -55,10 +55,10 @@ class PanelQuery:
             return False
         if self.condition is not None and self.condition not in p.conditions:
             return False
-        return self._flag_matches(row.triage) and self._alerts_match(row.triage)
+        return self._flag_matches(row) and self._alerts_match(row.triage)
 
-    def _flag_matches(self, t: TriageRow) -> bool:
-        flags = t.flags
+    def _flag_matches(self, row: PanelRow) -> bool:
+        flags, t = row.flags, row.triage
         match self.flag:
             case None:
                 return True
@@ -94,7 +94,7 @@ class PanelQuery:
         name = row.patient.display_name.casefold()
         match self.sort:
             case "risk":
-                return (0, -row.triage.risk, name)
+                return (0, -row.risk, name)
             case "name":
                 return (0, name)
             case "last_reading":  # longest silent first
@@ -109,23 +109,24 @@ class PanelQuery:
 
 @dataclass(slots=True)
 class DeviceGlance:
-    device: Device
-    quiet: bool
+    device: DeviceBrief
     latest: list[LatestReading] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class PanelRow:
-    patient: Patient
+    patient: PatientBrief
     triage: TriageRow
     glance: Glance | None
-    devices: list[DeviceGlance] = field(default_factory=list)
+    last_reading_at: datetime | None  # by any of their devices
+    devices: list[DeviceGlance] = field(default_factory=list)  # the page's rows only
+    flags: list[str] = field(default_factory=list)  # the triage row's, worked out once
+    risk: int = 0
 
-    @property
-    def last_reading_at(self) -> datetime | None:
-        seen = [d.device.last_seen_at for d in self.devices if d.device.last_seen_at is not None]
-        return max(seen) if seen else None
-
+    def settle(self) -> None:
+        """Work out the triage flags and risk once the row's facts are all in (filters and sorts
+        read them many times)."""
+        self.flags, self.risk = self.triage.flags, self.triage.risk
 
 def reported_series(kind: str) -> list[Series]:
     """What a device of this kind measures through the day (its daily totals left out)."""
@@ -141,19 +142,37 @@ async def panel(
     offset: int,
     now: datetime,
 ) -> tuple[list[PanelRow], int]:
-    """One page of the panel and how many patients match in all."""
-    patients = await registry.active_patients_in(session=session, scope=scope)
-    glances = await glance_repository.load(session=session, patient_ids=[p.id for p in patients])
-    triage = {p.id: triage_row(p, glances.get(p.id), now) for p in patients}
-    devices = await add_live_facts(session=session, rows=triage, now=now)
-    rows = {p.id: PanelRow(p, triage[p.id], glances.get(p.id)) for p in patients}
-    for device in devices:
-        assert device.patient_id is not None
-        rows[device.patient_id].devices.append(DeviceGlance(device, is_quiet(device, now)))
+    """One page of the panel and how many patients match in all.
+
+    Filtering and sorting need every patient in reach, so they read one row of columns per
+    patient (glance, alert counts, devices' silence) on the caller's scope; only the page's
+    rows then get their devices, newest readings and sparklines.
+    """
+    rows = {}
+    for facts in await glance_repository.panel_facts(session=session, scope=scope, now=now):
+        triage = triage_row(facts.patient, facts.glance, now)
+        triage.open_alerts.update(facts.open_alerts)
+        triage.devices_offline.extend(facts.quiet_devices)
+        row = rows[facts.patient.id] = PanelRow(facts.patient, triage, facts.glance, facts.last_seen_at)
+        row.settle()
     matching = sorted((r for r in rows.values() if query.matches(r)), key=query.key, reverse=query.reverse)
     page = matching[offset : offset + limit]
+    await _add_devices(session, page, now)
     await _add_latest(session, page, now)
+    await _add_sparks(session, page)
     return page, len(matching)
+
+
+async def _add_devices(session: AsyncSession, page: Sequence[PanelRow], now: datetime) -> None:
+    by_patient = {row.patient.id: row for row in page}
+    for device in await registry.device_briefs_of(session=session, patient_ids=list(by_patient), now=now):
+        by_patient[device.patient_id].devices.append(DeviceGlance(device))
+
+
+async def _add_sparks(session: AsyncSession, page: Sequence[PanelRow]) -> None:
+    stored = await glance_repository.load(session=session, patient_ids=[row.patient.id for row in page])
+    for row in page:
+        row.glance = stored.get(row.patient.id, row.glance)
 
 
 async def _add_latest(session: AsyncSession, page: Sequence[PanelRow], now: datetime) -> None:

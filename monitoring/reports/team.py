@@ -9,17 +9,17 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devices.kinds import KINDS, DeviceKind
 from monitoring.alerts import repository as alerts
 from monitoring.domain import time_zone
 from monitoring.registry import repository as registry
+from monitoring.registry.records import PatientBrief
 from monitoring.reports.glance import compute
 from monitoring.reports.records import Glance
 from monitoring.reports.triage import ADHERENCE_OF, TriageRow
-from monitoring.storage.models import Device, Patient
+from monitoring.storage.models import Patient
 
 
-def triage_row(patient: Patient, glance: Glance | None, now: datetime) -> TriageRow:
+def triage_row(patient: Patient | PatientBrief, glance: Glance | None, now: datetime) -> TriageRow:
     zone = time_zone(patient.time_zone)
     dates = (now.astimezone(zone).date() - patient.enrolled_at.astimezone(zone).date()).days + 1
     row = TriageRow(
@@ -35,24 +35,14 @@ def triage_row(patient: Patient, glance: Glance | None, now: datetime) -> Triage
     return row
 
 
-def is_quiet(device: Device, now: datetime) -> bool:
-    """Silent for longer than its kind's expected interval, since its last message or registration."""
-    return now - (device.last_seen_at or device.created_at) > KINDS[DeviceKind(device.kind)].expected_interval
-
-
-async def add_live_facts(
-    *, session: AsyncSession, rows: dict[UUID, TriageRow], now: datetime
-) -> Sequence[Device]:
-    """Add open alerts by severity and quiet devices to the rows; the patients' active devices."""
+async def add_live_facts(*, session: AsyncSession, rows: dict[UUID, TriageRow], now: datetime) -> None:
+    """Add open alerts by severity and quiet devices to the rows."""
     ids = list(rows)
     for patient_id, severity, count in await alerts.active_counts(session=session, patient_ids=ids):
         rows[patient_id].open_alerts[severity] = count
-    devices = await registry.active_devices_of(session=session, patient_ids=ids)
-    for device in devices:
-        if is_quiet(device, now):
-            assert device.patient_id is not None
+    for device in await registry.device_briefs_of(session=session, patient_ids=ids, now=now):
+        if device.quiet:
             rows[device.patient_id].devices_offline.append(f"{device.kind} {device.serial}")
-    return devices
 
 
 async def triage_rows(

@@ -79,7 +79,7 @@ def _device_out(d: DeviceGlance) -> DeviceGlanceOut:
         online=device.online,
         battery=device.battery,
         last_seen_at=device.last_seen_at,
-        quiet=d.quiet,
+        quiet=device.quiet,
         latest=[
             LatestOut(
                 series=r.series.key,
@@ -114,8 +114,8 @@ def panel_row_out(row: PanelRow) -> PanelRowOut:
         care_team_id=p.care_team_id,
         time_zone=p.time_zone,
         enrolled_at=p.enrolled_at,
-        risk=t.risk,
-        flags=t.flags,
+        risk=row.risk,
+        flags=row.flags,
         open_alerts=t.open_alerts,
         time_in_range=t.time_in_range,
         time_below_70=t.time_below_70,
