@@ -251,19 +251,6 @@ async def ended_but_open(*, session: AsyncSession, site_id: UUID, began_before: 
     return rows.all()
 
 
-async def active_counts_in(
-    *, session: AsyncSession, scope: ColumnElement[bool]
-) -> list[tuple[UUID, str, int]]:
-    """(patient, severity, how many) of the open and acknowledged alerts of the patients in scope."""
-    rows = await session.execute(
-        select(Alert.patient_id, Alert.severity, func.count())
-        .join(Patient, Patient.id == Alert.patient_id)
-        .where(scope, Alert.status.in_([s.value for s in ACTIVE_ALERT_STATUSES]))
-        .group_by(Alert.patient_id, Alert.severity)
-    )
-    return [(patient_id, severity, count) for patient_id, severity, count in rows]
-
-
 async def active_counts(
     *, session: AsyncSession, patient_ids: Collection[UUID]
 ) -> list[tuple[UUID, str, int]]:

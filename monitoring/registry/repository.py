@@ -13,7 +13,7 @@ from devices.kinds import KINDS, metrics_of
 from monitoring.catalogue import Series
 from monitoring.domain import Condition, DeviceState, PatientState, Severity, time_zone
 from monitoring.registry.careplans import CarePlan, Threshold
-from monitoring.registry.records import DeviceBrief, DeviceRef, PatientBrief
+from monitoring.registry.records import DeviceBrief, DeviceRef
 from monitoring.storage.models import CarePlanThreshold, Device, Patient, Site
 
 
@@ -42,27 +42,6 @@ async def active_patients_in(*, session: AsyncSession, scope: ColumnElement[bool
     """Every active patient the scope lets the caller see."""
     result = await session.execute(select(Patient).where(scope, Patient.status == PatientState.ACTIVE.value))
     return result.scalars().all()
-
-
-async def patient_briefs_in(*, session: AsyncSession, scope: ColumnElement[bool]) -> list[PatientBrief]:
-    """Every active patient the scope lets the caller see, as lists read them (columns, not entities)."""
-    rows = await session.execute(
-        select(
-            Patient.id,
-            Patient.display_name,
-            Patient.mrn,
-            Patient.conditions,
-            Patient.care_team_id,
-            Patient.enrolled_at,
-            Patient.time_zone,
-        ).where(scope, Patient.status == PatientState.ACTIVE.value)
-    )
-    return [
-        PatientBrief(
-            r.id, r.display_name, r.mrn, tuple(r.conditions), r.care_team_id, r.enrolled_at, r.time_zone
-        )
-        for r in rows
-    ]
 
 
 def quiet(now: datetime) -> ColumnElement[bool]:

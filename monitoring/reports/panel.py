@@ -128,6 +128,7 @@ class PanelRow:
         read them many times)."""
         self.flags, self.risk = self.triage.flags, self.triage.risk
 
+
 def reported_series(kind: str) -> list[Series]:
     """What a device of this kind measures through the day (its daily totals left out)."""
     return sorted(measured_by([kind], daily=False))

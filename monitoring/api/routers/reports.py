@@ -9,7 +9,9 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from monitoring.access.principal import Principal
 from monitoring.access.repository import get_user
 from monitoring.api.deps import SessionDep
 from monitoring.api.schemas.common import ErrorBody
@@ -52,6 +54,22 @@ def _zone(tz: str | None, patient: Patient) -> ZoneInfo:
 _TZ = Query(max_length=64, description="IANA time zone; default the patient's own.")
 
 
+async def _subject(
+    request: Request, session: AsyncSession, principal: Principal, patient_id: UUID, tz: str | None
+) -> tuple[Patient, ZoneInfo]:
+    """The patient (if the caller may see them) and the zone their report is in."""
+    patient = await visible_patient(
+        request=request, session=session, principal=principal, patient_id=patient_id
+    )
+    return patient, _zone(tz, patient)
+
+
+def _window(start: datetime | None, end: datetime | None, default: timedelta) -> tuple[datetime, datetime]:
+    """The range asked for; without an end, up to now; without a start, ``default`` before the end."""
+    end = end or datetime.now(UTC)
+    return start or end - default, end
+
+
 def _stats(stats: Stats) -> StatsOut:
     return StatsOut(count=stats.count, mean=stats.mean, min=stats.low, max=stats.high)
 
@@ -66,12 +84,8 @@ async def get_glucose_report(
     end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
     tz: Annotated[str | None, _TZ] = None,
 ) -> GlucoseReportOut:
-    patient = await visible_patient(
-        request=request, session=session, principal=principal, patient_id=patient_id
-    )
-    zone = _zone(tz, patient)
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=14)
+    patient, zone = await _subject(request, session, principal, patient_id, tz)
+    start, end = _window(start, end, timedelta(days=14))
     report = await glucose_report(session=session, patient_id=patient_id, start=start, end=end, zone=zone)
     s = report.summary
     return GlucoseReportOut(
@@ -109,12 +123,8 @@ async def get_vitals_report(
     end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
     tz: Annotated[str | None, _TZ] = None,
 ) -> VitalsReportOut:
-    patient = await visible_patient(
-        request=request, session=session, principal=principal, patient_id=patient_id
-    )
-    zone = _zone(tz, patient)
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=30)
+    patient, zone = await _subject(request, session, principal, patient_id, tz)
+    start, end = _window(start, end, timedelta(days=30))
     report = await vitals_report(session=session, patient_id=patient_id, start=start, end=end, zone=zone)
     bp, changes = report.pressure, report.weight_changes
     return VitalsReportOut(
@@ -157,12 +167,8 @@ async def get_chart(
     end: Annotated[datetime | None, Query(description="Exclusive; default now.")] = None,
     tz: Annotated[str | None, _TZ] = None,
 ) -> Response:
-    patient = await visible_patient(
-        request=request, session=session, principal=principal, patient_id=patient_id
-    )
-    zone = _zone(tz, patient)
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=7)
+    patient, zone = await _subject(request, session, principal, patient_id, tz)
+    start, end = _window(start, end, timedelta(days=7))
     png = await series_chart(
         session=session,
         patient_id=patient_id,
@@ -192,12 +198,8 @@ async def get_printable_report(
         GlucoseUnit | None, Query(description="Glucose unit; default the signed-in user's choice.")
     ] = None,
 ) -> Response:
-    patient = await visible_patient(
-        request=request, session=session, principal=principal, patient_id=patient_id
-    )
-    zone = _zone(tz, patient)
-    end = end or datetime.now(UTC)
-    start = start or end - timedelta(days=14)
+    patient, zone = await _subject(request, session, principal, patient_id, tz)
+    start, end = _window(start, end, timedelta(days=14))
     if unit is None:
         user = await get_user(session=session, user_id=principal.user_id)
         unit = GlucoseUnit(user.glucose_unit) if user is not None else GlucoseUnit.MG_DL
