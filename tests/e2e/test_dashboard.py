@@ -143,7 +143,7 @@ async def test_a_coordinator_sees_an_alert_arrive_live_acknowledges_it_and_opens
         )
         assert datasets["Heart rate"] >= 2
         assert datasets["Alerts"] == 1
-        assert "Heart rate low limit 45" in datasets
+        assert "Heart rate low limit 45 /min" in datasets  # the limit with its unit
         await expect(page.get_by_role("cell", name="Heart rate low")).to_be_visible()
         await screenshot(page, "dashboard-patient-chart")
         await _accessible(page)
