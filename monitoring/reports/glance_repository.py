@@ -104,7 +104,9 @@ async def panel_facts(
         .subquery()
     )
     g = PatientGlance
-    rows = await session.execute(
+    # Core, not the ORM: these are plain columns, and the ORM's row handling costs more than the rows.
+    connection = await session.connection()
+    rows = await connection.execute(
         select(
             Patient.id,
             Patient.display_name,

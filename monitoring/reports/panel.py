@@ -76,6 +76,8 @@ class PanelQuery:
                 return bool(t.devices_offline)
 
     def _alerts_match(self, t: TriageRow) -> bool:
+        if self.alerts is None:
+            return True
         open_by = {Severity(s): n for s, n in t.open_alerts.items() if n}
         match self.alerts:
             case None:
@@ -126,7 +128,8 @@ class PanelRow:
     def settle(self) -> None:
         """Work out the triage flags and risk once the row's facts are all in (filters and sorts
         read them many times)."""
-        self.flags, self.risk = self.triage.flags, self.triage.risk
+        self.flags = self.triage.flags
+        self.risk = self.triage.risk_with(self.flags)
 
 
 def reported_series(kind: str) -> list[Series]:
