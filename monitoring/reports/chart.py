@@ -21,7 +21,7 @@ class Marker:
     severity: str
 
 
-def _num(at: datetime) -> float:
+def date_number(at: datetime) -> float:
     """matplotlib's date number: days since 1970-01-01 UTC."""
     return at.timestamp() / 86_400
 
@@ -46,7 +46,7 @@ def render(
     figure = Figure(figsize=(10, 4), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    times = [_num(b.start) for b in buckets]
+    times = [date_number(b.start) for b in buckets]
     if buckets:
         axes.fill_between(
             times, [b.low for b in buckets], [b.high for b in buckets], alpha=0.25, label="min-max"
@@ -59,18 +59,21 @@ def render(
             axes.axhline(limit, linestyle="--", linewidth=1, color="#555555", label=f"{name} {limit:g}")
     for marker in alerts:
         axes.axvline(
-            _num(marker.at), color=SEVERITY_COLOURS.get(marker.severity, "black"), linewidth=1.5, alpha=0.8
+            date_number(marker.at),
+            color=SEVERITY_COLOURS.get(marker.severity, "black"),
+            linewidth=1.5,
+            alpha=0.8,
         )
         axes.annotate(
             marker.label,
-            (_num(marker.at), 1.0),
+            (date_number(marker.at), 1.0),
             xycoords=("data", "axes fraction"),
             rotation=90,
             va="top",
             ha="right",
             fontsize=7,
         )
-    axes.set_xlim(_num(start), _num(end))
+    axes.set_xlim(date_number(start), date_number(end))
     axes.xaxis_date(zone)
     axes.set_xlabel(f"time ({zone})")
     axes.set_title(title)

@@ -10,7 +10,6 @@ thread; matplotlib is imported on the first report.
 from __future__ import annotations
 
 import io
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 from monitoring.domain import MG_PER_MMOL
 from monitoring.readings.repository import Bucket
+from monitoring.reports.chart import date_number
 from monitoring.reports.glucose import BANDS, GlucoseSummary
+from monitoring.reports.glucose_text import glucose_in, glucose_text
 from monitoring.reports.vitals import ADHERENCE_DAYS, PressureSummary, Stats
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from matplotlib.lines import Line2D
 
 A4 = (8.27, 11.69)  # inches
-_MG_DL = re.compile(r"(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))? ?mg/dL")
 MAX_ALERTS = 18  # what fits on page 2 under the vitals
 _BAND_STYLE = {  # label and colour of each consensus band, as the dashboard draws them
     "very_high": ("Very high  >250 mg/dL", "#b34700"),
@@ -99,14 +99,6 @@ def render_pdf(report: PatientReport) -> bytes:
     return out.getvalue()
 
 
-def render_png(report: PatientReport, page: int, dpi: int = 80) -> bytes:
-    """One page as PNG: how tests and reviewers look at the PDF without a PDF reader."""
-    figure = (_glucose_page, _vitals_page)[page](report)
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=dpi)
-    return out.getvalue()
-
-
 def _page(report: PatientReport, number: int) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -152,7 +144,7 @@ def _glucose_page(report: PatientReport) -> Figure:
         "enough for a consensus report" if suff.sufficient else "less than the consensus asks (14 days, 70 %)"
     )
     lines = [
-        ("Mean glucose", _glucose(s.mean, unit)),
+        ("Mean glucose", glucose_text(s.mean, unit)),
         ("Glucose management indicator (GMI)", "–" if s.gmi is None else f"{s.gmi:.1f} %"),
         ("Glucose variability (CV)", "–" if s.cv is None else f"{s.cv:.1f} %  (target 36 % or less)"),
         ("Days with readings", f"{suff.days_with_data}"),
@@ -201,7 +193,7 @@ def _ranges(axes: Axes, s: GlucoseSummary, unit: str) -> None:
     for i, (band, *_) in enumerate(reversed(BANDS)):
         label, colour = _BAND_STYLE[band]
         y = 0.675 - i * 0.045
-        figure.text(0.25, y, _glucose_in(label, unit), fontsize=9, color=colour, weight="bold")
+        figure.text(0.25, y, glucose_in(label, unit), fontsize=9, color=colour, weight="bold")
         figure.text(0.25, y - 0.017, f"{share[band]:.1f} %   target {_TARGETS[band]}", fontsize=9)
 
 
@@ -298,7 +290,7 @@ def _trend(
     for label, buckets, colour in lines:
         if buckets:
             axes.plot(
-                [_day_number(b.start) for b in buckets],
+                [date_number(b.start) for b in buckets],
                 [b.mean for b in buckets],
                 color=colour,
                 marker=".",
@@ -308,10 +300,10 @@ def _trend(
             drawn = True
     if not drawn:
         axes.text(0.5, 0.5, "no readings", transform=axes.transAxes, ha="center", color="#4a5561")
-    left, right = _day_number(report.start), _day_number(report.end)
+    left, right = date_number(report.start), date_number(report.end)
     axes.set_xlim(left, right)
     ticks = [report.start + (report.end - report.start) * i / 4 for i in range(5)]
-    axes.set_xticks([_day_number(t) for t in ticks], [_day(t, report.zone)[:6] for t in ticks])
+    axes.set_xticks([date_number(t) for t in ticks], [_day(t, report.zone)[:6] for t in ticks])
     axes.set_title(title, fontsize=10, loc="left")
     axes.set_ylabel(unit, fontsize=8)
     axes.tick_params(labelsize=7)
@@ -333,7 +325,7 @@ def _alerts(figure: Figure, report: PatientReport) -> None:
     y -= 0.006
     shown = 0
     for alert in report.alerts:
-        summary = _wrap(_glucose_in(alert.summary, report.glucose_unit), 80)
+        summary = _wrap(glucose_in(alert.summary, report.glucose_unit), 80)
         rows = summary.count("\n") + 1
         if y - 0.0125 * rows < 0.04:
             break
@@ -359,11 +351,6 @@ def _rule(figure: Figure, y: float) -> Line2D:
     return Line2D([0.06, 0.94], [y, y], transform=figure.transFigure, color="#d0d7de", linewidth=1)
 
 
-def _day_number(at: datetime) -> float:
-    """matplotlib's date number: days since 1970-01-01 UTC."""
-    return at.timestamp() / 86_400
-
-
 def _day(at: datetime, zone: ZoneInfo) -> str:
     return f"{at.astimezone(zone):%d %b %Y}"
 
@@ -374,28 +361,3 @@ def _stamp(at: datetime, zone: ZoneInfo) -> str:
 
 def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
-
-
-def _glucose(value: float | None, unit: str) -> str:
-    if value is None:
-        return "–"
-    return f"{value / MG_PER_MMOL:.1f} mmol/L" if unit == "mmol/L" else f"{value:.0f} mg/dL"
-
-
-def _glucose_in(text: str, unit: str) -> str:
-    """mg/dL figures in ``text`` in the reader's unit, as the dashboard does for server text.
-
-    >>> _glucose_in("Glucose 54 mg/dL; Very low  <54 mg/dL; In range  70-180 mg/dL", "mmol/L")
-    'Glucose 3.0 mmol/L; Very low  <3.0 mmol/L; In range  3.9-10.0 mmol/L'
-    """
-    if unit != "mmol/L":
-        return text
-
-    def convert(match: re.Match[str]) -> str:
-        low, high = match.group(1), match.group(2)
-        shown = f"{float(low) / MG_PER_MMOL:.1f}"
-        if high:
-            shown += f"-{float(high) / MG_PER_MMOL:.1f}"
-        return f"{shown} mmol/L"
-
-    return _MG_DL.sub(convert, text)

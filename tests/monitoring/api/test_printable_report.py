@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 from datetime import UTC, datetime, timedelta
@@ -98,7 +99,7 @@ async def test_the_printable_report_says_what_the_reports_say(database: Database
     assert "Mean glucose 8.6 mmol/L" in in_mmol
     assert "In range 3.9-10.0 mmol/L" in in_mmol
     assert bad.status_code == 400
-    _keep("printable-report.pdf", response.content)
+    await asyncio.to_thread(_keep, "printable-report.pdf", response.content)
 
 
 def _keep(name: str, data: bytes) -> None:
