@@ -14,7 +14,8 @@ from monitoring.api.schemas.common import Page
 from monitoring.api.schemas.panel import PanelRowOut, panel_row_out
 from monitoring.api.security import PrincipalDep
 from monitoring.domain import Condition
-from monitoring.reports.panel import AlertFilter, FlagFilter, PanelQuery, SortKey, panel
+from monitoring.reports.panel import panel
+from monitoring.reports.records import AlertFilter, FlagFilter, PanelQuery, SortKey
 
 router = APIRouter(prefix="/panel", tags=["patients"])
 
