@@ -144,18 +144,36 @@ async def buckets(
 
 
 _DAYS = text(
-    "SELECT patient_id, count(DISTINCT CAST(timezone(:zone, measured_at) AS date)) FROM readings "
-    "WHERE patient_id = ANY(:patient_ids) AND measured_at >= :start AND measured_at < :end "
-    "GROUP BY patient_id"
+    "SELECT r.patient_id, count(DISTINCT CAST(timezone(:zone, r.measured_at) AS date)) "
+    "FROM readings r JOIN patients p ON p.id = r.patient_id "
+    "WHERE r.patient_id = ANY(:patient_ids) AND r.measured_at >= :start AND r.measured_at < :end "
+    "AND (NOT :from_enrolment "
+    "OR CAST(timezone(:zone, r.measured_at) AS date) >= CAST(timezone(:zone, p.enrolled_at) AS date)) "
+    "GROUP BY r.patient_id"
 )
 
 
 async def days_with_readings(
-    *, session: AsyncSession, patient_ids: Sequence[UUID], start: datetime, end: datetime, zone: str
+    *,
+    session: AsyncSession,
+    patient_ids: Sequence[UUID],
+    start: datetime,
+    end: datetime,
+    zone: str,
+    from_enrolment: bool = False,
 ) -> dict[UUID, int]:
-    """Per patient, the local days in [start, end) with at least one reading of any series."""
+    """Per patient, the local days in [start, end) with at least one reading of any series; with
+    ``from_enrolment``, only days from the (local) date of their enrolment on, so that readings a
+    device uploaded from before never count more days than the patient has been monitored."""
     result = await session.execute(
-        _DAYS, {"zone": zone, "patient_ids": list(patient_ids), "start": start, "end": end}
+        _DAYS,
+        {
+            "zone": zone,
+            "patient_ids": list(patient_ids),
+            "start": start,
+            "end": end,
+            "from_enrolment": from_enrolment,
+        },
     )
     found = dict.fromkeys(patient_ids, 0)
     found.update({patient_id: int(days) for patient_id, days in result})

@@ -20,19 +20,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.kinds import KINDS, DeviceKind
 from monitoring.catalogue import SERIES_OF_METRIC, Series
+from monitoring.domain import time_zone
 from monitoring.readings import repository as readings
 from monitoring.readings.repository import GlucoseCounts
 from monitoring.registry import repository as registry
 from monitoring.reports import glance_repository
 from monitoring.reports.records import Glance
-from monitoring.reports.vitals import ADHERENCE_WINDOW
+from monitoring.reports.triage import ADHERENCE_OF
 from monitoring.storage.models import Patient
 
 PERIOD = timedelta(days=14)  # time in ranges: the last 14 days against the 14 before
@@ -70,6 +71,14 @@ def key_series(conditions: Collection[str], kinds: Collection[str]) -> Series | 
     return next((s for s in _FALLBACK if s in measured), None)
 
 
+def first_judged_day(now: datetime, zone: str) -> datetime:
+    """The local midnight that starts the last 30 dates in the zone, today included (the dates
+    triage counts days with readings out of)."""
+    where = time_zone(zone)
+    first = now.astimezone(where).date() - timedelta(days=ADHERENCE_OF - 1)
+    return datetime.combine(first, time(), tzinfo=where)
+
+
 def _percent(part: int, counts: GlucoseCounts | None) -> float | None:
     return None if counts is None or not counts.readings else round(100 * part / counts.readings, 1)
 
@@ -97,7 +106,12 @@ async def compute(*, session: AsyncSession, patients: Sequence[Patient], now: da
         by_zone[p.time_zone].append(p.id)
     for zone, members in by_zone.items():
         days = await readings.days_with_readings(
-            session=session, patient_ids=members, start=now - ADHERENCE_WINDOW, end=now, zone=zone
+            session=session,
+            patient_ids=members,
+            start=first_judged_day(now, zone),
+            end=now,
+            zone=zone,
+            from_enrolment=True,
         )
         for patient_id, n in days.items():
             glances[patient_id].adherence_days = n

@@ -57,7 +57,9 @@ class PanelRowOut(BaseModel):
     time_below_70: float | None
     time_below_54: float | None
     time_above_250: float | None
-    adherence_days: int = Field(description="Days with readings in the last 30, in the patient's zone.")
+    adherence_days: int = Field(
+        description="Dates with readings among the last 30 since enrolment, in the patient's zone."
+    )
     monitored_days: int = Field(
         description="Dates since enrolment in the patient's zone, today included, at most 30: "
         "what adherence_days is out of."

@@ -64,7 +64,11 @@ async def test_a_row_shows_the_patients_glance_and_each_devices_newest_reading(d
         10.0,
         10.0,
     )
-    assert row["adherence_days"] in (1, 2)  # ten hours may span midnight in the patient's zone
+    # Enrolled just now: only today counts (readings from the hours before midnight came before
+    # the enrolment's date), and only if the last reading (an hour ago) was today.
+    now = datetime.now(UTC)
+    assert row["adherence_days"] == ((now - timedelta(hours=1)).date() == now.date())
+    assert row["monitored_days"] == 1
     spark = row["spark"]
     assert spark["series"] == "glucose_cgm"
     assert len(spark["values"]) == SPARK_SLOTS
@@ -73,6 +77,30 @@ async def test_a_row_shows_the_patients_glance_and_each_devices_newest_reading(d
     assert min(drawn) >= 50
     assert max(drawn) <= 260
     assert "time below 70 mg/dL > 4 %" in row["flags"]
+
+
+async def test_readings_uploaded_from_before_enrolment_never_count_more_days_than_monitored(
+    database: Database,
+) -> None:
+    world = await build(database)
+    patient = await enrol(database, kind="bp_cuff", care_team_id=world.teams[0], time_zone="Asia/Tokyo")
+    now = datetime.now(UTC)
+    stored = [  # today's, and what the cuff kept from the week before it was given to the patient
+        Reading(
+            metric="blood_pressure", unit="mm[Hg]", at=now - timedelta(days=d), systolic=130, diastolic=80
+        )
+        for d in range(7)
+    ]
+    await make_pipeline(database).process(
+        [inbound(patient.serial, readings_payload(patient.serial, 1, stored))], Acks()
+    )
+    async with database.unit_of_work() as session:
+        await refresh(session=session, now=datetime.now(UTC))
+    body = await _panel(database, world, limit=100)
+    (row,) = [r for r in body["items"] if r["patient_id"] == str(patient.patient_id)]
+    assert row["monitored_days"] == 1
+    assert row["adherence_days"] == 1, "today's reading counts; the week before enrolment does not"
+    assert not any(f.startswith("readings on") for f in row["flags"]), "nobody is judged on their first day"
 
 
 async def test_search_filters_sort_and_paging_work_over_the_callers_patients_only(database: Database) -> None:
