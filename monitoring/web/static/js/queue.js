@@ -183,6 +183,7 @@ export async function queueView() {
   }
 
   function historyList(detail) {
+    if (!detail.events.length) return h("p", { class: "muted" }, "Nothing done yet: not acknowledged, assigned or commented on.");
     return h("ol", { class: "history", "aria-label": "History" }, detail.events.map((e) => {
       const said = e.detail?.note || e.detail?.reason || "";
       const extra = e.kind === "escalated" ? ` to ${e.detail.to_severity} (level ${e.detail.level})`
