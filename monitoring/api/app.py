@@ -21,6 +21,7 @@ from monitoring.api.routers import (
     dead_letters,
     enrolment,
     fhir,
+    fhir_read,
     health,
     live,
     panel,
@@ -78,13 +79,26 @@ def create_app(
 def _api() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX, responses=VALIDATION_RESPONSE)
     api.include_router(auth.router)
+    api.include_router(fhir_read.meta_router)
     api.include_router(live.router)  # checks its token itself: the first message on the socket carries it
     # Everything else needs a signed-in user; routes narrow it further by role and care team.
     signed_in = APIRouter(
         dependencies=[Depends(current_principal)],
         responses={401: {"model": ErrorBody, "description": "Not signed in, or the token is not valid."}},
     )
-    for domain in (panel, patients, careplan, reports, triage, alerts, admin, dead_letters, enrolment, fhir):
+    for domain in (
+        panel,
+        patients,
+        careplan,
+        reports,
+        triage,
+        alerts,
+        admin,
+        dead_letters,
+        enrolment,
+        fhir,
+        fhir_read,
+    ):
         signed_in.include_router(domain.router)
     api.include_router(signed_in)
     return api

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from monitoring.api.fhir_http import is_fhir, outcome_response
 from monitoring.api.schemas.common import ErrorBody
 from monitoring.errors import DomainError, TooManyRequestsError
 
@@ -22,6 +23,8 @@ VALIDATION_RESPONSE: dict[int | str, dict[str, Any]] = {
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, TooManyRequestsError) else None
+    if is_fhir(request):
+        return outcome_response(error.status_code, error.message, headers=headers)
     return JSONResponse(
         status_code=error.status_code,
         content={"error": {"code": error.code, "message": error.message}},
@@ -43,6 +46,8 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     """The framework's refusals in the same shape as ours: ``{"error": {"code", "message"}}``."""
     assert isinstance(error, StarletteHTTPException)
     code = _HTTP_CODES.get(error.status_code, "http_error")
+    if is_fhir(request):
+        return outcome_response(error.status_code, str(error.detail), headers=error.headers)
     return JSONResponse(
         status_code=error.status_code,
         content={"error": {"code": code, "message": str(error.detail)}},
@@ -63,6 +68,8 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     message = f"{first['location']}: {first['message']}"
     if len(fields) > 1:
         message += f" (and {len(fields) - 1} more)"
+    if is_fhir(request):  # a search parameter FHIR's way: 400 naming it
+        return outcome_response(400, message, where=[f["location"].rpartition(".")[2] for f in fields])
     return JSONResponse(
         status_code=422,
         content=jsonable_encoder(

@@ -10,13 +10,14 @@ steps an activity one.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from devices.kinds import DeviceKind
 from monitoring.catalogue import Series
-from monitoring.domain import ACTIVE_ALERT_STATUSES, AlertStatus
-from monitoring.storage.models import Alert
+from monitoring.domain import ACTIVE_ALERT_STATUSES, AlertStatus, DeviceState, PatientState
+from monitoring.storage.models import Alert, Device, Patient
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -24,6 +25,7 @@ CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 VITAL_SIGNS = "http://hl7.org/fhir/StructureDefinition/vitalsigns"
 BP_PANEL = "85354-9"
 SPO2_PROFILE_CODE = "2708-6"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _CATEGORY = {
     Series.GLUCOSE_CGM: ("laboratory", "Laboratory"),
@@ -52,9 +54,22 @@ def _code(series: Series) -> dict[str, Any]:
 
 
 def observation_id(series: Series | str, device_id: UUID, at: datetime) -> str:
-    """Stable: the reading's identity (series, device, time), within FHIR's 64-character id limit."""
+    """Stable: the reading's identity (series, device, time to the microsecond), within FHIR's
+    64-character id limit."""
     name = series if isinstance(series, str) else str(int(series))
-    return f"{name}-{device_id.hex}-{int(at.timestamp() * 1000)}"
+    return f"{name}-{device_id.hex}-{(at - EPOCH) // timedelta(microseconds=1)}"
+
+
+def parse_observation_id(resource_id: str) -> tuple[Series, bool, UUID, datetime] | None:
+    """(series, whether it is the blood-pressure panel, device, time) of an id made by
+    ``observation_id``; None for anything else."""
+    try:
+        name, device, micros = resource_id.split("-")
+        panel = name == "bp"
+        series = Series.BP_SYSTOLIC if panel else Series(int(name))
+        return series, panel, UUID(hex=device), EPOCH + timedelta(microseconds=int(micros))
+    except (ValueError, OverflowError):
+        return None
 
 
 def _base(
@@ -124,14 +139,21 @@ def flag(alert: Alert) -> dict[str, Any]:
     }
 
 
-def bundle(entries: list[dict[str, Any]], *, self_url: str, total: int | None = None) -> dict[str, Any]:
+def bundle(
+    entries: list[dict[str, Any]],
+    *,
+    base: str,
+    links: list[dict[str, str]],
+    total: int | None = None,
+) -> dict[str, Any]:
+    """A searchset; ``base`` is the server's FHIR base URL, which makes each fullUrl absolute."""
     result: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "link": [{"relation": "self", "url": self_url}],
+        "link": links,
         "entry": [
             {
-                "fullUrl": f"{r['resourceType']}/{r['id']}",
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
                 "resource": r,
                 "search": {"mode": "match"},
             }
@@ -140,4 +162,63 @@ def bundle(entries: list[dict[str, Any]], *, self_url: str, total: int | None = 
     }
     if total is not None:
         result["total"] = total
+    if not result["entry"]:
+        del result["entry"]  # FHIR has no empty arrays
     return result
+
+
+DEVICE_SERIAL = "urn:rpm:device-serial"
+DEVICE_KIND = "urn:rpm:device-kind"
+
+
+def mrn_system(site_code: str) -> str:
+    """Where an MRN is unique: its site (the same MRN at two hospitals is two patients)."""
+    return f"urn:rpm:site:{site_code}:mrn"
+
+
+def patient(record: Patient, site_code: str) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": str(record.id),
+        "identifier": [
+            {
+                "use": "usual",
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                            "code": "MR",
+                            "display": "Medical record number",
+                        }
+                    ]
+                },
+                "system": mrn_system(site_code),
+                "value": record.mrn,
+            }
+        ],
+        "active": record.status == PatientState.ACTIVE.value,
+        "name": [{"text": record.display_name}],
+    }
+    if record.birth_date is not None:
+        resource["birthDate"] = record.birth_date.isoformat()
+    return resource
+
+
+def device(record: Device) -> dict[str, Any]:
+    kind = DeviceKind(record.kind)
+    resource: dict[str, Any] = {
+        "resourceType": "Device",
+        "id": str(record.id),
+        "identifier": [{"system": DEVICE_SERIAL, "value": record.serial}],
+        "status": "active" if record.status == DeviceState.ACTIVE.value else "inactive",
+        "deviceName": [{"name": f"{kind.label} {record.serial}", "type": "user-friendly-name"}],
+        "type": {
+            "coding": [{"system": DEVICE_KIND, "code": kind.value, "display": kind.label}],
+            "text": kind.label,
+        },
+    }
+    if record.firmware:
+        resource["version"] = [{"value": record.firmware}]
+    if record.patient_id is not None:
+        resource["patient"] = {"reference": f"Patient/{record.patient_id}"}
+    return resource

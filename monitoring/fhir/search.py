@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from monitoring.catalogue import Series
 from monitoring.errors import InvalidRequestError
 from monitoring.fhir import resources
+from monitoring.fhir.repository import ReadingRow
 from monitoring.readings import repository
 
 Kind = Series | str  # a series, or "bp" for the blood-pressure panel
@@ -108,3 +109,22 @@ async def observations(
                 )
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [resource for _, resource in found]
+
+
+def series_for(kinds: Sequence[Kind]) -> tuple[list[Series], bool]:
+    """The stored series a search reads, and whether systolic rows stand for the blood-pressure
+    panel (a search for the panel and systolic alone returns the panel once)."""
+    panels = "bp" in kinds
+    wanted = {Series.BP_SYSTOLIC} if panels else set()
+    wanted.update(k for k in kinds if isinstance(k, Series))
+    return sorted(wanted), panels
+
+
+def resource_of(row: ReadingRow, panels: bool) -> dict[str, Any]:
+    """A stored reading as its Observation; a systolic row with its diastolic as the panel."""
+    series = Series(row.series)
+    if panels and series is Series.BP_SYSTOLIC and row.diastolic is not None:
+        return resources.blood_pressure(
+            row.patient_id, row.device_id, row.measured_at, row.value, row.diastolic
+        )
+    return resources.observation(row.patient_id, row.device_id, series, row.measured_at, row.value)

@@ -1,4 +1,4 @@
-"""API models: the FHIR Bundle as the OpenAPI document shows it (resources: monitoring.fhir)."""
+"""API models: FHIR resources as the OpenAPI document shows them (built in ``monitoring.fhir``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,27 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Bundle(BaseModel):
-    """A FHIR R4 Bundle of type searchset (entries are Observation or Flag resources)."""
+    """A FHIR R4 searchset Bundle: links (self, next, previous), total and the page's entries."""
 
     model_config = ConfigDict(extra="allow")
     resourceType: str = "Bundle"
     type: str = "searchset"
-    entry: list[dict[str, Any]]
+    link: list[dict[str, str]]
+    total: int | None = None
+    entry: list[dict[str, Any]] = []
+
+
+class Resource(BaseModel):
+    """One FHIR R4 resource (Patient, Observation, Flag, Device or CapabilityStatement)."""
+
+    model_config = ConfigDict(extra="allow")
+    resourceType: str
+    id: str | None = None
+
+
+class OperationOutcome(BaseModel):
+    """A FHIR error: issue[].severity, code and diagnostics (what went wrong, in words)."""
+
+    model_config = ConfigDict(extra="allow")
+    resourceType: str = "OperationOutcome"
+    issue: list[dict[str, Any]]

@@ -14,12 +14,15 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from sqlalchemy import select
 
 from monitoring.access.principal import Role
 from monitoring.api.app import create_app
+from monitoring.catalogue import Series
+from monitoring.fhir.resources import observation_id
 from monitoring.registry.service import ensure_site, register_device
 from monitoring.storage.db import Database
-from monitoring.storage.models import Webhook
+from monitoring.storage.models import Reading, Webhook
 from tests import factories
 from tests.api_support import SETTINGS, api_client
 from tests.factories import user
@@ -60,6 +63,12 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/fhir/Observation?patient={p}", None, CARE_TEAM_READ),
     ("GET", "/fhir/Observation/$lastn?patient={p}", None, CARE_TEAM_READ),
     ("GET", "/fhir/Flag?patient={p}", None, CARE_TEAM_READ),
+    ("GET", "/fhir/Patient", None, EVERYONE),
+    ("GET", "/fhir/Device", None, EVERYONE),
+    ("GET", "/fhir/Patient/{p}", None, CARE_TEAM_READ),
+    ("GET", "/fhir/Observation/{o}", None, CARE_TEAM_READ),
+    ("GET", "/fhir/Flag/{a}", None, CARE_TEAM_READ),
+    ("GET", "/fhir/Device/{e}", None, CARE_TEAM_READ),
     ("GET", "/teams/{t}", None, CARE_TEAM_READ),
     ("GET", "/teams/{t}/triage", None, CARE_TEAM_READ),
     ("POST", "/teams/{t}/on-call", None, CARE_TEAM_WORK),
@@ -104,7 +113,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("POST", "/devices/{d}/retire", None, ADMIN_CHANGE),
 ]
 # Reached without a token: signing in, health, and the live stream (which checks its token itself).
-PUBLIC = {"POST /auth/token", "GET /health", "GET /ready"}
+PUBLIC = {"POST /auth/token", "GET /health", "GET /ready", "GET /fhir/metadata"}
 
 _numbers = itertools.count(1)
 
@@ -139,8 +148,15 @@ async def test_the_authorisation_matrix(database: Database) -> None:
                 got[(f"{method} {template}", role)] = response.status_code
                 want[(f"{method} {template}", role)] = status
                 if response.status_code >= 400:
-                    assert response.json()["error"]["message"], (method, template, role)
+                    assert _error_message(response.json()), (method, template, role)
     assert got == want
+
+
+def _error_message(body: dict[str, Any]) -> str:
+    """What a refusal says: our error body, or a FHIR OperationOutcome's diagnostics."""
+    if body.get("resourceType") == "OperationOutcome":
+        return str(body["issue"][0]["diagnostics"])
+    return str(body["error"]["message"])
 
 
 def _template(path: str) -> str:
@@ -155,6 +171,7 @@ _GENERIC = {
     "{e}": "{device_id}",
     "{w}": "{webhook_id}",
     "{v}": "{user_id}",
+    "{o}": "{observation_id}",
 }
 
 
@@ -183,6 +200,8 @@ async def _values(
         values["e"] = str(await _fresh_device(database, world.patient))
     if "{w}" in text:
         values["w"] = str(await _fresh_webhook(database))
+    if "{o}" in text:
+        values["o"] = await _an_observation(database, world.patient)
     if "{v}" in text:
         values["v"] = str(await user(database, Role.CLINICIAN))
     return values
@@ -226,3 +245,11 @@ async def _fresh_webhook(database: Database) -> UUID:
         session.add(hook)
         await session.flush()
         return hook.id
+
+
+async def _an_observation(database: Database, patient_id: UUID) -> str:
+    """The FHIR id of one of the patient's stored readings."""
+    async with database.unit_of_work() as session:
+        mine = select(Reading).where(Reading.patient_id == patient_id).limit(1)
+        stored = (await session.scalars(mine)).one()
+        return observation_id(Series(stored.series), stored.device_id, stored.measured_at)

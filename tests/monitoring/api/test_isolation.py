@@ -158,6 +158,8 @@ def _lists(world: World) -> list[tuple[str, str]]:
         "/dead-letters",
         "/devices",
         "/devices?unassigned=true",
+        "/fhir/Patient",
+        "/fhir/Device",
     ]
     return [(path, "") for path in plain] + teams
 
@@ -171,6 +173,9 @@ def _searches(world: World) -> list[tuple[str, str]]:
             f"/fhir/Observation?patient={patient}",
             f"/fhir/Observation/$lastn?patient={patient}",
             f"/fhir/Flag?patient={patient}",
+            f"/fhir/Patient/{patient}",
+            f"/fhir/Patient?_id={patient}",
+            f"/fhir/Device?patient={patient}",
             f"/alerts?patient_id={patient}",
             f"/patients/{patient}",
         )

@@ -1,0 +1,102 @@
+"""The CapabilityStatement: exactly what this FHIR API serves, for clients that read it first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitoring.fhir.paging import PAGE_PARAM
+
+FHIR_VERSION = "4.0.1"
+PUBLISHED = "2026-12-04"  # when this statement last changed
+_TOKEN, _REFERENCE, _DATE, _STRING = "token", "reference", "date", "string"
+_PAGING = [
+    ("_count", "number", "Entries per page (0 to 1000; 0 gives only the total)."),
+    ("_total", _TOKEN, "accurate (default), estimate or none."),
+    (PAGE_PARAM, _STRING, "The page token of a Bundle's next or previous link."),
+]
+_RESOURCES: list[tuple[str, list[tuple[str, str, str]], bool]] = [
+    (
+        "Patient",
+        [
+            ("_id", _TOKEN, "The patient's id."),
+            ("identifier", _TOKEN, "The MRN, bare or as urn:rpm:site:<site code>:mrn|<MRN>."),
+            ("name", _STRING, "A part of the name."),
+        ],
+        True,
+    ),
+    (
+        "Observation",
+        [
+            ("patient", _REFERENCE, "Required: the patient's id."),
+            ("code", _TOKEN, "LOINC, bare or http://loinc.org|<code>; commas mean or."),
+            ("date", _DATE, "With ge, gt, le or lt; default the last 92 days."),
+        ],
+        True,
+    ),
+    ("Flag", [("patient", _REFERENCE, "Required: the patient's id. Alerts as Flags, newest first.")], True),
+    (
+        "Device",
+        [
+            ("patient", _REFERENCE, "The patient's id."),
+            ("identifier", _TOKEN, "The serial, bare or as urn:rpm:device-serial|<serial>."),
+        ],
+        True,
+    ),
+]
+
+
+def capability_statement(base: str, version: str) -> dict[str, Any]:
+    resources = []
+    for kind, params, searchable in _RESOURCES:
+        entry: dict[str, Any] = {
+            "type": kind,
+            "interaction": [{"code": "read"}, *([{"code": "search-type"}] if searchable else [])],
+            "versioning": "no-version",
+            "readHistory": False,
+            "searchParam": [
+                {"name": name, "type": kind_of, "documentation": text}
+                for name, kind_of, text in [*params, *_PAGING]
+            ],
+        }
+        if kind == "Observation":
+            entry["operation"] = [
+                {"name": "lastn", "definition": "http://hl7.org/fhir/OperationDefinition/Observation-lastn"}
+            ]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": PUBLISHED,
+        "publisher": "Remote monitoring",
+        "kind": "instance",
+        "software": {"name": "rpm-monitoring", "version": version},
+        "implementation": {
+            "description": "Remote patient monitoring: readings, alerts, patients, devices",
+            "url": base,
+        },
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "Read-only. Every resource is limited to the caller's reach: an "
+                "administrator's site, a coordinator's or clinician's care teams; anything else is 404.",
+                "security": {
+                    "cors": True,
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "OAuth",
+                                }
+                            ],
+                            "text": "Bearer token",
+                        }
+                    ],
+                    "description": "A bearer token from POST /api/v1/auth/token (OAuth 2 password grant).",
+                },
+                "resource": resources,
+            }
+        ],
+    }
