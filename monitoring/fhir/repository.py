@@ -93,6 +93,20 @@ def _readings_where(patient_id: UUID, series: Sequence[Series], start: datetime,
     ]
 
 
+def _diastolic() -> ColumnElement[Any]:
+    """The diastolic stored with the outer query's (systolic) reading: same device, same time."""
+    other = aliased(Reading)
+    return (
+        select(other.value)
+        .where(
+            other.device_id == Reading.device_id,
+            other.series == int(Series.BP_DIASTOLIC),
+            other.measured_at == Reading.measured_at,
+        )
+        .scalar_subquery()
+    )
+
+
 async def readings_page(
     *,
     session: AsyncSession,
@@ -109,20 +123,10 @@ async def readings_page(
     its own rows, not the window's."""
     key = (Reading.measured_at, Reading.series, Reading.device_id)
     down = _downwards(cursor, descending=True)
-    other = aliased(Reading)
     parts = []
     for one in series:
-        diastolic: ColumnElement[Any] = cast(null(), Double)
-        if panels and one is Series.BP_SYSTOLIC:
-            diastolic = (
-                select(other.value)
-                .where(
-                    other.device_id == Reading.device_id,
-                    other.series == int(Series.BP_DIASTOLIC),
-                    other.measured_at == Reading.measured_at,
-                )
-                .scalar_subquery()
-            )
+        paired = panels and one is Series.BP_SYSTOLIC
+        diastolic = _diastolic() if paired else cast(null(), Double)
         part = (
             select(*key, Reading.value, diastolic.label("diastolic"), Reading.patient_id)
             .where(*_readings_where(patient_id, [one], start, end), *_beyond(key, cursor, down))
@@ -156,16 +160,6 @@ async def reading(
     *, session: AsyncSession, device_id: UUID, series: Series, measured_at: datetime
 ) -> ReadingRow | None:
     """One stored reading by its identity; a systolic one with its diastolic."""
-    other = aliased(Reading)
-    diastolic = (
-        select(other.value)
-        .where(
-            other.device_id == Reading.device_id,
-            other.series == int(Series.BP_DIASTOLIC),
-            other.measured_at == Reading.measured_at,
-        )
-        .scalar_subquery()
-    )
     row = (
         await session.execute(
             select(
@@ -173,7 +167,7 @@ async def reading(
                 Reading.series,
                 Reading.device_id,
                 Reading.value,
-                diastolic,
+                _diastolic(),
                 Reading.patient_id,
             ).where(
                 Reading.device_id == device_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -111,9 +111,7 @@ async def read_flag(
     request: Request, session: SessionDep, principal: PrincipalDep, alert_id: str
 ) -> FhirResponse:
     alert = await fhir_repository.alert(session=session, alert_id=_uuid("Flag", alert_id))
-    await _reachable(request, session, principal, alert.patient_id if alert else None, "Flag", alert_id)
-    assert alert is not None
-    return FhirResponse(resources.flag(alert))
+    return await _answer(request, session, principal, alert, "Flag", alert_id, resources.flag)
 
 
 @_read("/Device/{device_id}", "Read a device")
@@ -121,6 +119,27 @@ async def read_device(
     request: Request, session: SessionDep, principal: PrincipalDep, device_id: str
 ) -> FhirResponse:
     device = await registry.get_device(session=session, device_id=_uuid("Device", device_id))
-    await _reachable(request, session, principal, device.patient_id if device else None, "Device", device_id)
-    assert device is not None
-    return FhirResponse(resources.device(device))
+    return await _answer(request, session, principal, device, "Device", device_id, resources.device)
+
+
+class _OfAPatient(Protocol):
+    @property
+    def patient_id(self) -> UUID | None: ...
+
+
+R = TypeVar("R", bound=_OfAPatient)
+
+
+async def _answer(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    found: R | None,
+    kind: str,
+    rid: str,
+    render: Callable[[R], dict[str, Any]],
+) -> FhirResponse:
+    """The resource if it exists and its patient is within the caller's reach; 404 otherwise."""
+    await _reachable(request, session, principal, found.patient_id if found else None, kind, rid)
+    assert found is not None
+    return FhirResponse(render(found))
