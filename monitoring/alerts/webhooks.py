@@ -1,5 +1,9 @@
 """Webhook delivery: signed POSTs of alert changes, retried with backoff until delivered.
 
+A FHIR subscription (a webhook of kind ``fhir``) gets the same outbox, retries, signature and
+address checks; its bodies are the Subscriptions Backport's notification Bundles, and it also
+gets a handshake when created and heartbeats when nothing else was queued in its period.
+
 The database queues one delivery per (alert change, active webhook of the
 patient's site) in the same transaction as the change. This sender takes due
 deliveries (``FOR UPDATE SKIP LOCKED``, so several schedulers never send one
@@ -21,7 +25,7 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.alerts import webhook_repository
 from monitoring.alerts.destinations import Resolver, UnsafeDestinationError, check, system_resolve
-from monitoring.storage.models import Alert, AlertEvent, WebhookDelivery
+from monitoring.fhir import resources, subscriptions
+from monitoring.storage.models import Alert, AlertEvent, Webhook, WebhookDelivery
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -107,15 +112,46 @@ def payload(delivery: WebhookDelivery, event: AlertEvent, alert: Alert) -> dict[
     }
 
 
+def _request(
+    delivery: WebhookDelivery, event: AlertEvent | None, alert: Alert | None, webhook: Webhook, now: datetime
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one delivery: our JSON for a webhook, a notification Bundle for a
+    FHIR subscription (with the headers its channel asked for)."""
+    if webhook.kind != "fhir":
+        assert event is not None
+        assert alert is not None
+        return _json(payload(delivery, event, alert)), {"Content-Type": "application/json"}
+    state = subscriptions.state_of(webhook)
+    if delivery.kind == "event" and event is not None and alert is not None:
+        number = delivery.event_number or state.events_since_start
+        state = replace(state, events_since_start=number)
+        body = subscriptions.notification(
+            state, "event-notification", at=now, event=(number, event.at, resources.flag(alert))
+        )
+    else:
+        body = subscriptions.notification(state, delivery.kind, at=now)
+    headers = dict(_split(h) for h in webhook.headers or [])
+    return _json(body), {**headers, "Content-Type": "application/fhir+json"}
+
+
+def _json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _split(header: str) -> tuple[str, str]:
+    name, _, value = header.partition(":")
+    return name.strip(), value.strip()
+
+
 async def deliver_due(
     *, session: AsyncSession, sender: WebhookSender, now: datetime, batch: int = 50
 ) -> Outcome:
+    await webhook_repository.queue_heartbeats(session=session, now=now)
     due = await webhook_repository.due_deliveries(session=session, now=now, limit=batch)
     delivered = retrying = failed = 0
     for delivery, event, alert, webhook in due:
-        body = json.dumps(payload(delivery, event, alert), separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
+        body, headers = _request(delivery, event, alert, webhook, now)
+        headers |= {
             SIGNATURE_HEADER: sign(webhook.secret, int(now.timestamp()), body),
             "X-RPM-Delivery": str(delivery.id),
         }
@@ -124,10 +160,14 @@ async def deliver_due(
         if error is None:
             delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
             delivered += 1
+            if delivery.kind == "handshake" and webhook.status == "requested":
+                webhook.status = "active"
         elif delivery.attempts >= MAX_ATTEMPTS:
             delivery.status, delivery.last_error = "failed", error
             failed += 1
             log.error("webhook delivery %d to webhook %s failed for good: %s", delivery.id, webhook.id, error)
+            if delivery.kind == "handshake":  # the endpoint never agreed: send it nothing more
+                webhook.status, webhook.active = "error", False
         else:
             delivery.next_attempt_at, delivery.last_error = now + backoff(delivery.attempts), error
             retrying += 1

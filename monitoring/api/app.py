@@ -22,6 +22,7 @@ from monitoring.api.routers import (
     enrolment,
     fhir,
     fhir_read,
+    fhir_subscriptions,
     health,
     live,
     panel,
@@ -98,6 +99,7 @@ def _api() -> APIRouter:
         enrolment,
         fhir,
         fhir_read,
+        fhir_subscriptions,
     ):
         signed_in.include_router(domain.router)
     api.include_router(signed_in)

@@ -5,8 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from monitoring.fhir.paging import PAGE_PARAM
+from monitoring.fhir.subscriptions import BACKPORT, topic_url
 
 FHIR_VERSION = "4.0.1"
+TOPIC_CANONICAL = f"{BACKPORT}/capabilitystatement-subscriptiontopic-canonical"
+STATUS_OPERATION = (
+    "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status"
+)
 PUBLISHED = "2026-12-04"  # when this statement last changed
 _TOKEN, _REFERENCE, _DATE, _STRING = "token", "reference", "date", "string"
 _PAGING = [
@@ -14,7 +19,8 @@ _PAGING = [
     ("_total", _TOKEN, "accurate (default), estimate or none."),
     (PAGE_PARAM, _STRING, "The page token of a Bundle's next or previous link."),
 ]
-_RESOURCES: list[tuple[str, list[tuple[str, str, str]], bool]] = [
+_READ_SEARCH = ("read", "search-type")
+_RESOURCES: list[tuple[str, list[tuple[str, str, str]], tuple[str, ...]]] = [
     (
         "Patient",
         [
@@ -22,7 +28,7 @@ _RESOURCES: list[tuple[str, list[tuple[str, str, str]], bool]] = [
             ("identifier", _TOKEN, "The MRN, bare or as urn:rpm:site:<site code>:mrn|<MRN>."),
             ("name", _STRING, "A part of the name."),
         ],
-        True,
+        _READ_SEARCH,
     ),
     (
         "Observation",
@@ -31,37 +37,53 @@ _RESOURCES: list[tuple[str, list[tuple[str, str, str]], bool]] = [
             ("code", _TOKEN, "LOINC, bare or http://loinc.org|<code>; commas mean or."),
             ("date", _DATE, "With ge, gt, le or lt; default the last 92 days."),
         ],
-        True,
+        _READ_SEARCH,
     ),
-    ("Flag", [("patient", _REFERENCE, "Required: the patient's id. Alerts as Flags, newest first.")], True),
+    (
+        "Flag",
+        [("patient", _REFERENCE, "Required: the patient's id. Alerts as Flags, newest first.")],
+        _READ_SEARCH,
+    ),
     (
         "Device",
         [
             ("patient", _REFERENCE, "The patient's id."),
             ("identifier", _TOKEN, "The serial, bare or as urn:rpm:device-serial|<serial>."),
         ],
-        True,
+        _READ_SEARCH,
     ),
+    ("SubscriptionTopic", [], _READ_SEARCH),
+    ("Subscription", [], ("read", "search-type", "create", "delete")),
 ]
+_UNPAGED = ("SubscriptionTopic", "Subscription")  # a handful per site: one page
 
 
 def capability_statement(base: str, version: str) -> dict[str, Any]:
     resources = []
-    for kind, params, searchable in _RESOURCES:
+    for kind, params, interactions in _RESOURCES:
         entry: dict[str, Any] = {
             "type": kind,
-            "interaction": [{"code": "read"}, *([{"code": "search-type"}] if searchable else [])],
+            "interaction": [{"code": code} for code in interactions],
             "versioning": "no-version",
             "readHistory": False,
-            "searchParam": [
-                {"name": name, "type": kind_of, "documentation": text}
-                for name, kind_of, text in [*params, *_PAGING]
-            ],
         }
+        searched = [*params, *([] if kind in _UNPAGED else _PAGING)]
+        if searched:
+            entry["searchParam"] = [
+                {"name": name, "type": kind_of, "documentation": text} for name, kind_of, text in searched
+            ]
         if kind == "Observation":
             entry["operation"] = [
                 {"name": "lastn", "definition": "http://hl7.org/fhir/OperationDefinition/Observation-lastn"}
             ]
+        if kind == "Subscription":
+            entry["extension"] = [{"url": TOPIC_CANONICAL, "valueCanonical": topic_url(base)}]
+            entry["operation"] = [{"name": "status", "definition": STATUS_OPERATION}]
+            entry["documentation"] = (
+                "Administrators only. rest-hook channels; payload content empty, id-only or "
+                "full-resource; heartbeat period; filter Flag?patient=<id>. Notifications are signed "
+                "(X-RPM-Signature) and retried as webhooks are."
+            )
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",

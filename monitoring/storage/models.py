@@ -318,9 +318,14 @@ class DetectorCheckpoint(Base):
 
 
 class Webhook(Base):
-    """An HTTPS endpoint of a site that receives its alert changes, signed with ``secret``."""
+    """An HTTPS endpoint of a site that receives its alert changes, signed with ``secret``.
+
+    Kind ``fhir`` is a FHIR Subscription (R4 Subscriptions Backport) on the alert-changes topic:
+    its notifications are FHIR Bundles, optionally for one patient, with handshake and heartbeat.
+    """
 
     __tablename__ = "webhooks"
+    __table_args__ = (CheckConstraint("kind IN ('webhook', 'fhir')", name="kind"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
@@ -328,6 +333,17 @@ class Webhook(Base):
     secret: Mapped[str] = mapped_column(String(128))  # needed to sign, so kept; shown once at creation
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(16), server_default="webhook")
+    # FHIR: requested (until the handshake is taken), active, error (handshake refused), off.
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    payload_content: Mapped[str | None] = mapped_column(String(16))  # id-only, full-resource or empty
+    heartbeat_s: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[list[str] | None] = mapped_column(ARRAY(String(500)))  # "Name: value", sent as given
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    fhir_base: Mapped[str | None] = mapped_column(String(500))  # what its notifications point at
+    events_since_start: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    last_queued_at: Mapped[datetime | None] = mapped_column(Timestamp)  # heartbeats count from here
 
 
 class WebhookDelivery(Base):
@@ -337,11 +353,14 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        CheckConstraint("kind IN ('event', 'handshake', 'heartbeat')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     webhook_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
-    alert_event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"))
+    alert_event_id: Mapped[int | None] = mapped_column(ForeignKey("alert_events.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), server_default="event")
+    event_number: Mapped[int | None] = mapped_column(BigInteger)  # in its subscription's sequence
     status: Mapped[str] = mapped_column(String(16), server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

@@ -17,9 +17,11 @@ import pytest
 from sqlalchemy import select
 
 from monitoring.access.principal import Role
+from monitoring.alerts import webhook_repository
 from monitoring.api.app import create_app
 from monitoring.catalogue import Series
 from monitoring.fhir.resources import observation_id
+from monitoring.fhir.subscriptions import read_request
 from monitoring.registry.service import ensure_site, register_device
 from monitoring.storage.db import Database
 from monitoring.storage.models import Reading, Webhook
@@ -30,6 +32,11 @@ from tests.monitoring.api.access_world import World, build
 
 pytestmark = pytest.mark.integration
 
+SUBSCRIPTION = {
+    "resourceType": "Subscription",
+    "criteria": "http://testserver/api/v1/fhir/SubscriptionTopic/alert-changes",
+    "channel": {"type": "rest-hook", "endpoint": "https://hooks.example.org/fhir/{n}"},
+}
 ROLES = ("admin", "coordinator", "clinician", "outsider", "foreign_admin")
 CARE_TEAM_READ = (200, 200, 200, 404, 404)  # the team's members and the site's admin
 CARE_TEAM_WORK = (403, 200, 200, 404, 403)  # alert work: the team's coordinators and clinicians
@@ -69,6 +76,13 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/fhir/Observation/{o}", None, CARE_TEAM_READ),
     ("GET", "/fhir/Flag/{a}", None, CARE_TEAM_READ),
     ("GET", "/fhir/Device/{e}", None, CARE_TEAM_READ),
+    ("GET", "/fhir/SubscriptionTopic", None, EVERYONE),
+    ("GET", "/fhir/SubscriptionTopic/alert-changes", None, EVERYONE),
+    ("POST", "/fhir/Subscription", SUBSCRIPTION, ADMIN_CREATE),
+    ("GET", "/fhir/Subscription", None, ADMIN_READ),
+    ("GET", "/fhir/Subscription/{s}", None, ADMIN_CHANGE),
+    ("GET", "/fhir/Subscription/{s}/$status", None, ADMIN_CHANGE),
+    ("DELETE", "/fhir/Subscription/{s}", None, ADMIN_CHANGE),
     ("GET", "/teams/{t}", None, CARE_TEAM_READ),
     ("GET", "/teams/{t}/triage", None, CARE_TEAM_READ),
     ("POST", "/teams/{t}/on-call", None, CARE_TEAM_WORK),
@@ -172,6 +186,8 @@ _GENERIC = {
     "{w}": "{webhook_id}",
     "{v}": "{user_id}",
     "{o}": "{observation_id}",
+    "{s}": "{subscription_id}",
+    "/alert-changes": "/{topic_id}",
 }
 
 
@@ -200,6 +216,8 @@ async def _values(
         values["e"] = str(await _fresh_device(database, world.patient))
     if "{w}" in text:
         values["w"] = str(await _fresh_webhook(database))
+    if "{s}" in text:
+        values["s"] = str(await _fresh_subscription(database))
     if "{o}" in text:
         values["o"] = await _an_observation(database, world.patient)
     if "{v}" in text:
@@ -218,6 +236,8 @@ def _filled(value: Any, values: dict[str, str]) -> Any:
         return value.format(**values)
     if isinstance(value, list):
         return [_filled(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _filled(v, values) for k, v in value.items()}
     return value
 
 
@@ -253,3 +273,16 @@ async def _an_observation(database: Database, patient_id: UUID) -> str:
         mine = select(Reading).where(Reading.patient_id == patient_id).limit(1)
         stored = (await session.scalars(mine)).one()
         return observation_id(Series(stored.series), stored.device_id, stored.measured_at)
+
+
+async def _fresh_subscription(database: Database) -> UUID:
+    """A FHIR subscription of the test site (its admin created it)."""
+    async with database.unit_of_work() as session:
+        site = await ensure_site(session=session, code="TEST", name="Site TEST")
+        hook = await webhook_repository.create_subscription(
+            session=session,
+            site_id=site.id,
+            wanted=read_request(SUBSCRIPTION, "http://testserver/api/v1/fhir"),
+            base="http://testserver/api/v1/fhir",
+        )
+        return hook.id

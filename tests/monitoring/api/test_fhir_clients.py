@@ -272,13 +272,24 @@ async def test_the_capability_statement_lists_exactly_what_is_served(database: D
     assert statement["implementation"]["url"] == f"http://testserver{FHIR}"
     listed = {r["type"]: r for r in statement["rest"][0]["resource"]}
     app = create_app(settings=SETTINGS, database=database, probes=[])
-    served = {path.removeprefix(FHIR) for path in app.openapi()["paths"] if path.startswith(FHIR + "/")}
-    expected = {"/metadata", "/Observation/$lastn"}
+    served = {
+        f"{method.upper()} {path.removeprefix(FHIR)}"
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith(FHIR + "/")
+        for method in operations
+    }
+    expected = {"GET /metadata", "GET /Observation/$lastn", "GET /Subscription/{subscription_id}/$status"}
+    verbs = {"read": "GET /{kind}/{{{param}}}", "search-type": "GET /{kind}", "create": "POST /{kind}"}
+    verbs["delete"] = "DELETE /{kind}/{{{param}}}"
     for kind, resource in listed.items():
-        codes = {i["code"] for i in resource["interaction"]}
-        assert codes == {"read", "search-type"}
-        expected |= {f"/{kind}", f"/{kind}/{{{_read_param(kind)}}}"}
+        for interaction in resource["interaction"]:
+            expected.add(verbs[interaction["code"]].format(kind=kind, param=_read_param(kind)))
     assert served == expected
+    (subscriptions,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "Subscription"]
+    assert (
+        subscriptions["extension"][0]["valueCanonical"]
+        == f"http://testserver{FHIR}/SubscriptionTopic/alert-changes"
+    )
 
 
 def _read_param(kind: str) -> str:
@@ -287,4 +298,6 @@ def _read_param(kind: str) -> str:
         "Observation": "observation_id",
         "Flag": "alert_id",
         "Device": "device_id",
+        "Subscription": "subscription_id",
+        "SubscriptionTopic": "topic_id",
     }[kind]

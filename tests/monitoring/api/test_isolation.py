@@ -160,6 +160,7 @@ def _lists(world: World) -> list[tuple[str, str]]:
         "/devices?unassigned=true",
         "/fhir/Patient",
         "/fhir/Device",
+        "/fhir/Subscription",
     ]
     return [(path, "") for path in plain] + teams
 
