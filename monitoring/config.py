@@ -193,6 +193,11 @@ class ApiSettings(BaseModel):
     cors_origins: tuple[str, ...] = Field(
         default=(), description="Browser origins allowed to call the API from other sites; none by default."
     )
+    export_dir: Path = Field(
+        default=Path("var/exports"),
+        description="Where FHIR Bulk Data exports write their NDJSON files (shared by every API and "
+        "scheduler process that serves or runs exports).",
+    )
     trusted_proxies: tuple[str, ...] = Field(
         default=(),
         description="Addresses or networks of reverse proxies whose X-Forwarded-For and "

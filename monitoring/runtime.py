@@ -36,6 +36,7 @@ from monitoring.ingest.ownership import WorkerShare
 from monitoring.ingest.quota import DeadLetterBound
 from monitoring.jobs.alerts import escalation_job, webhook_job
 from monitoring.jobs.detection import checkpoint_job, data_gap_job
+from monitoring.jobs.exports import bulk_export_job
 from monitoring.jobs.maintenance import glance_job, partition_job
 from monitoring.jobs.scheduler import Scheduler
 from monitoring.pipeline import Pipeline
@@ -251,6 +252,7 @@ def _start_scheduler(runtime: Runtime, stack: AsyncExitStack) -> None:
         data_gap_job(database, on_alerts=_log_alert_changes),
         escalation_job(database, settings.alerts),
         webhook_job(database, settings.alerts, production=settings.environment == "production"),
+        bulk_export_job(database, settings.api.export_dir),
     ]
     runtime.scheduler = Scheduler(jobs)
     runtime.scheduler.start()

@@ -21,6 +21,7 @@ from monitoring.api.routers import (
     dead_letters,
     enrolment,
     fhir,
+    fhir_bulk,
     fhir_read,
     fhir_subscriptions,
     health,
@@ -98,6 +99,7 @@ def _api() -> APIRouter:
         dead_letters,
         enrolment,
         fhir,
+        fhir_bulk,
         fhir_read,
         fhir_subscriptions,
     ):

@@ -60,3 +60,13 @@ def outcome_response(
     return FhirResponse(
         status_code=status, content=operation_outcome(status, message, where=where), headers=headers
     )
+
+
+def information_response(
+    status: int, message: str, *, headers: Mapping[str, str] | None = None
+) -> FhirResponse:
+    """An OperationOutcome that reports, not refuses (a 202 of an asynchronous request)."""
+    issue = {"severity": "information", "code": "informational", "diagnostics": message}
+    return FhirResponse(
+        status_code=status, content={"resourceType": "OperationOutcome", "issue": [issue]}, headers=headers
+    )

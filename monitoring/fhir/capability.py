@@ -8,6 +8,7 @@ from monitoring.fhir.paging import PAGE_PARAM
 from monitoring.fhir.subscriptions import BACKPORT, topic_url
 
 FHIR_VERSION = "4.0.1"
+BULK = "http://hl7.org/fhir/uv/bulkdata"
 TOPIC_CANONICAL = f"{BACKPORT}/capabilitystatement-subscriptiontopic-canonical"
 STATUS_OPERATION = (
     "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/backport-subscription-status"
@@ -52,6 +53,7 @@ _RESOURCES: list[tuple[str, list[tuple[str, str, str]], tuple[str, ...]]] = [
         ],
         _READ_SEARCH,
     ),
+    ("Group", [], ()),  # care teams, for group-export only
     ("SubscriptionTopic", [], _READ_SEARCH),
     ("Subscription", [], ("read", "search-type", "create", "delete")),
 ]
@@ -63,11 +65,12 @@ def capability_statement(base: str, version: str) -> dict[str, Any]:
     for kind, params, interactions in _RESOURCES:
         entry: dict[str, Any] = {
             "type": kind,
-            "interaction": [{"code": code} for code in interactions],
             "versioning": "no-version",
             "readHistory": False,
         }
-        searched = [*params, *([] if kind in _UNPAGED else _PAGING)]
+        if interactions:
+            entry["interaction"] = [{"code": code} for code in interactions]
+        searched = [*params, *([] if kind in _UNPAGED or not interactions else _PAGING)]
         if searched:
             entry["searchParam"] = [
                 {"name": name, "type": kind_of, "documentation": text} for name, kind_of, text in searched
@@ -76,6 +79,9 @@ def capability_statement(base: str, version: str) -> dict[str, Any]:
             entry["operation"] = [
                 {"name": "lastn", "definition": "http://hl7.org/fhir/OperationDefinition/Observation-lastn"}
             ]
+        if kind in ("Patient", "Group"):
+            name = f"{kind.lower()}-export"
+            entry["operation"] = [{"name": name, "definition": f"{BULK}/OperationDefinition/{name}"}]
         if kind == "Subscription":
             entry["extension"] = [{"url": TOPIC_CANONICAL, "valueCanonical": topic_url(base)}]
             entry["operation"] = [{"name": "status", "definition": STATUS_OPERATION}]
@@ -96,6 +102,7 @@ def capability_statement(base: str, version: str) -> dict[str, Any]:
             "description": "Remote patient monitoring: readings, alerts, patients, devices",
             "url": base,
         },
+        "instantiates": [f"{BULK}/CapabilityStatement/bulk-data"],
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json", "json"],
         "rest": [
@@ -119,6 +126,7 @@ def capability_statement(base: str, version: str) -> dict[str, Any]:
                     "description": "A bearer token from POST /api/v1/auth/token (OAuth 2 password grant).",
                 },
                 "resource": resources,
+                "operation": [{"name": "export", "definition": f"{BULK}/OperationDefinition/export"}],
             }
         ],
     }

@@ -93,7 +93,7 @@ def _readings_where(patient_id: UUID, series: Sequence[Series], start: datetime,
     ]
 
 
-def _diastolic() -> ColumnElement[Any]:
+def diastolic_of_row() -> ColumnElement[Any]:
     """The diastolic stored with the outer query's (systolic) reading: same device, same time."""
     other = aliased(Reading)
     return (
@@ -126,7 +126,7 @@ async def readings_page(
     parts = []
     for one in series:
         paired = panels and one is Series.BP_SYSTOLIC
-        diastolic = _diastolic() if paired else cast(null(), Double)
+        diastolic = diastolic_of_row() if paired else cast(null(), Double)
         part = (
             select(*key, Reading.value, diastolic.label("diastolic"), Reading.patient_id)
             .where(*_readings_where(patient_id, [one], start, end), *_beyond(key, cursor, down))
@@ -167,7 +167,7 @@ async def reading(
                 Reading.series,
                 Reading.device_id,
                 Reading.value,
-                _diastolic(),
+                diastolic_of_row(),
                 Reading.patient_id,
             ).where(
                 Reading.device_id == device_id,

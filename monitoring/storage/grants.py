@@ -43,6 +43,7 @@ RUNTIME_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "webhooks": WRITE,
     "webhook_deliveries": WRITE,  # queued by a trigger, then marked delivered or failed
     "patient_glance": WRITE,  # refreshed in place by the panel job
+    "bulk_exports": WRITE,  # requested by admins, then claimed and finished by the scheduler
 }
 # Functions the runtime role calls; they run with their owner's rights.
 RUNTIME_FUNCTIONS = ("ensure_reading_partitions(timestamptz, timestamptz)",)

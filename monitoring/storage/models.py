@@ -366,3 +366,33 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class BulkExport(Base):
+    """A FHIR Bulk Data export a site's admin asked for: accepted, then run by the scheduler into
+    NDJSON files (``output``: type, file name and count of each)."""
+
+    __tablename__ = "bulk_exports"
+    __table_args__ = (
+        Index("ix_bulk_exports_status", "status", "created_at"),
+        CheckConstraint(
+            "status IN ('accepted', 'running', 'completed', 'failed', 'cancelled')", name="status"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"))
+    requested_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    care_team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("care_teams.id", ondelete="CASCADE"))
+    types: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    since: Mapped[datetime | None] = mapped_column(Timestamp)
+    deidentify: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    request_url: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16), server_default="accepted")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    transaction_time: Mapped[datetime | None] = mapped_column(Timestamp)
+    progress: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)

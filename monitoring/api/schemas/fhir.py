@@ -32,3 +32,19 @@ class OperationOutcome(BaseModel):
     model_config = ConfigDict(extra="allow")
     resourceType: str = "OperationOutcome"
     issue: list[dict[str, Any]]
+
+
+class BulkFile(BaseModel):
+    type: str
+    url: str
+    count: int
+
+
+class BulkManifest(BaseModel):
+    """A finished Bulk Data export: its files, fetched with the same bearer token."""
+
+    transactionTime: str
+    request: str
+    requiresAccessToken: bool
+    output: list[BulkFile]
+    error: list[BulkFile]

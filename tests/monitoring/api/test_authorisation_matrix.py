@@ -20,6 +20,7 @@ from monitoring.access.principal import Role
 from monitoring.alerts import webhook_repository
 from monitoring.api.app import create_app
 from monitoring.catalogue import Series
+from monitoring.fhir import bulk_repository
 from monitoring.fhir.resources import observation_id
 from monitoring.fhir.subscriptions import read_request
 from monitoring.registry.service import ensure_site, register_device
@@ -83,6 +84,13 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/fhir/Subscription/{s}", None, ADMIN_CHANGE),
     ("GET", "/fhir/Subscription/{s}/$status", None, ADMIN_CHANGE),
     ("DELETE", "/fhir/Subscription/{s}", None, ADMIN_CHANGE),
+    # Bulk export kick-offs: admins get past the role check to the missing Prefer header (400).
+    ("GET", "/fhir/$export", None, (400, 403, 403, 403, 400)),
+    ("GET", "/fhir/Patient/$export", None, (400, 403, 403, 403, 400)),
+    ("GET", "/fhir/Group/{t}/$export", None, (400, 403, 403, 403, 404)),
+    ("GET", "/fhir/$export-status/{x}", None, (202, 403, 403, 403, 404)),
+    ("DELETE", "/fhir/$export-status/{x}", None, (202, 403, 403, 403, 404)),
+    ("GET", "/fhir/$export-file/{x}/Patient.ndjson", None, (404, 403, 403, 403, 404)),  # not finished
     ("GET", "/teams/{t}", None, CARE_TEAM_READ),
     ("GET", "/teams/{t}/triage", None, CARE_TEAM_READ),
     ("POST", "/teams/{t}/on-call", None, CARE_TEAM_WORK),
@@ -187,6 +195,8 @@ _GENERIC = {
     "{v}": "{user_id}",
     "{o}": "{observation_id}",
     "{s}": "{subscription_id}",
+    "{x}": "{export_id}",
+    "/Patient.ndjson": "/{name}",
     "/alert-changes": "/{topic_id}",
 }
 
@@ -216,6 +226,8 @@ async def _values(
         values["e"] = str(await _fresh_device(database, world.patient))
     if "{w}" in text:
         values["w"] = str(await _fresh_webhook(database))
+    if "{x}" in text:
+        values["x"] = str(await _fresh_export(database))
     if "{s}" in text:
         values["s"] = str(await _fresh_subscription(database))
     if "{o}" in text:
@@ -286,3 +298,20 @@ async def _fresh_subscription(database: Database) -> UUID:
             base="http://testserver/api/v1/fhir",
         )
         return hook.id
+
+
+async def _fresh_export(database: Database) -> UUID:
+    """A Bulk Data export of the test site, waiting to start."""
+    async with database.unit_of_work() as session:
+        site = await ensure_site(session=session, code="TEST", name="Site TEST")
+        export = await bulk_repository.create(
+            session=session,
+            site_id=site.id,
+            requested_by=uuid4(),
+            care_team_id=None,
+            types=["Patient"],
+            since=None,
+            deidentify=False,
+            request_url="http://testserver/api/v1/fhir/$export",
+        )
+        return export.id

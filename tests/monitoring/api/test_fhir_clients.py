@@ -20,51 +20,16 @@ from fhirclient.models.observation import Observation as ClientObservation
 from fhirclient.models.patient import Patient as ClientPatient
 from fhirpy import AsyncFHIRClient
 
-from devices.contract import Reading
 from monitoring.api.app import create_app
-from monitoring.domain import Condition
-from monitoring.registry.service import register_device
 from monitoring.storage.db import Database
 from tests.api_support import SETTINGS, api_client, serving, token_for
-from tests.factories import Enrolled, enrol, heart_rates, readings_payload
-from tests.monitoring.api.access_world import World, build
+from tests.factories import heart_rates, readings_payload
+from tests.monitoring.api.access_world import build
+from tests.monitoring.api.fhir_support import PRESSURES, RATES, monitored
 from tests.pipeline_support import Acks, inbound, make_pipeline
 
 pytestmark = pytest.mark.integration
-RATES, PRESSURES = 240, 5
 FHIR = "/api/v1/fhir"
-
-
-async def _monitored(database: Database, world: World) -> tuple[Enrolled, dict[tuple[str, str], Any]]:
-    """A patient of team A with 240 minutes of heart rate and five blood pressures; what was
-    stored, by (LOINC code, time)."""
-    patient = await enrol(database, conditions=[Condition.HEART_FAILURE], care_team_id=world.teams[0])
-    async with database.unit_of_work() as session:
-        cuff = await register_device(
-            session=session, serial=f"{patient.serial}-cuff", kind="bp_cuff", patient_id=patient.patient_id
-        )
-    start = (datetime.now(UTC) - timedelta(hours=5)).replace(microsecond=0)
-    rates = heart_rates([60 + i % 30 for i in range(RATES)], start=start)
-    pressures = [
-        Reading(
-            metric="blood_pressure",
-            unit="mm[Hg]",
-            at=start + timedelta(hours=i),
-            systolic=120 + i,
-            diastolic=80,
-        )
-        for i in range(PRESSURES)
-    ]
-    await make_pipeline(database).process(
-        [
-            inbound(patient.serial, readings_payload(patient.serial, 1, rates)),
-            inbound(cuff.serial, readings_payload(cuff.serial, 1, pressures)),
-        ],
-        Acks(),
-    )
-    stored: dict[tuple[str, str], Any] = {("8867-4", r.at.isoformat()): r.value for r in rates}
-    stored |= {("85354-9", p.at.isoformat()): (p.systolic, p.diastolic) for p in pressures}
-    return patient, stored
 
 
 def _content(resource: dict[str, Any]) -> tuple[tuple[str, str], Any]:
@@ -80,7 +45,7 @@ def _content(resource: dict[str, Any]) -> tuple[tuple[str, str], Any]:
 
 async def test_fhirpy_fetch_all_returns_every_observation_across_pages(database: Database) -> None:
     world = await build(database)
-    patient, stored = await _monitored(database, world)
+    patient, stored = await monitored(database, world)
     async with serving(database) as host:
         client = AsyncFHIRClient(
             f"http://{host}{FHIR}", authorization=f"Bearer {token_for(world.users['clinician'])}"
@@ -104,7 +69,7 @@ async def test_paging_neither_loses_nor_repeats_when_readings_arrive_between_pag
     database: Database,
 ) -> None:
     world = await build(database)
-    patient, stored = await _monitored(database, world)
+    patient, stored = await monitored(database, world)
     async with api_client(database, as_user=world.users["coordinator"]) as client:
         first = (
             await client.get(f"{FHIR}/Observation", params={"patient": str(patient.patient_id), "_count": 50})
@@ -149,7 +114,7 @@ def _link(bundle: dict[str, Any], relation: str) -> str | None:
 
 async def test_count_zero_gives_the_total_and_every_error_is_an_operation_outcome(database: Database) -> None:
     world = await build(database)
-    patient, stored = await _monitored(database, world)
+    patient, stored = await monitored(database, world)
     who = str(patient.patient_id)
     async with api_client(database, as_user=world.users["coordinator"]) as client:
         counted = (await client.get(f"{FHIR}/Observation", params={"patient": who, "_count": 0})).json()
@@ -197,7 +162,7 @@ async def test_count_zero_gives_the_total_and_every_error_is_an_operation_outcom
 
 async def test_fhirclient_reads_each_kind_by_id_and_the_full_urls_resolve(database: Database) -> None:
     world = await build(database)
-    patient, _ = await _monitored(database, world)
+    patient, _ = await monitored(database, world)
     who = str(patient.patient_id)
     async with serving(database) as host:
         base = f"http://{host}{FHIR}"
@@ -239,7 +204,7 @@ async def test_fhirclient_reads_each_kind_by_id_and_the_full_urls_resolve(databa
 
 async def test_reads_outside_the_callers_reach_are_404_like_missing_ones(database: Database) -> None:
     world = await build(database)
-    patient, _ = await _monitored(database, world)
+    patient, _ = await monitored(database, world)
     async with api_client(database, as_user=world.users["coordinator"]) as mine:
         obs = (
             await mine.get(f"{FHIR}/Observation", params={"patient": str(patient.patient_id), "_count": 1})
@@ -279,10 +244,21 @@ async def test_the_capability_statement_lists_exactly_what_is_served(database: D
         for method in operations
     }
     expected = {"GET /metadata", "GET /Observation/$lastn", "GET /Subscription/{subscription_id}/$status"}
+    expected |= {  # Bulk Data: the operations, their status URL and files
+        "GET /$export",
+        "GET /Patient/$export",
+        "GET /Group/{team_id}/$export",
+        "GET /$export-status/{export_id}",
+        "DELETE /$export-status/{export_id}",
+        "GET /$export-file/{export_id}/{name}",
+    }
+    operations = {o["name"] for o in statement["rest"][0]["operation"]}
+    operations |= {o["name"] for r in statement["rest"][0]["resource"] for o in r.get("operation", [])}
+    assert {"export", "patient-export", "group-export"} <= operations
     verbs = {"read": "GET /{kind}/{{{param}}}", "search-type": "GET /{kind}", "create": "POST /{kind}"}
     verbs["delete"] = "DELETE /{kind}/{{{param}}}"
     for kind, resource in listed.items():
-        for interaction in resource["interaction"]:
+        for interaction in resource.get("interaction", []):
             expected.add(verbs[interaction["code"]].format(kind=kind, param=_read_param(kind)))
     assert served == expected
     (subscriptions,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "Subscription"]

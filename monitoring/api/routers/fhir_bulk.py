@@ -1,0 +1,250 @@
+"""FHIR Bulk Data export (the async pattern) for a site's administrators: kick-off at system,
+Group (a care team) or Patient level answers 202 with a status URL; polling it answers 202 with
+progress until the manifest (200); the NDJSON files are fetched with the same bearer token.
+Exports run in the scheduler (``fhir.bulk_writer``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import FileResponse
+
+from monitoring.access import repository as access
+from monitoring.api.deps import SessionDep, SettingsDep
+from monitoring.api.fhir_http import (
+    FHIR_ERRORS,
+    FHIR_JSON,
+    FhirResponse,
+    fhir_base,
+    information_response,
+    outcome_response,
+)
+from monitoring.api.schemas.fhir import BulkManifest, OperationOutcome
+from monitoring.api.security import AdminDep
+from monitoring.errors import InvalidRequestError, NotFoundError
+from monitoring.fhir import bulk_repository
+from monitoring.fhir.bulk import NDJSON, OUTPUT_FORMATS, export_types, manifest
+from monitoring.fhir.bulk_writer import folder, remove
+
+router = APIRouter(prefix="/fhir", tags=["FHIR Bulk Data"])
+_OUTCOME = {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}
+_KICK_OFF: dict[int | str, dict[str, Any]] = {
+    **FHIR_ERRORS,
+    202: {
+        "model": OperationOutcome,
+        "content": _OUTCOME,
+        "description": "Accepted: poll the Content-Location header's status URL.",
+    },
+}
+TypeParam = Annotated[
+    list[str] | None,
+    Query(alias="_type", description="Patient, Device, Observation, Flag (commas: several)."),
+]
+SinceParam = Annotated[
+    datetime | None, Query(alias="_since", description="Only what changed since (ISO 8601 with zone).")
+]
+FormatParam = Annotated[
+    str, Query(alias="_outputFormat", description="application/fhir+ndjson (the only one).")
+]
+DeidentifyParam = Annotated[
+    bool,
+    Query(
+        description="Research use: pseudonymous ids, dates shifted per patient, no names, MRNs or free text."
+    ),
+]
+PreferHeader = Annotated[str | None, Header(description="Must include respond-async.")]
+
+
+async def _kick_off(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    *,
+    team_id: UUID | None,
+    types: list[str] | None,
+    since: datetime | None,
+    output_format: str,
+    deidentify: bool,
+    prefer: str | None,
+) -> FhirResponse:
+    if "respond-async" not in (prefer or ""):
+        raise InvalidRequestError("a Bulk Data kick-off needs the header Prefer: respond-async")
+    if output_format not in OUTPUT_FORMATS:
+        raise InvalidRequestError(f"_outputFormat {output_format!r}: only {NDJSON}")
+    if since is not None and since.tzinfo is None:
+        raise InvalidRequestError("_since needs a time zone, e.g. 2026-12-01T00:00:00Z")
+    export = await bulk_repository.create(
+        session=session,
+        site_id=admin.site_id,
+        requested_by=admin.user_id,
+        care_team_id=team_id,
+        types=export_types(types or []),
+        since=since,
+        deidentify=deidentify,
+        request_url=str(request.url),
+    )
+    status = f"{fhir_base(request)}/$export-status/{export.id}"
+    response = outcome_response(
+        202, "export accepted; poll the status URL", headers={"Content-Location": status}
+    )
+    response.body = response.render(_information("Export accepted: poll the Content-Location URL."))
+    response.headers["content-length"] = str(len(response.body))
+    return response
+
+
+def _information(text: str) -> dict[str, Any]:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "information", "code": "informational", "diagnostics": text}],
+    }
+
+
+@router.get("/$export", status_code=202, summary="Export everything of your site", responses=_KICK_OFF)
+async def export_site(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    types: TypeParam = None,
+    since: SinceParam = None,
+    output_format: FormatParam = NDJSON,
+    deidentify: DeidentifyParam = False,
+    prefer: PreferHeader = None,
+) -> FhirResponse:
+    return await _kick_off(
+        request,
+        session,
+        admin,
+        team_id=None,
+        types=types,
+        since=since,
+        output_format=output_format,
+        deidentify=deidentify,
+        prefer=prefer,
+    )
+
+
+@router.get(
+    "/Patient/$export", status_code=202, summary="Export every patient of your site", responses=_KICK_OFF
+)
+async def export_patients(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    types: TypeParam = None,
+    since: SinceParam = None,
+    output_format: FormatParam = NDJSON,
+    deidentify: DeidentifyParam = False,
+    prefer: PreferHeader = None,
+) -> FhirResponse:
+    return await _kick_off(
+        request,
+        session,
+        admin,
+        team_id=None,
+        types=types,
+        since=since,
+        output_format=output_format,
+        deidentify=deidentify,
+        prefer=prefer,
+    )
+
+
+@router.get(
+    "/Group/{team_id}/$export", status_code=202, summary="Export a care team's patients", responses=_KICK_OFF
+)
+async def export_group(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    team_id: UUID,
+    types: TypeParam = None,
+    since: SinceParam = None,
+    output_format: FormatParam = NDJSON,
+    deidentify: DeidentifyParam = False,
+    prefer: PreferHeader = None,
+) -> FhirResponse:
+    team = await access.get_team(session=session, team_id=team_id)
+    if team is None or team.site_id != admin.site_id:
+        raise NotFoundError(f"Group/{team_id} (a care team) does not exist or is not your site's")
+    return await _kick_off(
+        request,
+        session,
+        admin,
+        team_id=team_id,
+        types=types,
+        since=since,
+        output_format=output_format,
+        deidentify=deidentify,
+        prefer=prefer,
+    )
+
+
+@router.get(
+    "/$export-status/{export_id}",
+    summary="An export's status: 202 while it runs, the manifest when it is done",
+    response_model=BulkManifest,
+    responses={
+        **FHIR_ERRORS,
+        200: {
+            "description": "The manifest.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        202: {"model": OperationOutcome, "content": _OUTCOME, "description": "Still running (X-Progress)."},
+        500: {"model": OperationOutcome, "content": _OUTCOME, "description": "The export failed."},
+    },
+)
+async def export_status(request: Request, session: SessionDep, admin: AdminDep, export_id: UUID) -> Any:
+    export = await bulk_repository.of_site(session=session, site_id=admin.site_id, export_id=export_id)
+    match export.status:
+        case "accepted" | "running":
+            progress = export.progress or ("waiting to start" if export.status == "accepted" else "started")
+            return information_response(202, progress, headers={"X-Progress": progress, "Retry-After": "2"})
+        case "failed":
+            return outcome_response(500, f"the export failed: {export.error}")
+    assert export.transaction_time is not None
+    body = manifest(
+        transaction_time=export.transaction_time,
+        request=export.request_url,
+        files=export.output or [],
+        file_url=f"{fhir_base(request)}/$export-file/{export.id}",
+    )
+    return FhirResponse(body, media_type="application/json")
+
+
+@router.delete(
+    "/$export-status/{export_id}",
+    status_code=202,
+    summary="Cancel an export, or delete a finished one's files",
+    responses={
+        **FHIR_ERRORS,
+        202: {"model": OperationOutcome, "content": _OUTCOME, "description": "Cancelled."},
+    },
+)
+async def cancel_export(
+    session: SessionDep, settings: SettingsDep, admin: AdminDep, export_id: UUID
+) -> FhirResponse:
+    await bulk_repository.of_site(session=session, site_id=admin.site_id, export_id=export_id)
+    await bulk_repository.set_state(session=session, export_id=export_id, status="cancelled")
+    remove(settings.api.export_dir, export_id)
+    return information_response(202, "Cancelled; its files are deleted.")
+
+
+@router.get(
+    "/$export-file/{export_id}/{name}",
+    summary="One NDJSON file of a finished export",
+    responses={
+        **FHIR_ERRORS,
+        200: {"description": "NDJSON, one resource per line.", "content": {NDJSON: {}}},
+    },
+)
+async def export_file(
+    session: SessionDep, settings: SettingsDep, admin: AdminDep, export_id: UUID, name: str
+) -> FileResponse:
+    export = await bulk_repository.of_site(session=session, site_id=admin.site_id, export_id=export_id)
+    names = {f["name"] for f in export.output or []}
+    if export.status != "completed" or name not in names:
+        raise NotFoundError(f"export {export_id} has no file {name!r}")
+    return FileResponse(folder(settings.api.export_dir, export_id) / name, media_type=NDJSON)
