@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.catalogue import Series
 from monitoring.errors import NotFoundError
-from monitoring.fhir.repository import ReadingRow, diastolic_of_row
+from monitoring.fhir.repository import ReadingRow, reading_row_columns
 from monitoring.storage.models import Alert, AlertEvent, BulkExport, Device, Patient, Reading, Site
 
 CHUNK = 5_000
@@ -122,18 +122,7 @@ async def readings(*, session: AsyncSession, export: BulkExport) -> AsyncIterato
     wanted = [*_in_export(export), Reading.series != int(Series.BP_DIASTOLIC)]
     if export.since is not None:
         wanted.append(Reading.received_at >= export.since)
-    statement = (
-        select(
-            Reading.measured_at,
-            Reading.series,
-            Reading.device_id,
-            Reading.value,
-            diastolic_of_row(),
-            Reading.patient_id,
-        )
-        .join(Patient, Patient.id == Reading.patient_id)
-        .where(*wanted)
-    )
+    statement = select(*reading_row_columns()).join(Patient, Patient.id == Reading.patient_id).where(*wanted)
     async for row in _rows(session, statement):
         yield ReadingRow(*row)
 

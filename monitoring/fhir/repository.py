@@ -107,6 +107,18 @@ def diastolic_of_row() -> ColumnElement[Any]:
     )
 
 
+def reading_row_columns() -> tuple[Any, ...]:
+    """The columns of a ``ReadingRow``, a systolic reading's diastolic beside it."""
+    return (
+        Reading.measured_at,
+        Reading.series,
+        Reading.device_id,
+        Reading.value,
+        diastolic_of_row(),
+        Reading.patient_id,
+    )
+
+
 async def readings_page(
     *,
     session: AsyncSession,
@@ -162,14 +174,7 @@ async def reading(
     """One stored reading by its identity; a systolic one with its diastolic."""
     row = (
         await session.execute(
-            select(
-                Reading.measured_at,
-                Reading.series,
-                Reading.device_id,
-                Reading.value,
-                diastolic_of_row(),
-                Reading.patient_id,
-            ).where(
+            select(*reading_row_columns()).where(
                 Reading.device_id == device_id,
                 Reading.series == int(series),
                 Reading.measured_at == measured_at,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse
 
 from monitoring.access import repository as access
@@ -58,128 +58,72 @@ DeidentifyParam = Annotated[
 PreferHeader = Annotated[str | None, Header(description="Must include respond-async.")]
 
 
+class ExportAsk:
+    """What a kick-off asks for (the same at every level)."""
+
+    def __init__(
+        self,
+        types: TypeParam = None,
+        since: SinceParam = None,
+        output_format: FormatParam = NDJSON,
+        deidentify: DeidentifyParam = False,
+        prefer: PreferHeader = None,
+    ) -> None:
+        if "respond-async" not in (prefer or ""):
+            raise InvalidRequestError("a Bulk Data kick-off needs the header Prefer: respond-async")
+        if output_format not in OUTPUT_FORMATS:
+            raise InvalidRequestError(f"_outputFormat {output_format!r}: only {NDJSON}")
+        if since is not None and since.tzinfo is None:
+            raise InvalidRequestError("_since needs a time zone, e.g. 2026-12-01T00:00:00Z")
+        self.types, self.since, self.deidentify = export_types(types or []), since, deidentify
+
+
+AskDep = Annotated[ExportAsk, Depends()]
+
+
 async def _kick_off(
-    request: Request,
-    session: SessionDep,
-    admin: AdminDep,
-    *,
-    team_id: UUID | None,
-    types: list[str] | None,
-    since: datetime | None,
-    output_format: str,
-    deidentify: bool,
-    prefer: str | None,
+    request: Request, session: SessionDep, admin: AdminDep, ask: ExportAsk, *, team_id: UUID | None
 ) -> FhirResponse:
-    if "respond-async" not in (prefer or ""):
-        raise InvalidRequestError("a Bulk Data kick-off needs the header Prefer: respond-async")
-    if output_format not in OUTPUT_FORMATS:
-        raise InvalidRequestError(f"_outputFormat {output_format!r}: only {NDJSON}")
-    if since is not None and since.tzinfo is None:
-        raise InvalidRequestError("_since needs a time zone, e.g. 2026-12-01T00:00:00Z")
     export = await bulk_repository.create(
         session=session,
         site_id=admin.site_id,
         requested_by=admin.user_id,
         care_team_id=team_id,
-        types=export_types(types or []),
-        since=since,
-        deidentify=deidentify,
+        types=ask.types,
+        since=ask.since,
+        deidentify=ask.deidentify,
         request_url=str(request.url),
     )
     status = f"{fhir_base(request)}/$export-status/{export.id}"
-    response = outcome_response(
-        202, "export accepted; poll the status URL", headers={"Content-Location": status}
+    return information_response(
+        202, "Export accepted: poll the Content-Location URL.", headers={"Content-Location": status}
     )
-    response.body = response.render(_information("Export accepted: poll the Content-Location URL."))
-    response.headers["content-length"] = str(len(response.body))
-    return response
-
-
-def _information(text: str) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "information", "code": "informational", "diagnostics": text}],
-    }
 
 
 @router.get("/$export", status_code=202, summary="Export everything of your site", responses=_KICK_OFF)
-async def export_site(
-    request: Request,
-    session: SessionDep,
-    admin: AdminDep,
-    types: TypeParam = None,
-    since: SinceParam = None,
-    output_format: FormatParam = NDJSON,
-    deidentify: DeidentifyParam = False,
-    prefer: PreferHeader = None,
-) -> FhirResponse:
-    return await _kick_off(
-        request,
-        session,
-        admin,
-        team_id=None,
-        types=types,
-        since=since,
-        output_format=output_format,
-        deidentify=deidentify,
-        prefer=prefer,
-    )
+async def export_site(request: Request, session: SessionDep, admin: AdminDep, ask: AskDep) -> FhirResponse:
+    return await _kick_off(request, session, admin, ask, team_id=None)
 
 
 @router.get(
     "/Patient/$export", status_code=202, summary="Export every patient of your site", responses=_KICK_OFF
 )
 async def export_patients(
-    request: Request,
-    session: SessionDep,
-    admin: AdminDep,
-    types: TypeParam = None,
-    since: SinceParam = None,
-    output_format: FormatParam = NDJSON,
-    deidentify: DeidentifyParam = False,
-    prefer: PreferHeader = None,
+    request: Request, session: SessionDep, admin: AdminDep, ask: AskDep
 ) -> FhirResponse:
-    return await _kick_off(
-        request,
-        session,
-        admin,
-        team_id=None,
-        types=types,
-        since=since,
-        output_format=output_format,
-        deidentify=deidentify,
-        prefer=prefer,
-    )
+    return await _kick_off(request, session, admin, ask, team_id=None)
 
 
 @router.get(
     "/Group/{team_id}/$export", status_code=202, summary="Export a care team's patients", responses=_KICK_OFF
 )
 async def export_group(
-    request: Request,
-    session: SessionDep,
-    admin: AdminDep,
-    team_id: UUID,
-    types: TypeParam = None,
-    since: SinceParam = None,
-    output_format: FormatParam = NDJSON,
-    deidentify: DeidentifyParam = False,
-    prefer: PreferHeader = None,
+    request: Request, session: SessionDep, admin: AdminDep, team_id: UUID, ask: AskDep
 ) -> FhirResponse:
     team = await access.get_team(session=session, team_id=team_id)
     if team is None or team.site_id != admin.site_id:
         raise NotFoundError(f"Group/{team_id} (a care team) does not exist or is not your site's")
-    return await _kick_off(
-        request,
-        session,
-        admin,
-        team_id=team_id,
-        types=types,
-        since=since,
-        output_format=output_format,
-        deidentify=deidentify,
-        prefer=prefer,
-    )
+    return await _kick_off(request, session, admin, ask, team_id=team_id)
 
 
 @router.get(

@@ -7,10 +7,11 @@ Notifications go through the webhook outbox (``alerts.webhooks``): the same retr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 
 from monitoring.alerts import destinations, webhook_repository
 from monitoring.api.deps import SessionDep, SettingsDep
@@ -126,17 +127,27 @@ async def search_subscriptions(request: Request, session: SessionDep, admin: Adm
     )
 
 
+async def _state(
+    session: SessionDep, admin: AdminDep, subscription_id: UUID
+) -> subscriptions.SubscriptionState:
+    """The admin's site's subscription of that id (404 otherwise), as the API shows it."""
+    hook = await webhook_repository.subscription(
+        session=session, site_id=admin.site_id, subscription_id=subscription_id
+    )
+    return subscriptions.state_of(hook)
+
+
+StateDep = Annotated[subscriptions.SubscriptionState, Depends(_state)]
+
+
 @router.get(
     "/Subscription/{subscription_id}",
     summary="Read a subscription (administrators)",
     response_model=Resource,
     responses=_responses("Resource", "The subscription."),
 )
-async def read_subscription(session: SessionDep, admin: AdminDep, subscription_id: UUID) -> FhirResponse:
-    hook = await webhook_repository.subscription(
-        session=session, site_id=admin.site_id, subscription_id=subscription_id
-    )
-    return FhirResponse(subscriptions.resource(subscriptions.state_of(hook)))
+async def read_subscription(state: StateDep) -> FhirResponse:
+    return FhirResponse(subscriptions.resource(state))
 
 
 @router.get(
@@ -145,11 +156,8 @@ async def read_subscription(session: SessionDep, admin: AdminDep, subscription_i
     response_model=Bundle,
     responses=_responses("Bundle", "A searchset holding the status Parameters."),
 )
-async def subscription_status(session: SessionDep, admin: AdminDep, subscription_id: UUID) -> FhirResponse:
-    hook = await webhook_repository.subscription(
-        session=session, site_id=admin.site_id, subscription_id=subscription_id
-    )
-    return FhirResponse(subscriptions.status_bundle(subscriptions.state_of(hook)))
+async def subscription_status(state: StateDep) -> FhirResponse:
+    return FhirResponse(subscriptions.status_bundle(state))
 
 
 @router.delete(
@@ -158,11 +166,8 @@ async def subscription_status(session: SessionDep, admin: AdminDep, subscription
     response_model=Resource,
     responses=_responses("Resource", "The subscription, now off."),
 )
-async def delete_subscription(session: SessionDep, admin: AdminDep, subscription_id: UUID) -> FhirResponse:
+async def delete_subscription(session: SessionDep, admin: AdminDep, state: StateDep) -> FhirResponse:
     await webhook_repository.end_subscription(
-        session=session, site_id=admin.site_id, subscription_id=subscription_id
+        session=session, site_id=admin.site_id, subscription_id=state.id
     )
-    hook = await webhook_repository.subscription(
-        session=session, site_id=admin.site_id, subscription_id=subscription_id
-    )
-    return FhirResponse(subscriptions.resource(subscriptions.state_of(hook)))
+    return FhirResponse(subscriptions.resource(replace(state, status="off")))

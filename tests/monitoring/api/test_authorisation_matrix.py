@@ -87,7 +87,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     # Bulk export kick-offs: admins get past the role check to the missing Prefer header (400).
     ("GET", "/fhir/$export", None, (400, 403, 403, 403, 400)),
     ("GET", "/fhir/Patient/$export", None, (400, 403, 403, 403, 400)),
-    ("GET", "/fhir/Group/{t}/$export", None, (400, 403, 403, 403, 404)),
+    ("GET", "/fhir/Group/{t}/$export", None, (400, 403, 403, 403, 400)),
     ("GET", "/fhir/$export-status/{x}", None, (202, 403, 403, 403, 404)),
     ("DELETE", "/fhir/$export-status/{x}", None, (202, 403, 403, 403, 404)),
     ("GET", "/fhir/$export-file/{x}/Patient.ndjson", None, (404, 403, 403, 403, 404)),  # not finished
