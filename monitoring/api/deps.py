@@ -40,7 +40,10 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# Committed before the answer is sent ("function" scope): a caller that got 200 finds its change
+# in the next request, and a commit that fails answers as the error it is, never as a success.
+# (FastAPI's default ends a yield dependency after the response is sent.)
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,16 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    """A fault of ours: 500 in the caller's error shape, nothing of the cause (the server logs it)."""
+    message = "internal error: the server logged it; try again, and tell its operators if it persists"
+    if is_fhir(request):
+        return outcome_response(500, message)
+    return JSONResponse(status_code=500, content={"error": {"code": "internal_error", "message": message}})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

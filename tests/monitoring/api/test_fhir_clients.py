@@ -180,14 +180,20 @@ async def test_fhirclient_reads_each_kind_by_id_and_the_full_urls_resolve(databa
         def read_all() -> tuple[Any, ...]:
             smart = FHIRClient(settings={"app_id": "rpm-test", "api_base": base})
             smart.server.session.headers.update(headers)
+            smart.server.prepare()  # reads and parses the CapabilityStatement (R4 models)
+            mrn = f"urn:rpm:site:TEST:mrn|MRN-{patient.serial[-5:]}"
             return (
                 ClientPatient.read(who, smart.server),
                 [ClientObservation.read(e["resource"]["id"], smart.server) for e in observations["entry"]],
                 ClientFlag.read(flags["entry"][0]["resource"]["id"], smart.server),
                 ClientDevice.read(devices["entry"][0]["resource"]["id"], smart.server),
+                list(ClientPatient.where(struct={"identifier": mrn}).perform_resources_iter(smart.server)),
+                smart.server.capabilityStatement.fhirVersion,
             )
 
-        person, readings, flag, device = await asyncio.to_thread(read_all)
+        person, readings, flag, device, found, version = await asyncio.to_thread(read_all)
+    assert [p.id for p in found] == [who], "a search by MRN, as fhirclient sends it"
+    assert version == "4.0.1"
     assert person.identifier[0].value == f"MRN-{patient.serial[-5:]}"
     assert person.identifier[0].system == "urn:rpm:site:TEST:mrn"
     assert person.name[0].text.startswith("Patient ")
@@ -277,3 +283,22 @@ def _read_param(kind: str) -> str:
         "Subscription": "subscription_id",
         "SubscriptionTopic": "topic_id",
     }[kind]
+
+
+async def test_a_fault_of_ours_is_an_operation_outcome_too(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await build(database)
+
+    async def broken(**_: object) -> int:
+        raise RuntimeError("a fault in counting")
+
+    monkeypatch.setattr("monitoring.fhir.repository.count_readings", broken)
+    async with serving(database) as host, httpx.AsyncClient() as client:
+        token = {"Authorization": f"Bearer {token_for(world.users['coordinator'])}"}
+        answer = await client.get(f"http://{host}{FHIR}/Observation?patient={world.patient}", headers=token)
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith("application/fhir+json")
+    (issue,) = answer.json()["issue"]
+    assert (issue["severity"], issue["code"]) == ("fatal", "exception")
+    assert "counting" not in answer.text, "the cause stays in the log"
