@@ -235,7 +235,13 @@ def notification(
         entry["request"] = {"method": "PUT", "url": f"Flag/{flag['id']}"}
         entry["response"] = {"status": "200"}
         entries.append(entry)
-    return {"resourceType": "Bundle", "type": "history", "timestamp": at.isoformat(), "entry": entries}
+    return {
+        "resourceType": "Bundle",
+        "meta": {"profile": [f"{BACKPORT}/backport-subscription-notification-r4"]},
+        "type": "history",
+        "timestamp": at.isoformat(),
+        "entry": entries,
+    }
 
 
 def status_bundle(state: SubscriptionState) -> dict[str, Any]:

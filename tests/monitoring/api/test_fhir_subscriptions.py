@@ -95,6 +95,7 @@ def _subscription(endpoint: str, world: World) -> dict[str, Any]:
 def _status(bundle: dict[str, Any]) -> dict[str, Any]:
     """The notification's status Parameters, by parameter name."""
     Bundle.model_validate(bundle)
+    assert bundle["meta"]["profile"] == [f"{BACKPORT}/backport-subscription-notification-r4"]
     parameters = bundle["entry"][0]["resource"]
     Parameters.model_validate(parameters)
     return {p["name"]: p for p in parameters["parameter"]}
