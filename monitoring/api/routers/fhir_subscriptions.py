@@ -19,7 +19,7 @@ from monitoring.api.fhir_http import FHIR_ERRORS, FHIR_JSON, FhirResponse, fhir_
 from monitoring.api.schemas.fhir import Bundle, Resource
 from monitoring.api.security import AdminDep, visible_patient
 from monitoring.errors import NotFoundError
-from monitoring.fhir import subscriptions
+from monitoring.fhir import resources, subscriptions
 
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
 SECRET_EXTENSION = "urn:rpm:webhook-signing-secret"
@@ -38,16 +38,8 @@ def _responses(schema: str, description: str) -> dict[int | str, dict[str, Any]]
 )
 async def search_topics(request: Request) -> FhirResponse:
     base = fhir_base(request)
-    found = subscriptions.topic(base)
-    return FhirResponse(
-        {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": 1,
-            "link": [{"relation": "self", "url": f"{base}/SubscriptionTopic"}],
-            "entry": [{"fullUrl": found["url"], "resource": found, "search": {"mode": "match"}}],
-        }
-    )
+    links = [{"relation": "self", "url": f"{base}/SubscriptionTopic"}]
+    return FhirResponse(resources.bundle([subscriptions.topic(base)], base=base, links=links, total=1))
 
 
 @router.get(
@@ -113,18 +105,8 @@ async def search_subscriptions(request: Request, session: SessionDep, admin: Adm
     base = fhir_base(request)
     hooks = await webhook_repository.of_site(session=session, site_id=admin.site_id, kind="fhir")
     found = [subscriptions.resource(subscriptions.state_of(h)) for h in hooks]
-    return FhirResponse(
-        {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": len(found),
-            "link": [{"relation": "self", "url": f"{base}/Subscription"}],
-            "entry": [
-                {"fullUrl": f"{base}/Subscription/{r['id']}", "resource": r, "search": {"mode": "match"}}
-                for r in found
-            ],
-        }
-    )
+    links = [{"relation": "self", "url": f"{base}/Subscription"}]
+    return FhirResponse(resources.bundle(found, base=base, links=links, total=len(found)))
 
 
 async def _state(

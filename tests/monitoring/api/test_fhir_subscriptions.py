@@ -127,6 +127,10 @@ async def test_handshake_event_heartbeat_and_nothing_after_delete(database: Data
         assert await _send(database, now) == Outcome(retrying=1), "the endpoint refused the handshake once"
         assert await _send(database, now + timedelta(seconds=31)) == Outcome(delivered=1)
         read = (await admin.get(path)).json()
+        listed = (await admin.get(f"{FHIR}/Subscription")).json()
+        topics = (await admin.get(f"{FHIR}/SubscriptionTopic")).json()
+        assert [e["resource"]["id"] for e in listed["entry"]] == [subscription["id"]]
+        assert [e["resource"]["url"] for e in topics["entry"]] == [TOPIC]
         assert read["status"] == "active"
         assert "extension" not in read, "the secret is shown once"
         assert read["channel"]["header"] == ["Authorization: ***"]
