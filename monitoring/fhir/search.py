@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.catalogue import Series
 from monitoring.errors import InvalidRequestError
+from monitoring.fhir import repository as fhir_repository
 from monitoring.fhir import resources
 from monitoring.fhir.repository import ReadingRow
-from monitoring.readings import repository
 
 Kind = Series | str  # a series, or "bp" for the blood-pressure panel
 ALL_KINDS: tuple[Kind, ...] = (
@@ -65,7 +65,7 @@ def date_range(values: Sequence[str], now: datetime) -> tuple[datetime, datetime
     return start or end - DEFAULT_WINDOW, end
 
 
-async def observations(
+async def newest_of_each(
     *,
     session: AsyncSession,
     patient_id: UUID,
@@ -74,41 +74,23 @@ async def observations(
     end: datetime,
     per_kind: int,
 ) -> list[dict[str, Any]]:
-    """Newest first, at most ``per_kind`` of each kind."""
-    found: list[tuple[datetime, dict[str, Any]]] = []
-    for kind in kinds:
-
-        async def newest(series: Series) -> list[repository.StoredPoint]:
-            return await repository.fetch_range(
-                session=session,
-                patient_id=patient_id,
-                series=series,
-                start=start,
-                end=end,
-                limit=per_kind,
-                newest_first=True,
-            )
-
-        if kind == "bp":
-            diastolic = {(p.device_id, p.measured_at): p.value for p in await newest(Series.BP_DIASTOLIC)}
-            for p in await newest(Series.BP_SYSTOLIC):
-                other = diastolic.get((p.device_id, p.measured_at))
-                if other is not None:
-                    resource = resources.blood_pressure(
-                        patient_id, p.device_id, p.measured_at, p.value, other
-                    )
-                    found.append((p.measured_at, resource))
-        else:
-            assert isinstance(kind, Series)
-            for p in await newest(kind):
-                found.append(
-                    (
-                        p.measured_at,
-                        resources.observation(patient_id, p.device_id, kind, p.measured_at, p.value),
-                    )
-                )
-    found.sort(key=lambda pair: pair[0], reverse=True)
-    return [resource for _, resource in found]
+    """``$lastn``: at most ``per_kind`` of each kind, newest first, read as the search reads them."""
+    series, panels = series_for(kinds)
+    rows: list[ReadingRow] = []
+    for one in series:
+        found = await fhir_repository.readings_page(
+            session=session,
+            patient_id=patient_id,
+            series=[one],
+            panels=panels,
+            start=start,
+            end=end,
+            cursor=None,
+            limit=per_kind,
+        )
+        rows += found.rows
+    rows.sort(key=lambda r: (r.measured_at, r.series, r.device_id), reverse=True)
+    return [resource_of(row, panels) for row in rows]
 
 
 def series_for(kinds: Sequence[Kind]) -> tuple[list[Series], bool]:

@@ -79,9 +79,8 @@ async def fetch_range(
     start: datetime,
     end: datetime,
     limit: int,
-    newest_first: bool = False,
 ) -> list[StoredPoint]:
-    """Readings of one series of one patient in [start, end), oldest first (or newest first)."""
+    """Readings of one series of one patient in [start, end), oldest first."""
     result = await session.execute(
         select(
             Reading.measured_at,
@@ -96,7 +95,7 @@ async def fetch_range(
             Reading.measured_at >= start,
             Reading.measured_at < end,
         )
-        .order_by(Reading.measured_at.desc() if newest_first else Reading.measured_at)
+        .order_by(Reading.measured_at)
         .limit(limit)
     )
     return [StoredPoint(*row) for row in result]

@@ -18,7 +18,7 @@ from monitoring.api.security import PrincipalDep, visible_patient
 from monitoring.fhir import paging, resources
 from monitoring.fhir import repository as fhir_repository
 from monitoring.fhir.paging import Cursor, Found
-from monitoring.fhir.search import date_range, kinds_for, observations, resource_of, series_for
+from monitoring.fhir.search import date_range, kinds_for, newest_of_each, resource_of, series_for
 
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
 
@@ -131,7 +131,7 @@ async def last_observations(
 ) -> FhirResponse:
     await visible_patient(request=request, session=session, principal=principal, patient_id=patient)
     start, end = date_range([], datetime.now(UTC))
-    found = await observations(
+    found = await newest_of_each(
         session=session, patient_id=patient, kinds=kinds_for(code or []), start=start, end=end, per_kind=max_
     )
     links = [{"relation": "self", "url": str(request.url)}]
