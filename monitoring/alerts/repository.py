@@ -201,14 +201,6 @@ async def waiting_for_escalation(*, session: AsyncSession, max_level: int, now: 
     return rows.all()
 
 
-async def flags_of(*, session: AsyncSession, patient_id: UUID, limit: int) -> Sequence[Alert]:
-    """A patient's alerts, newest first (FHIR Flags)."""
-    rows = await session.scalars(
-        select(Alert).where(Alert.patient_id == patient_id).order_by(Alert.opened_at.desc()).limit(limit)
-    )
-    return rows.all()
-
-
 async def opened_in(
     *, session: AsyncSession, patient_id: UUID, series: int, start: datetime, end: datetime
 ) -> list[tuple[datetime, str, str]]:

@@ -71,8 +71,9 @@ def encode(cursor: Cursor) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(token: str | None, parts: int) -> Cursor | None:
-    """The cursor of a ``_page`` token; a token that is not one of ours is a 400 saying so."""
+def decode(token: str | None, shape: tuple[type, ...]) -> Cursor | None:
+    """The cursor of a ``_page`` token whose key has this shape (the types of the search's order);
+    a token that is not one of ours, or not of this search, is a 400 saying so."""
     if token is None:
         return None
     try:
@@ -81,7 +82,9 @@ def decode(token: str | None, parts: int) -> Cursor | None:
         cursor = Cursor(bool(forward), tuple(_unpart(p) for p in key))
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
         raise InvalidRequestError(NOT_OURS) from error
-    if len(cursor.key) != parts:
+    if len(cursor.key) != len(shape) or not all(
+        isinstance(part, kind) for part, kind in zip(cursor.key, shape, strict=True)
+    ):
         raise InvalidRequestError(NOT_OURS)
     return cursor
 

@@ -184,6 +184,11 @@ async def reading(
     return None if row is None else ReadingRow(*row)
 
 
+async def _count(session: AsyncSession, statement: Any, counted: bool) -> int | None:
+    """How many rows ``statement`` (a ``count()`` select) finds, when the caller wants it."""
+    return int(await session.scalar(statement) or 0) if counted else None
+
+
 async def patients_page(
     *,
     session: AsyncSession,
@@ -191,14 +196,15 @@ async def patients_page(
     filters: Sequence[ColumnElement[bool]],
     cursor: Cursor | None,
     limit: int,
-) -> tuple[Found[tuple[Patient, str]], int]:
+    counted: bool = True,
+) -> tuple[Found[tuple[Patient, str]], int | None]:
     """Patients in scope that match, each with their site's code, by id; and how many match."""
     where = [scope, *filters]
     statement = select(Patient, Site.code).join(Site, Site.id == Patient.site_id).where(*where)
     found = await _page(session, statement, [Patient.id], cursor, limit, descending=False)
-    total = await session.scalar(select(func.count()).select_from(Patient).where(*where))
+    total = await _count(session, select(func.count()).select_from(Patient).where(*where), counted)
     rows = [(patient, code) for patient, code in found.rows]
-    return Found(rows, found.more_before, found.more_after), int(total or 0)
+    return Found(rows, found.more_before, found.more_after), total
 
 
 async def patient_with_site(*, session: AsyncSession, patient_id: UUID) -> tuple[Patient, str] | None:
@@ -243,14 +249,15 @@ async def devices_page(
     filters: Sequence[ColumnElement[bool]],
     cursor: Cursor | None,
     limit: int,
-) -> tuple[Found[Device], int]:
+    counted: bool = True,
+) -> tuple[Found[Device], int | None]:
     """Devices assigned to patients in scope that match, by id, and how many match."""
     where = [scope, *filters]
     statement = select(Device).join(Patient, Patient.id == Device.patient_id).where(*where)
     found = await _page(session, statement, [Device.id], cursor, limit, descending=False)
-    counted = select(func.count()).select_from(Device).join(Patient, Patient.id == Device.patient_id)
-    total = await session.scalar(counted.where(*where))
-    return Found([row[0] for row in found.rows], found.more_before, found.more_after), int(total or 0)
+    every = select(func.count()).select_from(Device).join(Patient, Patient.id == Device.patient_id)
+    total = await _count(session, every.where(*where), counted)
+    return Found([row[0] for row in found.rows], found.more_before, found.more_after), total
 
 
 def device_filters(*, patient_ids: Sequence[UUID], serials: Sequence[str]) -> list[ColumnElement[bool]]:
@@ -264,14 +271,14 @@ def device_filters(*, patient_ids: Sequence[UUID], serials: Sequence[str]) -> li
 
 
 async def flags_page(
-    *, session: AsyncSession, patient_id: UUID, cursor: Cursor | None, limit: int
-) -> tuple[Found[Alert], int]:
+    *, session: AsyncSession, patient_id: UUID, cursor: Cursor | None, limit: int, counted: bool = True
+) -> tuple[Found[Alert], int | None]:
     """A patient's alerts newest first, and how many there are."""
     statement = select(Alert).where(Alert.patient_id == patient_id)
     found = await _page(session, statement, [Alert.opened_at, Alert.id], cursor, limit, descending=True)
-    counted = select(func.count()).select_from(Alert).where(Alert.patient_id == patient_id)
-    total = await session.scalar(counted)
-    return Found([row[0] for row in found.rows], found.more_before, found.more_after), int(total or 0)
+    every = select(func.count()).select_from(Alert).where(Alert.patient_id == patient_id)
+    total = await _count(session, every, counted)
+    return Found([row[0] for row in found.rows], found.more_before, found.more_after), total
 
 
 async def alert(*, session: AsyncSession, alert_id: UUID) -> Alert | None:

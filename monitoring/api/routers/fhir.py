@@ -59,6 +59,9 @@ def _answer(
     total: int | None,
     total_mode: str,
 ) -> FhirResponse:
+    """The searchset: ``total`` unless the caller said ``_total=none``, and links that repeat the
+    search with its page size."""
+    total = None if total_mode == "none" else total
     base = fhir_base(request)
     query = [*query, ("_count", str(count)), *([("_total", total_mode)] if total_mode != "accurate" else [])]
     links = paging.links(found, url=f"{base}/{kind}", query=query, key=key, came_with=cursor)
@@ -80,7 +83,7 @@ async def search_observations(
     total_mode: TotalParam = "accurate",
 ) -> FhirResponse:
     await visible_patient(request=request, session=session, principal=principal, patient_id=patient)
-    cursor = paging.decode(page, parts=3)
+    cursor = paging.decode(page, (datetime, int, UUID))
     start, end = date_range(date or [], datetime.now(UTC))
     series, panels = series_for(kinds_for(code or []))
     found: Found[fhir_repository.ReadingRow] = Found([], False, False)
@@ -149,9 +152,9 @@ async def search_flags(
     total_mode: TotalParam = "accurate",
 ) -> FhirResponse:
     await visible_patient(request=request, session=session, principal=principal, patient_id=patient)
-    cursor = paging.decode(page, parts=2)
+    cursor = paging.decode(page, (datetime, UUID))
     found, total = await fhir_repository.flags_page(
-        session=session, patient_id=patient, cursor=cursor, limit=count
+        session=session, patient_id=patient, cursor=cursor, limit=count, counted=total_mode != "none"
     )
     return _answer(
         request,
@@ -162,7 +165,7 @@ async def search_flags(
         key=lambda a: (a.opened_at, a.id),
         cursor=cursor,
         count=count,
-        total=None if total_mode == "none" else total,
+        total=total,
         total_mode=total_mode,
     )
 
@@ -203,12 +206,17 @@ async def search_patients(
     page: PageParam = None,
     total_mode: TotalParam = "accurate",
 ) -> FhirResponse:
-    cursor = paging.decode(page, parts=1)
+    cursor = paging.decode(page, (UUID,))
     filters = fhir_repository.patient_filters(
         ids=id_ or [], mrns=_site_mrns(_identifiers(identifier)), name=name
     )
     found, total = await fhir_repository.patients_page(
-        session=session, scope=principal.patient_scope(), filters=filters, cursor=cursor, limit=count
+        session=session,
+        scope=principal.patient_scope(),
+        filters=filters,
+        cursor=cursor,
+        limit=count,
+        counted=total_mode != "none",
     )
     note_patients(request, (p.id for p, _ in found.rows), total=total)
     query = [
@@ -225,7 +233,7 @@ async def search_patients(
         key=lambda row: (row[0].id,),
         cursor=cursor,
         count=count,
-        total=None if total_mode == "none" else total,
+        total=total,
         total_mode=total_mode,
     )
 
@@ -243,11 +251,16 @@ async def search_devices(
     page: PageParam = None,
     total_mode: TotalParam = "accurate",
 ) -> FhirResponse:
-    cursor = paging.decode(page, parts=1)
+    cursor = paging.decode(page, (UUID,))
     serials = [v if s in (None, resources.DEVICE_SERIAL) else "" for s, v in _identifiers(identifier)]
     filters = fhir_repository.device_filters(patient_ids=patient or [], serials=serials)
     found, total = await fhir_repository.devices_page(
-        session=session, scope=principal.patient_scope(), filters=filters, cursor=cursor, limit=count
+        session=session,
+        scope=principal.patient_scope(),
+        filters=filters,
+        cursor=cursor,
+        limit=count,
+        counted=total_mode != "none",
     )
     note_patients(request, (d.patient_id for d in found.rows if d.patient_id), total=total)
     query = [*(("patient", str(p)) for p in patient or []), *(("identifier", i) for i in identifier or [])]
@@ -260,6 +273,6 @@ async def search_devices(
         key=lambda d: (d.id,),
         cursor=cursor,
         count=count,
-        total=None if total_mode == "none" else total,
+        total=total,
         total_mode=total_mode,
     )

@@ -21,6 +21,7 @@ from fhirclient.models.patient import Patient as ClientPatient
 from fhirpy import AsyncFHIRClient
 
 from monitoring.api.app import create_app
+from monitoring.fhir.paging import Cursor, encode
 from monitoring.storage.db import Database
 from tests.api_support import SETTINGS, api_client, serving, token_for
 from tests.factories import heart_rates, readings_payload
@@ -118,7 +119,17 @@ async def test_count_zero_gives_the_total_and_every_error_is_an_operation_outcom
     who = str(patient.patient_id)
     async with api_client(database, as_user=world.users["coordinator"]) as client:
         counted = (await client.get(f"{FHIR}/Observation", params={"patient": who, "_count": 0})).json()
+        patients = (await client.get(f"{FHIR}/Patient", params={"_count": 1})).json()
+        next_patients = _link(patients, "next")
+        assert next_patients is not None
+        patient_token = httpx.URL(next_patients).params["_page"]  # a real token, of another search
         bad = {
+            "a token of the wrong types": await client.get(
+                f"{FHIR}/Observation", params={"patient": who, "_page": encode(Cursor(True, ("x", 1, "y")))}
+            ),
+            "another search's page token": await client.get(
+                f"{FHIR}/Observation", params={"patient": who, "_page": patient_token}
+            ),
             "date without a prefix": await client.get(
                 f"{FHIR}/Observation", params={"patient": who, "date": "2026-01-01"}
             ),
@@ -145,6 +156,8 @@ async def test_count_zero_gives_the_total_and_every_error_is_an_operation_outcom
         "date without a prefix": 400,
         "count too large": 400,
         "not a page token": 400,
+        "another search's page token": 400,
+        "a token of the wrong types": 400,
         "no patient": 400,
         "another team's patient": 404,
         "unknown id": 404,
