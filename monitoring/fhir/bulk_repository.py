@@ -67,13 +67,15 @@ async def claim_next(*, session: AsyncSession, now: datetime) -> BulkExport | No
     return export
 
 
-async def set_state(*, session: AsyncSession, export_id: UUID, **values: Any) -> None:
-    """Record progress or the outcome; a cancelled export stays cancelled."""
-    await session.execute(
+async def set_state(*, session: AsyncSession, export_id: UUID, **values: Any) -> bool:
+    """Record progress or the outcome; a cancelled export stays cancelled (False: it was)."""
+    changed = await session.execute(
         update(BulkExport)
         .where(BulkExport.id == export_id, BulkExport.status != "cancelled")
         .values(**values)
+        .returning(BulkExport.id)
     )
+    return changed.first() is not None
 
 
 async def status_of(*, session: AsyncSession, export_id: UUID) -> str | None:

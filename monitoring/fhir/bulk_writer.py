@@ -35,8 +35,9 @@ def folder(directory: Path, export_id: UUID) -> Path:
     return directory / str(export_id)
 
 
-def remove(directory: Path, export_id: UUID) -> None:
-    shutil.rmtree(folder(directory, export_id), ignore_errors=True)
+async def remove(directory: Path, export_id: UUID) -> None:
+    """Delete an export's files (gigabytes, maybe: off the event loop)."""
+    await asyncio.to_thread(shutil.rmtree, folder(directory, export_id), ignore_errors=True)
 
 
 async def run_next(database: Database, directory: Path) -> UUID | None:
@@ -49,11 +50,11 @@ async def run_next(database: Database, directory: Path) -> UUID | None:
     try:
         files = await _write_all(database, directory, export)
     except Cancelled:
-        remove(directory, export.id)
+        await remove(directory, export.id)
         return export.id
     except Exception as error:
         log.exception("bulk export %s failed", export.id)
-        remove(directory, export.id)
+        await remove(directory, export.id)
         async with database.unit_of_work() as session:
             await bulk_repository.set_state(
                 session=session,
@@ -63,7 +64,7 @@ async def run_next(database: Database, directory: Path) -> UUID | None:
             )
         return export.id
     async with database.unit_of_work() as session:
-        await bulk_repository.set_state(
+        completed = await bulk_repository.set_state(
             session=session,
             export_id=export.id,
             status="completed",
@@ -71,6 +72,8 @@ async def run_next(database: Database, directory: Path) -> UUID | None:
             output=files,
             progress=None,
         )
+    if not completed:  # cancelled while its last file was written
+        await remove(directory, export.id)
     return export.id
 
 
@@ -82,12 +85,15 @@ async def _write_all(database: Database, directory: Path, export: BulkExport) ->
     async with database.unit_of_work() as session:
         for kind in export.types:
             name = f"{kind}.ndjson"
-            with (target / name).open("w", encoding="utf-8") as out:
+            out = await asyncio.to_thread((target / name).open, "w", encoding="utf-8")
+            try:
                 count = await _write(out, _resources(session, export, kind, hide))
+            finally:
+                await asyncio.to_thread(out.close)
             if count:
                 files.append({"type": kind, "name": name, "count": count})
             else:
-                (target / name).unlink()
+                await asyncio.to_thread((target / name).unlink)
             if await bulk_repository.status_of(session=session, export_id=export.id) == "cancelled":
                 raise Cancelled
             async with database.unit_of_work() as progress:  # seen by status polls at once

@@ -172,7 +172,7 @@ async def cancel_export(
 ) -> FhirResponse:
     await bulk_repository.of_site(session=session, site_id=admin.site_id, export_id=export_id)
     await bulk_repository.set_state(session=session, export_id=export_id, status="cancelled")
-    remove(settings.api.export_dir, export_id)
+    await remove(settings.api.export_dir, export_id)
     return information_response(202, "Cancelled; its files are deleted.")
 
 
