@@ -42,13 +42,6 @@ class PanelRow:
     glance: Glance | None
     last_reading_at: datetime | None  # by any of their devices
     devices: list[DeviceGlance] = field(default_factory=list)  # the page's rows only
-    flags: list[str] = field(default_factory=list)  # the triage row's, worked out once
-    risk: int = 0
-
-    def settle(self) -> None:
-        """Word the triage flags and work out the risk once the row's facts are all in."""
-        self.flags = self.triage.flags
-        self.risk = self.triage.risk_with(self.flags)
 
 
 def reported_series(kind: str) -> list[Series]:
@@ -78,9 +71,7 @@ async def panel(
         triage = triage_row(facts.patient, facts.glance, now)
         triage.open_alerts.update(facts.open_alerts)
         triage.devices_offline.extend(facts.quiet_devices)
-        row = PanelRow(facts.patient, triage, facts.glance, facts.last_seen_at)
-        row.settle()
-        page.append(row)
+        page.append(PanelRow(facts.patient, triage, facts.glance, facts.last_seen_at))
     await _add_devices(session, page, now)
     await _add_latest(session, page, now)
     await _add_sparks(session, page)

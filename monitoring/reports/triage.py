@@ -81,9 +81,5 @@ class TriageRow:
 
     @property
     def risk(self) -> int:
-        return self.risk_with(self.flags)
-
-    def risk_with(self, flags: list[str]) -> int:
-        """The risk, given the flags already worked out."""
         alerts = sum(ALERT_WEIGHT.get(severity, 0) * n for severity, n in self.open_alerts.items())
-        return alerts + FLAG_WEIGHT * len(flags)
+        return alerts + FLAG_WEIGHT * len(self.flags)

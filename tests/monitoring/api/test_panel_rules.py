@@ -169,5 +169,5 @@ async def test_the_risk_ranked_in_sql_is_the_risk_triage_words(database: Databas
             session=session, scope=scope, query=PanelQuery(), now=now, limit=10, offset=500
         )
     assert total == len(names) + 1 == len(facts)
-    assert {f.patient.id: f.risk for f in facts} == {r.patient.id: r.risk for r in rows}
+    assert {f.patient.id: f.risk for f in facts} == {r.patient.id: r.triage.risk for r in rows}
     assert past_the_end == ([], total)
