@@ -52,6 +52,9 @@ class KindSpec:
     description: str
     # Sent once a day (the day's total), e.g. steps from a wearable.
     daily: tuple[tuple[Metric, str], ...] = ()
+    # Recorded when the user enters them, on no schedule: a CGM receiver's or app's finger-stick
+    # calibrations (Nightscout ``mbg`` entries). Accepted, never expected.
+    entered: tuple[Metric, ...] = ()
 
 
 KINDS: dict[DeviceKind, KindSpec] = {
@@ -84,6 +87,7 @@ KINDS: dict[DeviceKind, KindSpec] = {
         batch=1,
         expected_interval=timedelta(minutes=20),
         description="continuous glucose monitor: interstitial glucose every 5 minutes",
+        entered=(Metric.GLUCOSE_METER,),
     ),
     DeviceKind.GLUCOMETER: KindSpec(
         DeviceKind.GLUCOMETER,
@@ -126,4 +130,5 @@ def metrics_of(kind: str) -> frozenset[str]:
         spec = KINDS[DeviceKind(kind)]
     except ValueError:
         return frozenset()
-    return frozenset(metric.value for metric, _ in spec.metrics + spec.daily)
+    scheduled = (metric for metric, _ in spec.metrics + spec.daily)
+    return frozenset(metric.value for metric in (*scheduled, *spec.entered))

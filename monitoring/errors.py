@@ -6,6 +6,7 @@ from __future__ import annotations
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
+    retry_after_s: int | None = None  # sent as Retry-After when set
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -49,4 +50,4 @@ class TooManyRequestsError(DomainError):
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
-        self.retry_after_s = retry_after_s
+        self.retry_after_s: int | None = retry_after_s

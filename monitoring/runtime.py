@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from monitoring.jobs.detection import checkpoint_job, data_gap_job
 from monitoring.jobs.exports import bulk_export_job
 from monitoring.jobs.maintenance import glance_job, partition_job
 from monitoring.jobs.scheduler import Scheduler
+from monitoring.nightscout.gateway import ReadingsGateway
 from monitoring.pipeline import Pipeline
 from monitoring.storage import migrate
 from monitoring.storage.db import Database
@@ -189,7 +192,8 @@ async def running(
             _start_scheduler(runtime, stack)
 
         if Role.API in roles:
-            app = create_app(settings=settings, database=database, probes=runtime.probes())
+            gateway = await _start_gateway(endpoints.mqtt, stack)
+            app = create_app(settings=settings, database=database, probes=runtime.probes(), gateway=gateway)
             _serve_http(runtime, app, settings.api.port)
         elif settings.ingest.http_port is not None:
             _serve_http(runtime, create_ops_app(runtime.probes()), settings.ingest.http_port)
@@ -242,6 +246,17 @@ async def _start_ingestion(runtime: Runtime, stack: AsyncExitStack) -> None:
     await source.start()
     stack.push_async_callback(source.stop)
     runtime.tasks.append(asyncio.create_task(ingest.run(), name="ingest"))
+
+
+async def _start_gateway(mqtt: MqttSettings, stack: AsyncExitStack) -> ReadingsGateway | None:
+    """The API's publisher for Nightscout uploads, when there is a broker to publish to."""
+    if mqtt.url is None:
+        return None
+    # Its own client id: never the ingestion session's, which the broker would hand over.
+    gateway = ReadingsGateway(mqtt, client_id=f"rpm-ns-{os.getpid()}-{secrets.token_hex(3)}")
+    await gateway.start()
+    stack.push_async_callback(gateway.stop)
+    return gateway
 
 
 def _start_scheduler(runtime: Runtime, stack: AsyncExitStack) -> None:

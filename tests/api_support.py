@@ -19,6 +19,7 @@ from monitoring.api.probes import ComponentStatus, Probes
 from monitoring.api.server import ApiServer, server_config
 from monitoring.config import Settings
 from monitoring.embedded.broker import free_port
+from monitoring.nightscout.gateway import ReadingsGateway
 from monitoring.storage.db import Database
 from tests import factories
 
@@ -84,11 +85,21 @@ def token_for(user_id: UUID) -> str:
 
 @asynccontextmanager
 async def serving(
-    database: Database, *, settings: Settings = SETTINGS, recheck_s: float | None = None
+    database: Database,
+    *,
+    settings: Settings = SETTINGS,
+    recheck_s: float | None = None,
+    gateway: ReadingsGateway | None = None,
 ) -> AsyncIterator[str]:
     """The API served as the service serves it, on a free loopback port; yields host:port."""
     port = free_port()
-    app = create_app(settings=settings, database=database, probes=database_probe(database), resolver=DNS)
+    app = create_app(
+        settings=settings,
+        database=database,
+        probes=database_probe(database),
+        resolver=DNS,
+        gateway=gateway,
+    )
     if recheck_s is not None:
         app.state.alert_hub.recheck_s = recheck_s
     server = ApiServer(server_config(app, settings, port=port, host="127.0.0.1"))

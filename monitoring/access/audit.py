@@ -75,6 +75,21 @@ def entry(
     )
 
 
+def device_entry(
+    *, serial: str, method: str, path: str, patient_id: UUID, client: str | None, status: int
+) -> AuditEntry:
+    """A request made with a device's own credentials (a Nightscout uploader) about its patient."""
+    return AuditEntry(
+        username=f"device:{serial}"[:64],
+        role="device",
+        action=(Action.READ if method in READ_METHODS else Action.CHANGE).value,
+        resource=f"{method} {path}"[:300],
+        patient_id=patient_id,
+        client=client[:64] if client else None,
+        status=status,
+    )
+
+
 def access_entry(
     *, event: AccessEvent, method: str, path: str, client: str | None, status: int, suppressed: int
 ) -> AuditEntry:

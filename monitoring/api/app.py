@@ -26,6 +26,7 @@ from monitoring.api.routers import (
     fhir_subscriptions,
     health,
     live,
+    nightscout,
     panel,
     patients,
     reports,
@@ -35,6 +36,7 @@ from monitoring.api.schemas.common import ErrorBody
 from monitoring.api.security import current_principal
 from monitoring.api.stream import AlertHub
 from monitoring.config import Settings
+from monitoring.nightscout.gateway import ReadingsGateway
 from monitoring.observability.metrics import install_metrics
 from monitoring.storage.db import Database
 from monitoring.web.pages import POLICY as PAGES_POLICY
@@ -45,11 +47,17 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(
-    *, settings: Settings, database: Database, probes: Probes, resolver: Resolver = system_resolve
+    *,
+    settings: Settings,
+    database: Database,
+    probes: Probes,
+    resolver: Resolver = system_resolve,
+    gateway: ReadingsGateway | None = None,
 ) -> FastAPI:
     """Build the API. Whoever runs it owns the database and the other components' lifecycles.
 
     ``resolver`` looks up webhook hosts (a test gives its own: this machine has no DNS).
+    ``gateway`` hands Nightscout uploads to the broker; without one they are refused.
     """
     app = FastAPI(
         title="Remote patient monitoring: care-team API",
@@ -68,10 +76,12 @@ def create_app(
     )
     app.state.access_event_budget = AccessEventBudget()
     app.state.resolver = resolver
+    app.state.gateway = gateway
     install_error_handlers(app)
     install_audit(app, database)
     app.include_router(health.router)
     app.include_router(_api())
+    app.include_router(nightscout.router)  # signs in with the device's uploader secret, not a user
     install_dashboard(app)
     install_metrics(app)  # counts and timings only, no patient data
     _add_middleware(app, settings)

@@ -16,7 +16,14 @@ from uuid import UUID
 from fastapi import FastAPI, Request, Response
 from starlette.requests import HTTPConnection
 
-from monitoring.access.audit import REFUSALS, AccessEvent, AccessEventBudget, access_entry, entry
+from monitoring.access.audit import (
+    REFUSALS,
+    AccessEvent,
+    AccessEventBudget,
+    access_entry,
+    device_entry,
+    entry,
+)
 from monitoring.access.principal import Principal
 from monitoring.observability import metrics
 from monitoring.storage.db import Database
@@ -27,6 +34,11 @@ def note_patients(request: Request, patient_ids: Iterable[UUID], **detail: Any) 
     request.state.audit_patients = list(patient_ids)
     if detail:
         request.state.audit_detail = detail
+
+
+def note_device(request: Request, serial: str, patient_id: UUID) -> None:
+    """The request was made with device ``serial``'s own credentials, about its patient."""
+    request.state.audit_device = (serial, patient_id)
 
 
 def note_access_event(connection: HTTPConnection, event: AccessEvent) -> None:
@@ -91,6 +103,20 @@ def install_audit(app: FastAPI, database: Database) -> None:
             )
             async with database.unit_of_work() as session:
                 session.add(row)
+            return response
+        device = getattr(request.state, "audit_device", None)
+        if device is not None:
+            async with database.unit_of_work() as session:
+                session.add(
+                    device_entry(
+                        serial=device[0],
+                        patient_id=device[1],
+                        method=request.method,
+                        path=request.url.path,
+                        client=client_of(request),
+                        status=response.status_code,
+                    )
+                )
             return response
         event = getattr(request.state, "audit_access_event", None)
         if isinstance(event, AccessEvent):

@@ -10,9 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from monitoring.api import nightscout_http
 from monitoring.api.fhir_http import is_fhir, outcome_response
 from monitoring.api.schemas.common import ErrorBody
-from monitoring.errors import DomainError, TooManyRequestsError
+from monitoring.errors import DomainError
 
 # Every route documents its 422 as the same body as every other error.
 VALIDATION_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -22,7 +23,9 @@ VALIDATION_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
-    headers = {"Retry-After": str(error.retry_after_s)} if isinstance(error, TooManyRequestsError) else None
+    headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s is not None else None
+    if nightscout_http.is_nightscout(request):
+        return nightscout_http.error_response(error.status_code, error.message, headers)
     if is_fhir(request):
         return outcome_response(error.status_code, error.message, headers=headers)
     return JSONResponse(
@@ -46,6 +49,8 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     """The framework's refusals in the same shape as ours: ``{"error": {"code", "message"}}``."""
     assert isinstance(error, StarletteHTTPException)
     code = _HTTP_CODES.get(error.status_code, "http_error")
+    if nightscout_http.is_nightscout(request):
+        return nightscout_http.error_response(error.status_code, str(error.detail), error.headers)
     if is_fhir(request):
         return outcome_response(error.status_code, str(error.detail), headers=error.headers)
     return JSONResponse(
@@ -68,6 +73,8 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     message = f"{first['location']}: {first['message']}"
     if len(fields) > 1:
         message += f" (and {len(fields) - 1} more)"
+    if nightscout_http.is_nightscout(request):
+        return nightscout_http.error_response(400, message)
     if is_fhir(request):  # a search parameter FHIR's way: 400 naming it
         return outcome_response(400, message, where=[f["location"].rpartition(".")[2] for f in fields])
     return JSONResponse(
@@ -81,6 +88,8 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     """A fault of ours: 500 in the caller's error shape, nothing of the cause (the server logs it)."""
     message = "internal error: the server logged it; try again, and tell its operators if it persists"
+    if nightscout_http.is_nightscout(request):
+        return nightscout_http.error_response(500, message)
     if is_fhir(request):
         return outcome_response(500, message)
     return JSONResponse(status_code=500, content={"error": {"code": "internal_error", "message": message}})

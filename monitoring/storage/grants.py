@@ -44,6 +44,8 @@ RUNTIME_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "webhook_deliveries": WRITE,  # queued by a trigger, then marked delivered or failed
     "patient_glance": WRITE,  # refreshed in place by the panel job
     "bulk_exports": WRITE,  # requested by admins, then claimed and finished by the scheduler
+    "nightscout_uploaders": WRITE_DELETE,  # registered, replaced and revoked by admins
+    "nightscout_documents": WRITE_DELETE,  # replaced (PUT) and deleted by their uploader
 }
 # Functions the runtime role calls; they run with their owner's rights.
 RUNTIME_FUNCTIONS = ("ensure_reading_partitions(timestamptz, timestamptz)",)

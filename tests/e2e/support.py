@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from devices.client import BrokerAddress, DeviceClient
 from devices.outbox import Outbox
 from monitoring.config import IngestSettings, MqttSettings
+from monitoring.detection.base import Detector
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.records import Inbound
 from monitoring.storage.db import Database
@@ -76,12 +77,18 @@ class _Unacknowledging(MqttSource):
 
 @asynccontextmanager
 async def ingestion(
-    database: Database, broker: Broker, *, acknowledge: bool = True
+    database: Database,
+    broker: Broker,
+    *,
+    acknowledge: bool = True,
+    detectors: Sequence[Detector] | None = None,
 ) -> AsyncIterator[IngestService]:
-    """The ingestion service running on this event loop until the block ends."""
+    """The ingestion service running on this event loop until the block ends (by default with the
+    threshold detector only; ``detectors`` for others)."""
     settings = broker.mqtt_settings()
     source = MqttSource(settings) if acknowledge else _Unacknowledging(settings)
-    service = IngestService(source, make_pipeline(database, broker.topic_root), IngestSettings(flush_ms=5))
+    pipeline = make_pipeline(database, broker.topic_root, detectors=detectors)
+    service = IngestService(source, pipeline, IngestSettings(flush_ms=5))
     await source.start()
     task = asyncio.create_task(service.run())
     try:

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Query, Request
 from devices.contract import readings_topic
 from monitoring.api.auditing import note_patients
 from monitoring.api.deps import PageDep, SessionDep, SettingsDep
+from monitoring.api.nightscout_http import PREFIX as NIGHTSCOUT_PREFIX
 from monitoring.api.schemas.common import ErrorBody, Page
+from monitoring.api.schemas.nightscout import UploaderCredentials, UploaderRevoked
 from monitoring.api.schemas.patients import (
     Credentials,
     DeviceAssignIn,
@@ -23,6 +25,7 @@ from monitoring.api.schemas.patients import (
 )
 from monitoring.api.security import AdminDep
 from monitoring.config import Settings
+from monitoring.nightscout import service as nightscout
 from monitoring.registry import devices
 from monitoring.registry import repository as registry
 from monitoring.registry.service import enrol_at_site, patient_record
@@ -143,3 +146,32 @@ async def unassign(session: SessionDep, admin: AdminDep, device_id: UUID) -> Dev
 @_post("/devices/{device_id}/retire", "Retire a device for good")
 async def retire(session: SessionDep, admin: AdminDep, device_id: UUID) -> DeviceOut:
     return DeviceOut.model_validate(await devices.retire(session=session, admin=admin, device_id=device_id))
+
+
+@router.post(
+    "/devices/{device_id}/nightscout",
+    status_code=201,
+    summary="Register a Nightscout uploader for a CGM; its API secret and token are shown once",
+    responses=_REFUSED,
+)
+async def register_uploader(
+    request: Request, session: SessionDep, admin: AdminDep, device_id: UUID
+) -> UploaderCredentials:
+    registered = await nightscout.register_uploader(session=session, admin=admin, device_id=device_id)
+    return UploaderCredentials(
+        device=DeviceOut.model_validate(registered.device),
+        base_url=f"{str(request.base_url).rstrip('/')}{NIGHTSCOUT_PREFIX}/{registered.device.serial}/",
+        api_secret=registered.api_secret,
+        token=registered.token,
+        registered_at=registered.registered_at,
+    )
+
+
+@router.delete(
+    "/devices/{device_id}/nightscout",
+    summary="Revoke the device's Nightscout uploader",
+    responses=_REFUSED,
+)
+async def revoke_uploader(session: SessionDep, admin: AdminDep, device_id: UUID) -> UploaderRevoked:
+    device, revoked = await nightscout.revoke_uploader(session=session, admin=admin, device_id=device_id)
+    return UploaderRevoked(device=DeviceOut.model_validate(device), revoked=revoked)
