@@ -63,6 +63,7 @@ async def api_client(
     *,
     as_user: UUID | None | Literal["admin"] = "admin",
     settings: Settings = SETTINGS,
+    gateway: ReadingsGateway | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the API signed in as ``as_user``: by default a new admin of the test site; None: nobody."""
     app = create_app(
@@ -70,6 +71,7 @@ async def api_client(
         database=database,
         probes=database_probe(database) if probes is None else probes,
         resolver=DNS,
+        gateway=gateway,
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -199,7 +200,7 @@ async def test_a_hypoglycaemia_uploaded_through_nightscout_raises_the_alerts_mqt
             posted = await http.post("/api/v1/entries", json=entries, params={"token": credentials["token"]})
         assert posted.status_code == 200, posted.text
         for patient in (by_upload, by_mqtt):
-            await eventually(lambda p=patient: _has(database, p, len(FALL)), what="the readings stored")
+            await eventually(partial(_has, database, patient, len(FALL)), what="the readings stored")
         await eventually(lambda: _alerts_settled(database, [by_upload, by_mqtt]), what="the alerts")
 
     uploaded, published = [await _alerts(database, p) for p in (by_upload, by_mqtt)]

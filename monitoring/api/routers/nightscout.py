@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
 
 from monitoring.access.audit import AccessEvent, Action
 from monitoring.access.throttle import LoginThrottle
 from monitoring.api.auditing import client_of, note_access_event, note_device
 from monitoring.api.deps import SessionDep
 from monitoring.api.nightscout_http import PREFIX
+from monitoring.api.schemas.nightscout import AuthCheck, Deleted, NightscoutError, ServerStatus
 from monitoring.errors import NotFoundError, TooManyRequestsError, UnauthorizedError
 from monitoring.nightscout import credentials, service
 from monitoring.nightscout.gateway import ReadingsGateway
@@ -27,10 +27,14 @@ from monitoring.nightscout.status import server_status
 
 router = APIRouter(prefix=PREFIX + "/{serial}/api/v1", tags=["nightscout"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "An entry or a query the server cannot read; `description` says which and why."},
-    401: {"description": "No API secret or token, or not this uploader's."},
-    403: {"description": "The device is retired or not assigned to a patient."},
-    503: {"description": "The message broker is not reachable: send again (Retry-After)."},
+    status: {"model": NightscoutError, "description": description}
+    for status, description in (
+        (400, "An entry or a query the server cannot read; `description` says which and why."),
+        (401, "No API secret or token, or not this uploader's."),
+        (403, "The device is retired or not assigned to a patient."),
+        (404, "Nothing of that name here."),
+        (503, "The message broker is not reachable: send again (Retry-After)."),
+    )
 }
 Serial = Annotated[str, Path(min_length=3, max_length=64, description="The CGM device's serial.")]
 Documents = Annotated[Any, Body(description="One document or an array of them.")]
@@ -78,22 +82,24 @@ def _query(request: Request, default_count: int = 10) -> ReadQuery:
 
 @router.get("/status.json", summary="Server status, as Nightscout clients read it", responses=_ERRORS)
 @router.get("/status", include_in_schema=False)
-async def status(uploader: UploaderDep) -> dict[str, Any]:
-    return server_status(datetime.now(UTC))
+async def status(uploader: UploaderDep) -> ServerStatus:
+    return ServerStatus.model_validate(server_status(datetime.now(UTC)))
 
 
 @router.get("/verifyauth", summary="Whether the secret or token is accepted", responses=_ERRORS)
-async def verify_auth(uploader: UploaderDep) -> dict[str, Any]:
-    return {
-        "status": 200,
-        "message": {
-            "message": "OK",
-            "rolefound": "FOUND",
-            "isAdmin": False,
-            "canRead": True,
-            "canWrite": True,
-        },
-    }
+async def verify_auth(uploader: UploaderDep) -> AuthCheck:
+    return AuthCheck.model_validate(
+        {
+            "status": 200,
+            "message": {
+                "message": "OK",
+                "rolefound": "FOUND",
+                "isAdmin": False,
+                "canRead": True,
+                "canWrite": True,
+            },
+        }
+    )
 
 
 @router.post("/entries.json", summary="Upload sgv and mbg entries (an object or an array)", responses=_ERRORS)
@@ -177,12 +183,12 @@ def _document_routes(collection: str, noun: str) -> None:
     )
     async def remove(
         session: SessionDep, uploader: UploaderDep, document_id: Annotated[str, Path(max_length=64)]
-    ) -> JSONResponse:
+    ) -> Deleted:
         if not await service.delete_document(
             session=session, uploader=uploader, collection=collection, key=document_id.lower()
         ):
             raise NotFoundError(f"no {collection} document {document_id}")
-        return JSONResponse({"n": 1, "ok": 1})
+        return Deleted(n=1, ok=1)
 
 
 _document_routes("treatments", "treatments")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -22,3 +23,35 @@ class UploaderCredentials(BaseModel):
 class UploaderRevoked(BaseModel):
     device: DeviceOut
     revoked: bool = Field(description="False when the device had no uploader.")
+
+
+class NightscoutError(BaseModel):
+    """How a Nightscout uploader address refuses: Nightscout's own error shape."""
+
+    status: int
+    message: str = Field(description="The HTTP reason phrase.")
+    description: str = Field(description="What was wrong, and which entry or parameter.")
+
+
+class ServerStatus(BaseModel):
+    status: str
+    name: str
+    version: str = Field(description="The Nightscout API level answered (v1 REST).")
+    serverTime: str  # noqa: N815 - Nightscout's field names
+    serverTimeEpoch: int  # noqa: N815
+    apiEnabled: bool  # noqa: N815
+    careportalEnabled: bool  # noqa: N815
+    boluscalcEnabled: bool  # noqa: N815
+    settings: dict[str, Any]
+    extendedSettings: dict[str, Any]  # noqa: N815
+    authorized: None = None
+
+
+class AuthCheck(BaseModel):
+    status: int
+    message: dict[str, Any]
+
+
+class Deleted(BaseModel):
+    n: int
+    ok: int

@@ -140,6 +140,7 @@ async def test_every_operation_documents_a_typed_response(database: Database) ->
         spec = (await client.get("/openapi.json")).json()
     error = {"$ref": "#/components/schemas/ErrorBody"}
     outcome = {"$ref": "#/components/schemas/OperationOutcome"}
+    ns_error = {"$ref": "#/components/schemas/NightscoutError"}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
@@ -151,7 +152,9 @@ async def test_every_operation_documents_a_typed_response(database: Database) ->
             assert ok.get("$ref") or ok.get("type") not in (None, "object"), f"{method} {path}"
             if path == "/api/v1/fhir/metadata":
                 continue  # read before signing in
-            if path.startswith("/api/v1/fhir/"):  # FHIR refuses with an OperationOutcome
+            if path.startswith("/ns/"):  # uploader addresses refuse as Nightscout does
+                assert responses["401"]["content"]["application/json"]["schema"] == ns_error, path
+            elif path.startswith("/api/v1/fhir/"):  # FHIR refuses with an OperationOutcome
                 assert responses["401"]["content"]["application/fhir+json"]["schema"] == outcome, path
             elif path.startswith("/api/"):  # every API operation says how it refuses a caller
                 assert responses["401"]["content"]["application/json"]["schema"] == error, f"{method} {path}"

@@ -51,7 +51,7 @@ BULK_WORK = (403, 200, 200, 200, 403)
 
 # {p} the team-A patient, {t} team A, {u} team A's coordinator, {n} a unique number;
 # {a} a fresh open alert of {p}; {d} a fresh unassigned device, {e} one assigned to {p};
-# {w} a fresh webhook of the site, {v} a fresh clinician of the site.
+# {w} a fresh webhook of the site, {v} a fresh clinician of the site, {g} a fresh CGM of {p}.
 MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/auth/me", None, EVERYONE),
     ("PATCH", "/auth/me", {"glucose_unit": "mmol/L"}, EVERYONE),
@@ -133,6 +133,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("POST", "/devices/{d}/assign", {"patient_id": "{p}"}, ADMIN_CHANGE),
     ("POST", "/devices/{e}/unassign", None, ADMIN_CHANGE),
     ("POST", "/devices/{d}/retire", None, ADMIN_CHANGE),
+    ("POST", "/devices/{g}/nightscout", None, (201, 403, 403, 403, 404)),
+    ("DELETE", "/devices/{g}/nightscout", None, ADMIN_CHANGE),
 ]
 # Reached without a token: signing in, health, and the live stream (which checks its token itself).
 PUBLIC = {"POST /auth/token", "GET /health", "GET /ready", "GET /fhir/metadata"}
@@ -150,7 +152,10 @@ def test_every_endpoint_has_a_row() -> None:
         for method in operations
     }
     in_matrix = {f"{method} {_template(path)}" for method, path, _, _ in MATRIX}
-    assert endpoints - PUBLIC == {_generic(e) for e in in_matrix}
+    # Nightscout uploader routes take the device's own secret, never a user's token (test_nightscout).
+    uploader = {e for e in endpoints if e.split(" ")[1].startswith("/ns/")}
+    assert uploader
+    assert endpoints - PUBLIC - uploader == {_generic(e) for e in in_matrix}
 
 
 async def test_the_authorisation_matrix(database: Database) -> None:
@@ -191,6 +196,7 @@ _GENERIC = {
     "{a}": "{alert_id}",
     "{d}": "{device_id}",
     "{e}": "{device_id}",
+    "{g}": "{device_id}",
     "{w}": "{webhook_id}",
     "{v}": "{user_id}",
     "{o}": "{observation_id}",
@@ -224,6 +230,8 @@ async def _values(
         values["d"] = str(await _fresh_device(database))
     if "{e}" in text:
         values["e"] = str(await _fresh_device(database, world.patient))
+    if "{g}" in text:
+        values["g"] = str(await _fresh_device(database, world.patient, kind="cgm"))
     if "{w}" in text:
         values["w"] = str(await _fresh_webhook(database))
     if "{x}" in text:
@@ -257,13 +265,13 @@ async def _fresh_alert(database: Database, patient_id: UUID) -> UUID:
     return await factories.alert(database, patient_id, prefix="matrix", severity="high")
 
 
-async def _fresh_device(database: Database, patient_id: UUID | None = None) -> UUID:
+async def _fresh_device(database: Database, patient_id: UUID | None = None, kind: str = "wearable") -> UUID:
     async with database.unit_of_work() as session:
         site = await ensure_site(session=session, code="TEST", name="Test site")
         device = await register_device(
             session=session,
             serial=f"MATRIX-{uuid4().hex[:10]}",
-            kind="wearable",
+            kind=kind,
             patient_id=patient_id,
             site_id=site.id,
         )
