@@ -8,8 +8,9 @@ states (sensor warming up, no antenna, ...) as such codes. Those, ``cal`` entrie
 type are kept as documents, as sent, and not interpreted.
 
 Out: stored glucose readings as Nightscout entries, newest first, with ``delta`` (the change
-over five minutes) and ``direction`` (the trend arrow) from the previous CGM reading within
-15 minutes; with none, ``delta`` is 0 and ``direction`` says ``NOT COMPUTABLE``.
+over five minutes) and ``direction`` (the trend arrow) from the previous CGM reading 2.5 to 15
+minutes before (a closer one would turn sensor noise into a steep arrow); with none, ``delta``
+is 0 and ``direction`` says ``NOT COMPUTABLE``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devices.contract import Metric, Reading
-from devices.units import GLUCOSE_MG_DL_PER_MMOL_L
 from monitoring.catalogue import Series
 
 # Below this an ``sgv`` is a receiver's error code, not a glucose value.
@@ -54,7 +54,7 @@ class Upload:
     """What a posted body holds: readings for the broker, and entries to keep as documents."""
 
     readings: list[Reading] = field(default_factory=list)
-    answered: list[dict[str, Any]] = field(default_factory=list)  # each reading as it will be listed
+    answered: list[dict[str, Any]] = field(default_factory=list)  # each reading as sent, with its _id
     kept: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -85,8 +85,7 @@ def read_upload(body: object, *, serial: str) -> Upload:
         seen.add((metric.value, at))
         unit = "mmol/L" if str(entry.get("units", "")).strip() in _MMOL else "mg/dL"
         upload.readings.append(Reading(metric=metric.value, unit=unit, at=at, value=value))
-        mg_dl = value * GLUCOSE_MG_DL_PER_MMOL_L if unit == "mmol/L" else value
-        upload.answered.append(listed(series, serial, at, mg_dl))
+        upload.answered.append({**entry, "_id": entry_id(serial, series, at)})  # as Nightscout answers
     return upload
 
 

@@ -107,14 +107,15 @@ def _bounds(column: str, window: Window, params: dict[str, Any]) -> str:
 async def glucose_entries(
     *, session: AsyncSession, patient_id: UUID, series: Sequence[Series], window: Window, limit: int
 ) -> list[StoredEntry]:
-    """The patient's glucose readings newest first, each with the one before it (same series, within
-    15 minutes) for its trend."""
+    """The patient's glucose readings newest first, each with the one before it (same series, 2.5 to
+    15 minutes earlier) for its trend."""
     params: dict[str, Any] = {"patient_id": patient_id, "series": [int(s) for s in series], "limit": limit}
     statement = text(
         "SELECT r.series, d.serial, r.measured_at, r.value, p.measured_at, p.value "
         "FROM readings r JOIN devices d ON d.id = r.device_id "
         "LEFT JOIN LATERAL (SELECT q.measured_at, q.value FROM readings q "
-        "  WHERE q.patient_id = r.patient_id AND q.series = r.series AND q.measured_at < r.measured_at "
+        "  WHERE q.patient_id = r.patient_id AND q.series = r.series "
+        "  AND q.measured_at <= r.measured_at - interval '150 seconds' "
         "  AND q.measured_at >= r.measured_at - interval '15 minutes' "
         "  ORDER BY q.measured_at DESC LIMIT 1) p ON true "
         "WHERE r.patient_id = :patient_id AND r.series = ANY(:series)"
@@ -181,19 +182,14 @@ async def documents(
     *, session: AsyncSession, patient_id: UUID, collection: str, window: Window, limit: int
 ) -> list[Document]:
     """The patient's documents of a collection, newest first."""
-    query = select(NightscoutDocument.key, NightscoutDocument.occurred_at, NightscoutDocument.document).where(
-        NightscoutDocument.patient_id == patient_id, NightscoutDocument.collection == collection
-    )
-    if window.after is not None:
-        at = NightscoutDocument.occurred_at
-        query = query.where(at >= window.after if window.after_inclusive else at > window.after)
-    if window.before is not None:
-        at = NightscoutDocument.occurred_at
-        query = query.where(at <= window.before if window.before_inclusive else at < window.before)
-    rows = await session.execute(
-        query.order_by(NightscoutDocument.occurred_at.desc(), NightscoutDocument.id.desc()).limit(limit)
-    )
-    return [Document(*row) for row in rows]
+    params: dict[str, Any] = {"patient_id": patient_id, "collection": collection, "limit": limit}
+    statement = text(
+        "SELECT key, occurred_at, document FROM nightscout_documents "
+        "WHERE patient_id = :patient_id AND collection = :collection"
+        + _bounds("occurred_at", window, params)
+        + " ORDER BY occurred_at DESC, id DESC LIMIT :limit"
+    ).columns(NightscoutDocument.key, NightscoutDocument.occurred_at, NightscoutDocument.document)
+    return [Document(*row) for row in await session.execute(statement, params)]
 
 
 async def delete_document(*, session: AsyncSession, patient_id: UUID, collection: str, key: str) -> bool:

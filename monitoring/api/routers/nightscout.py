@@ -7,6 +7,7 @@ shown when the uploader was registered. Entries go to the broker as the device (
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -138,30 +139,24 @@ async def get_entries_of(
     return await service.read_entries(session=session, uploader=uploader, query=query, kind=kind)
 
 
-def _document_routes(collection: str, noun: str) -> None:
-    @router.post(
-        f"/{collection}.json",
-        summary=f"Upload {noun} (kept as sent)",
-        responses=_ERRORS,
-        name=f"post_{collection}",
-    )
-    @router.post(f"/{collection}", include_in_schema=False)
-    async def post(session: SessionDep, uploader: UploaderDep, body: Documents) -> list[dict[str, Any]]:
+def _storer(collection: str, *, replace: bool) -> Callable[..., Awaitable[list[dict[str, Any]]]]:
+    async def store(session: SessionDep, uploader: UploaderDep, body: Documents) -> list[dict[str, Any]]:
         return await service.store_documents(
-            session=session, uploader=uploader, collection=collection, body=body, replace=False
+            session=session, uploader=uploader, collection=collection, body=body, replace=replace
         )
 
-    @router.put(
-        f"/{collection}.json",
-        summary=f"Upload or replace {noun} by _id",
-        responses=_ERRORS,
-        name=f"put_{collection}",
-    )
-    @router.put(f"/{collection}", include_in_schema=False)
-    async def put(session: SessionDep, uploader: UploaderDep, body: Documents) -> list[dict[str, Any]]:
-        return await service.store_documents(
-            session=session, uploader=uploader, collection=collection, body=body, replace=True
-        )
+    return store
+
+
+def _document_routes(collection: str, noun: str) -> None:
+    for add, replace, summary in (
+        (router.post, False, f"Upload {noun} (kept as sent; the same one again is kept once)"),
+        (router.put, True, f"Upload or replace {noun} by _id"),
+    ):
+        store = _storer(collection, replace=replace)
+        name = f"{'put' if replace else 'post'}_{collection}"
+        add(f"/{collection}.json", summary=summary, responses=_ERRORS, name=name)(store)
+        add(f"/{collection}", include_in_schema=False, name=f"{name}_bare")(store)
 
     @router.get(
         f"/{collection}.json",
