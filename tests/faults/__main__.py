@@ -1,6 +1,6 @@
 """``python -m tests.faults``: the full fault-injection run, with its figures printed.
 
-python -m tests.faults --faults 24 --seed 1 [--json report.json]
+python -m tests.faults --faults 24 --seed 1 [--replicated] [--json report.json]
 """
 
 from __future__ import annotations
@@ -19,9 +19,14 @@ def main() -> int:
     parser.add_argument("--faults", type=int, default=24, help="faults to inject (default 24)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tick", type=float, default=0.25, help="seconds between messages of a device")
+    parser.add_argument(
+        "--replicated",
+        action="store_true",
+        help="a primary and a synchronous standby; primary failovers instead of database restarts",
+    )
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args()
-    run = run_faults(Plan(faults=args.faults, seed=args.seed, tick_s=args.tick))
+    run = run_faults(Plan(faults=args.faults, seed=args.seed, tick_s=args.tick, replicated=args.replicated))
     print(render(run))  # noqa: T201 - the figures are the command's output
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:

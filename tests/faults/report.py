@@ -19,9 +19,20 @@ def render(run: FaultRun) -> str:
             f"  outage per fault {min(f.down_s for f in run.faults)}-{max(f.down_s for f in run.faults)} s; "
             f"worker ready again after median {median(recovered):.2f} s, max {max(recovered):.2f} s"
         )
-    during = [f.readiness_during for f in run.faults if f.kind == "database_restart"]
-    if during:
-        lines.append(f"  /ready while PostgreSQL was down: {during}")
+    for kind, what in (("database_restart", "PostgreSQL was down"), ("primary_failover", "no primary")):
+        during = [f.readiness_during for f in run.faults if f.kind == kind]
+        if during:
+            lines.append(f"  /ready while {what}: {during}")
+    failovers = [f for f in run.faults if f.kind == "primary_failover"]
+    if failovers:
+        lines.append(
+            "  primary failovers: writable again "
+            + ", ".join(f"{f.down_s + f.recovered_s:.2f}" for f in failovers)
+            + " s after the primary was killed (promotion after the outage shown above); standby was "
+            + ", ".join(str(f.replication) for f in failovers)
+        )
+    if run.on_primary_and_standby is not None:
+        lines.append(f"  readings on the final primary and its standby: {run.on_primary_and_standby}")
     if outcome is None:
         lines.append("  no outcome: the run did not finish")
         return "\n".join(lines)

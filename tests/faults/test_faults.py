@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.broker_process import mosquitto_path
 from tests.faults.report import render
-from tests.faults.run import KINDS, Plan, run_faults
+from tests.faults.run import KINDS, REPLICATED_KINDS, Plan, run_faults
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
@@ -32,3 +32,22 @@ def test_faults_under_load_lose_no_reading_and_no_alert() -> None:
     assert outcome.offline_not_marked_late == [], "a backlog older than late_after_s alerts as late"
     assert [f.readiness_during for f in run.faults if f.kind == "database_restart"] == [503, 503]
     assert outcome.clean
+
+
+@pytest.mark.timeout(600)
+def test_a_primary_failover_under_load_loses_no_acknowledged_reading() -> None:
+    """PostgreSQL as a primary and a synchronous standby; the service's URL names both."""
+    mosquitto_path()
+    run = run_faults(Plan(faults=4, seed=11, replicated=True))
+    print(render(run))  # noqa: T201 - kept in the test log
+    assert run.counts == dict.fromkeys(REPLICATED_KINDS, 1)
+    assert [f.replication for f in run.faults if f.kind == "primary_failover"] == ["sync"]
+    outcome = run.outcome
+    assert outcome is not None
+    assert outcome.published > 1000
+    assert (outcome.stored, outcome.lost, outcome.unexpected, outcome.altered) == (outcome.published, 0, 0, 0)
+    assert outcome.alerted == outcome.episodes == 4, outcome.missed_alerts
+    assert outcome.duplicated_alerts == []
+    assert outcome.spurious_alerts == []
+    assert outcome.clean
+    assert run.on_primary_and_standby == (outcome.stored, outcome.stored)  # two copies again
