@@ -70,7 +70,13 @@ def main() -> int:
     parser.add_argument(
         "--database-url", default=Options.database_url, help="an existing database on the server"
     )
-    parser.add_argument("--broker", default=Options.broker, help="host:port of Mosquitto")
+    parser.add_argument("--broker", default=Options.broker, help="host:port of the MQTT broker")
+    parser.add_argument(
+        "--mqtt-protocol", choices=("5", "3.1.1"), default="5", help="what the workers speak to the broker"
+    )
+    parser.add_argument(
+        "--broker-process", default="mosquitto", help="the broker's process name, for its CPU figures"
+    )
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     if not 1 <= args.duration <= 3600 or not 0 < args.rate <= 200_000:
@@ -86,6 +92,8 @@ def main() -> int:
         probes=args.probes,
         database_url=args.database_url,
         broker=args.broker,
+        mqtt_protocol=args.mqtt_protocol,
+        broker_process=args.broker_process,
     )
     figures = run(options)
     print(render(figures))  # noqa: T201 - the figures are the command's output

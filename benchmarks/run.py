@@ -48,6 +48,8 @@ class Options:
     probes: int = 200
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
     broker: str = "127.0.0.1:1883"
+    mqtt_protocol: str = "5"  # "3.1.1" for brokers that speak only that (NATS, amqtt)
+    broker_process: str = "mosquitto"  # whose CPU counts as the broker's (e.g. nats-server, beam.smp)
 
 
 @dataclass
@@ -96,7 +98,7 @@ async def _run(options: Options) -> Figures:
                 opened[event["alert_id"]] = time.time()
 
         await listener.add_listener("alert_events", heard)
-        groups = _process_groups(workers)
+        groups = _process_groups(workers, options.broker_process)
         rss_ready = sum(resident_mib(w.pid) for w in workers)
         cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         stored_before = sum(w.stored() for w in workers)
@@ -104,7 +106,9 @@ async def _run(options: Options) -> Figures:
         tallies, series, probes_sent = await _load(options, cohort, host, int(port), workers)
         stored_at_end = await _drain(workers, stored_before, tallies, len(probes_sent), options)
         elapsed = time.monotonic() - started
-        cpu_after = {name: cpu_seconds(pids) for name, pids in _process_groups(workers).items()}
+        cpu_after = {
+            name: cpu_seconds(pids) for name, pids in _process_groups(workers, options.broker_process).items()
+        }
         await asyncio.sleep(1.0)
         await listener.close()
         _throughput(figures, options, series)
@@ -139,6 +143,7 @@ class _Worker:
             "RPM_MQTT__TOPIC_ROOT": TOPIC_ROOT,
             "RPM_MQTT__CLIENT_ID": f"{TOPIC_ROOT}-ingest-{index}",
             "RPM_MQTT__SESSION_EXPIRY_S": "600",
+            "RPM_MQTT__PROTOCOL": options.mqtt_protocol,
             "RPM_INGEST__HTTP_PORT": str(self.port),
             "RPM_LOG_LEVEL": "ERROR",
         }
@@ -187,9 +192,9 @@ class _Worker:
             self.process = None
 
 
-def _process_groups(workers: list[_Worker]) -> dict[str, list[int]]:
+def _process_groups(workers: list[_Worker], broker: str) -> dict[str, list[int]]:
     return {
-        "broker": pids_of("mosquitto"),
+        "broker": pids_of(broker),
         "ingest": [w.pid for w in workers],
         "postgresql": pids_of("postgres"),
     }
@@ -209,7 +214,8 @@ async def _load(
         processes.append(context.Process(target=publish, args=(job, results), daemon=True))
     for process in processes:
         process.start()
-    probe = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=paho.MQTTv5)
+    version = paho.MQTTv5 if options.mqtt_protocol == "5" else paho.MQTTv311
+    probe = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=version)
     probe.connect(host, port)
     probe.loop_start()
     sent: dict[str, float] = {}
