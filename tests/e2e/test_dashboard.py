@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import httpx
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
 from sqlalchemy import select
@@ -193,6 +195,26 @@ async def test_an_admin_enrols_a_patient_and_sees_a_new_devices_credentials_once
         await page.reload()  # shown once: nothing to see again
         await expect(page.get_by_role("cell", name="scale-browser-1")).to_be_visible()
         await expect(page.locator("#mqtt-password")).to_have_count(0)
+
+        # A CGM also gets a Nightscout uploader for the patient's phone app; its secret works.
+        await page.get_by_label("Serial (its MQTT username)").fill("cgm-browser-1")
+        await page.get_by_label("Kind").select_option("cgm")
+        await page.locator("#owner").select_option(label="Ada Example (BROWSER-1)")
+        await page.get_by_role("button", name="Register").click()
+        await expect(page.get_by_role("cell", name="cgm-browser-1")).to_be_visible()
+        await page.get_by_role("button", name="Nightscout uploader").click()
+        await expect(page.locator("#nightscout-url")).to_have_text(f"http://{address}/ns/cgm-browser-1/")
+        secret = await page.locator("#nightscout-secret").inner_text()
+        await screenshot(page, "dashboard-admin-nightscout")
+        await _accessible(page)
+        hashed = hashlib.sha1(secret.encode()).hexdigest()
+        async with httpx.AsyncClient() as uploader:
+            check = await uploader.get(
+                f"http://{address}/ns/cgm-browser-1/api/v1/verifyauth", headers={"api-secret": hashed}
+            )
+        assert check.status_code == 200
+        await page.get_by_role("button", name="Revoke uploader").click()
+        await expect(page.get_by_text("Nightscout uploader revoked")).to_be_visible()
     async with database.sessions() as session:
         enrolled = await session.scalar(select(Patient).where(Patient.mrn == "BROWSER-1"))
         device = await session.scalar(select(Device).where(Device.serial == "scale-browser-1"))

@@ -94,7 +94,8 @@ export async function adminView() {
           d.patient_id ? h("button", { type: "button", class: "quiet", onclick: () => change("unassign") }, "Unassign") : null,
           h("button", { type: "button", class: "quiet", onclick: async () => {
             try { showCredentials(credentials, await api(`/devices/${d.id}/credentials`, { method: "POST" })); } catch (error) { toast(error.message, { bad: true }); }
-          } }, "New credentials"))),
+          } }, "New credentials"),
+          ...(d.kind === "cgm" ? nightscoutButtons(d, credentials) : []))),
       );
     }));
   }
@@ -113,5 +114,31 @@ function showCredentials(target, issued) {
       h("div", {}, h("dt", {}, "MQTT username"), h("dd", {}, h("code", { id: "mqtt-username" }, issued.mqtt_username))),
       h("div", {}, h("dt", {}, "MQTT password"), h("dd", {}, h("code", { id: "mqtt-password" }, issued.mqtt_password))),
       h("div", {}, h("dt", {}, "Publishes on"), h("dd", {}, h("code", {}, issued.readings_topic)))),
+    h("button", { type: "button", class: "quiet", onclick: () => target.replaceChildren() }, "I have copied them")));
+}
+
+// A CGM can also take uploads from a phone app that speaks Nightscout (xDrip+, ...).
+function nightscoutButtons(device, target) {
+  return [
+    h("button", { type: "button", class: "quiet", onclick: async () => {
+      try { showUploader(target, await api(`/devices/${device.id}/nightscout`, { method: "POST" })); } catch (error) { toast(error.message, { bad: true }); }
+    } }, "Nightscout uploader"),
+    h("button", { type: "button", class: "quiet", onclick: async () => {
+      try {
+        const answer = await api(`/devices/${device.id}/nightscout`, { method: "DELETE" });
+        toast(answer.revoked ? `Device ${device.serial}: Nightscout uploader revoked.` : `Device ${device.serial} had no Nightscout uploader.`);
+      } catch (error) { toast(error.message, { bad: true }); }
+    } }, "Revoke uploader"),
+  ];
+}
+
+function showUploader(target, issued) {
+  target.replaceChildren(h("div", { class: "secret", role: "alert" },
+    h("h2", {}, `Nightscout uploader for ${issued.device.serial}`),
+    h("p", {}, "Enter these in the patient's CGM app (its Nightscout or REST upload settings) now: they are stored only as digests and will not be shown again. Registering again replaces them."),
+    h("dl", { class: "facts" },
+      h("div", {}, h("dt", {}, "Nightscout URL"), h("dd", {}, h("code", { id: "nightscout-url" }, issued.base_url))),
+      h("div", {}, h("dt", {}, "API secret"), h("dd", {}, h("code", { id: "nightscout-secret" }, issued.api_secret))),
+      h("div", {}, h("dt", {}, "Access token"), h("dd", {}, h("code", { id: "nightscout-token" }, issued.token)))),
     h("button", { type: "button", class: "quiet", onclick: () => target.replaceChildren() }, "I have copied them")));
 }
