@@ -198,6 +198,13 @@ class ApiSettings(BaseModel):
         description="Where FHIR Bulk Data exports write their NDJSON files (shared by every API and "
         "scheduler process that serves or runs exports).",
     )
+    export_keep_h: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 30,
+        description="Hours a finished Bulk Data export's files are kept; then they are deleted and "
+        "its status URL answers 404.",
+    )
     trusted_proxies: tuple[str, ...] = Field(
         default=(),
         description="Addresses or networks of reverse proxies whose X-Forwarded-For and "

@@ -267,7 +267,7 @@ def _start_scheduler(runtime: Runtime, stack: AsyncExitStack) -> None:
         data_gap_job(database, on_alerts=_log_alert_changes),
         escalation_job(database, settings.alerts),
         webhook_job(database, settings.alerts, production=settings.environment == "production"),
-        bulk_export_job(database, settings.api.export_dir),
+        bulk_export_job(database, settings.api.export_dir, timedelta(hours=settings.api.export_keep_h)),
     ]
     runtime.scheduler = Scheduler(jobs)
     runtime.scheduler.start()

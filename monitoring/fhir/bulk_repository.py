@@ -49,7 +49,20 @@ async def of_site(*, session: AsyncSession, site_id: UUID, export_id: UUID) -> B
     export = await session.get(BulkExport, export_id)
     if export is None or export.site_id != site_id or export.status == "cancelled":
         raise NotFoundError(f"export {export_id} does not exist or is not your site's")
+    if export.status == "expired":
+        raise NotFoundError(f"export {export_id} has expired and its files are deleted; ask for a new one")
     return export
+
+
+async def expire(*, session: AsyncSession, finished_before: datetime) -> list[UUID]:
+    """Mark exports that finished before ``finished_before`` expired; their ids (files to delete)."""
+    found = await session.execute(
+        update(BulkExport)
+        .where(BulkExport.status.in_(("completed", "failed")), BulkExport.finished_at < finished_before)
+        .values(status="expired", output=None)
+        .returning(BulkExport.id)
+    )
+    return list(found.scalars())
 
 
 async def claim_next(*, session: AsyncSession, now: datetime) -> BulkExport | None:

@@ -10,7 +10,7 @@ import logging
 import secrets
 import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -40,6 +40,15 @@ async def remove(directory: Path, export_id: UUID) -> None:
     await asyncio.to_thread(shutil.rmtree, folder(directory, export_id), ignore_errors=True)
 
 
+async def expire_finished(database: Database, directory: Path, keep: timedelta) -> list[UUID]:
+    """Delete the files of exports finished longer than ``keep`` ago; the ids of those expired."""
+    async with database.unit_of_work() as session:
+        expired = await bulk_repository.expire(session=session, finished_before=datetime.now(UTC) - keep)
+    for export_id in expired:
+        await remove(directory, export_id)
+    return expired
+
+
 async def run_next(database: Database, directory: Path) -> UUID | None:
     """Claim the oldest accepted export and run it; its id, or None when none was waiting."""
     async with database.unit_of_work() as session:
@@ -60,6 +69,7 @@ async def run_next(database: Database, directory: Path) -> UUID | None:
                 session=session,
                 export_id=export.id,
                 status="failed",
+                finished_at=datetime.now(UTC),
                 error=f"{type(error).__name__}: {error}",
             )
         return export.id

@@ -375,8 +375,9 @@ class BulkExport(Base):
     __tablename__ = "bulk_exports"
     __table_args__ = (
         Index("ix_bulk_exports_status", "status", "created_at"),
+        Index("ix_bulk_exports_finished", "status", "finished_at"),
         CheckConstraint(
-            "status IN ('accepted', 'running', 'completed', 'failed', 'cancelled')", name="status"
+            "status IN ('accepted', 'running', 'completed', 'failed', 'cancelled', 'expired')", name="status"
         ),
     )
 

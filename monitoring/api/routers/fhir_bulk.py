@@ -5,7 +5,8 @@ Exports run in the scheduler (``fhir.bulk_writer``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -140,7 +141,9 @@ async def export_group(
         500: {"model": OperationOutcome, "content": _OUTCOME, "description": "The export failed."},
     },
 )
-async def export_status(request: Request, session: SessionDep, admin: AdminDep, export_id: UUID) -> Any:
+async def export_status(
+    request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep, export_id: UUID
+) -> Any:
     export = await bulk_repository.of_site(session=session, site_id=admin.site_id, export_id=export_id)
     match export.status:
         case "accepted" | "running":
@@ -155,7 +158,10 @@ async def export_status(request: Request, session: SessionDep, admin: AdminDep, 
         files=export.output or [],
         file_url=f"{fhir_base(request)}/$export-file/{export.id}",
     )
-    return FhirResponse(body, media_type="application/json")
+    assert export.finished_at is not None
+    expires = export.finished_at + timedelta(hours=settings.api.export_keep_h)
+    headers = {"Expires": format_datetime(expires.astimezone(UTC), usegmt=True)}  # when the files go
+    return FhirResponse(body, media_type="application/json", headers=headers)
 
 
 @router.delete(

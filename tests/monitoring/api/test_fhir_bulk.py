@@ -9,8 +9,10 @@ import asyncio
 import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -18,9 +20,11 @@ from fhir.resources.R4B.device import Device
 from fhir.resources.R4B.flag import Flag
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
+from sqlalchemy import func, update
 
-from monitoring.fhir.bulk_writer import run_next
+from monitoring.fhir.bulk_writer import expire_finished, run_next
 from monitoring.storage.db import Database
+from monitoring.storage.models import BulkExport
 from tests.api_support import SETTINGS, api_client
 from tests.factories import heart_rates, readings_payload
 from tests.monitoring.api.access_world import World, build
@@ -172,3 +176,32 @@ async def test_kick_off_refusals_and_cancelling(database: Database, tmp_path: Pa
     assert cancelled.status_code == 202
     assert gone.status_code == 404
     assert not left, "a deleted export's files are gone"
+
+
+async def test_a_finished_export_says_when_it_expires_and_then_its_files_are_deleted(
+    database: Database, tmp_path: Path
+) -> None:
+    world: World = await build(database)
+    keep = timedelta(hours=SETTINGS.api.export_keep_h)
+    async with api_client(database, as_user=world.users["admin"], settings=_settings(tmp_path)) as admin:
+        kicked = await admin.get(f"{FHIR}/Group/{world.teams[0]}/$export", headers=ASYNC)
+        status_url = kicked.headers["content-location"]
+        export_id = UUID(status_url.rsplit("/", 1)[1])
+        assert await run_next(database, tmp_path) == export_id
+        done = await admin.get(status_url)
+        file_url = done.json()["output"][0]["url"]
+        expires = parsedate_to_datetime(done.headers["expires"])
+        assert expires - datetime.now(UTC) == pytest.approx(keep, abs=timedelta(minutes=1))
+
+        assert await expire_finished(database, tmp_path, keep) == []  # not yet
+        async with database.unit_of_work() as session:  # as if it finished longer ago than kept
+            await session.execute(
+                update(BulkExport).where(BulkExport.id == export_id).values(finished_at=func.now() - keep)
+            )
+        assert await expire_finished(database, tmp_path, keep) == [export_id]
+        status = await admin.get(status_url)
+        download = await admin.get(file_url)
+        left = await asyncio.to_thread((tmp_path / str(export_id)).exists)
+    assert (status.status_code, download.status_code) == (404, 404)
+    assert "expired" in status.json()["issue"][0]["diagnostics"]
+    assert not left, "an expired export's files are deleted"
