@@ -76,7 +76,8 @@ class BrokerAccess:
         if username == self.service.username:
             if action == Action.SUBSCRIBE:
                 return topic in (f"{self.base}/+/readings", f"{self.base}/+/status")
-            return _matches(topic, f"{self.base}/+/readings")  # clearing a wrongly retained message
+            # Nightscout uploads published as their device; clearing a wrongly retained message.
+            return _matches(topic, f"{self.base}/+/readings")
         if username is None or action == Action.SUBSCRIBE:
             return False
         return topic in (f"{self.base}/{username}/readings", f"{self.base}/{username}/status")

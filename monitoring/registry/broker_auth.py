@@ -5,7 +5,8 @@ is stored in the broker's format: Mosquitto's ``$7$`` PBKDF2-SHA512
 (``$7$<iterations>$<base64 salt>$<base64 key>``). The password file is then
 written from the database, never from a secret in hand. The ACL lets each
 device publish on its own two topics and read nothing; the ingestion account
-reads every device's topics. Mosquitto rereads both files on SIGHUP.
+reads every device's topics and writes their readings topics (the Nightscout gateway publishes an
+uploader's entries as its device). Mosquitto rereads both files on SIGHUP.
 
 >>> stored = broker_hash("s3cret-enough", iterations=1000)
 >>> stored.startswith("$7$1000$"), verify_broker_hash(stored, "s3cret-enough")
@@ -85,8 +86,8 @@ def acl_file(root: str, services: Iterable[ServiceAccount]) -> str:
     ]
     for service in services:
         lines += [
-            f"# Service account {service.username}: reads every device's topics, and clears a readings",
-            "# message a device wrongly retained (an empty retained publish).",
+            f"# Service account {service.username}: reads every device's topics, publishes a Nightscout",
+            "# uploader's entries as its device, and clears a readings message a device wrongly retained.",
             f"user {service.username}",
             f"topic readwrite {base}/+/readings",
             f"topic read {base}/+/status",
