@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from monitoring.catalogue import Series
 from monitoring.errors import NotFoundError
 from monitoring.fhir.repository import ReadingRow, reading_row_columns
-from monitoring.storage.models import Alert, AlertEvent, BulkExport, Device, Patient, Reading, Site
+from monitoring.storage.interop_models import BulkExport
+from monitoring.storage.models import Alert, AlertEvent, Device, Patient, Reading, Site
 
 CHUNK = 5_000
 

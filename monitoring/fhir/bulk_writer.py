@@ -21,7 +21,7 @@ from monitoring.fhir import bulk_repository, resources
 from monitoring.fhir.bulk import Deidentifier
 from monitoring.fhir.search import resource_of
 from monitoring.storage.db import Database
-from monitoring.storage.models import BulkExport
+from monitoring.storage.interop_models import BulkExport
 
 log = logging.getLogger(__name__)
 LINES_PER_WRITE = 5_000

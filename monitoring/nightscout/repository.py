@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from monitoring.catalogue import Series
-from monitoring.storage.models import Device, NightscoutDocument, NightscoutUploader
+from monitoring.storage.interop_models import NightscoutDocument, NightscoutUploader
+from monitoring.storage.models import Device
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from sqlalchemy import func, update
 
 from monitoring.fhir.bulk_writer import expire_finished, run_next
 from monitoring.storage.db import Database
-from monitoring.storage.models import BulkExport
+from monitoring.storage.interop_models import BulkExport
 from tests.api_support import SETTINGS, api_client
 from tests.factories import heart_rates, readings_payload
 from tests.monitoring.api.access_world import World, build
