@@ -121,6 +121,39 @@ class IngestSettings(BaseModel):
         return self
 
 
+class NatsSettings(BaseModel):
+    """Ingestion from a NATS JetStream cluster; devices still speak MQTT, to the cluster's MQTT listeners."""
+
+    url: str | None = Field(
+        default=None,
+        description="nats://host:port, comma-separated for a cluster: workers take messages from JetStream "
+        "and share patients through leased partitions (RPM_MQTT__URL then names one of the cluster's "
+        "MQTT listeners, for the service account); empty: an MQTT session (Mosquitto).",
+    )
+    partitions: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description="Partitions of patients leased out to workers: the most workers that can share the "
+        "load. The same on every worker; changing it means stopping them all.",
+    )
+    lease_s: float = Field(
+        default=12.0,
+        ge=2,
+        le=300,
+        description="A partition lease lasts this long unless renewed (every quarter of it); a dead "
+        "worker's partitions move after it.",
+    )
+    ack_wait_s: float = Field(
+        default=10.0, ge=1, le=600, description="JetStream redelivers a message not acknowledged this long."
+    )
+    replicas: int = Field(default=3, ge=1, le=5, description="Copies of the partition stream in the cluster.")
+    subject_prefix: str = Field(default="rpm", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+
+    def servers(self) -> list[str]:
+        return [server.strip() for server in (self.url or "").split(",") if server.strip()]
+
+
 class DetectionSettings(BaseModel):
     replay_hours: float = Field(
         default=6.0, ge=0, description="Readings replayed into detectors at start-up."
@@ -223,6 +256,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
+    nats: NatsSettings = NatsSettings()
     detection: DetectionSettings = DetectionSettings()
     alerts: AlertSettings = AlertSettings()
     api: ApiSettings = ApiSettings()
@@ -232,6 +266,11 @@ class Settings(BaseSettings):
         if self.mqtt.shared_group and self.ingest.partitions > 1:
             raise ValueError(
                 "RPM_MQTT__SHARED_GROUP and RPM_INGEST__PARTITIONS > 1 are two ways to share load"
+            )
+        if self.nats.url and (self.mqtt.shared_group or self.ingest.partitions > 1):
+            raise ValueError(
+                "with RPM_NATS__URL workers share patients through leases; "
+                "leave RPM_MQTT__SHARED_GROUP and RPM_INGEST__PARTITIONS unset"
             )
         return self
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from monitoring.alerts.from_findings import AlertChange, apply_findings
 from monitoring.detection.careplans import refresh_care_plans
@@ -151,20 +152,22 @@ class Pipeline:
             self.on_alerts(changes)
         return changes
 
-    async def replay(self, hours: float) -> int:
+    async def replay(self, hours: float, owns: Callable[[UUID], bool] | None = None) -> int:
         """Evaluate what the restored detector state has not seen; alerts are applied idempotently.
 
         That is what arrived after each patient's checkpoint (a process killed
         between storing a batch and writing its alerts writes them now), and
         the last ``hours`` for patients without a checkpoint, to warm them up.
+        Only this worker's patients, or those ``owns`` names (partitions just taken over).
         """
         if hours <= 0:
             return 0
+        owns = owns or self.partition.owns
         since = datetime.now(UTC) - timedelta(hours=hours)
         count = 0
         async with self.db.sessions() as session:
             async for chunk in readings.stream_unseen(session=session, since=since, margin=REPLAY_MARGIN):
-                mine = [r for r in chunk if self.partition.owns(r.patient_id)]
+                mine = [r for r in chunk if owns(r.patient_id)]
                 count += len(mine)
                 await self.detect(mine)
         log.info("replayed %d readings not in the saved detector state (window %.1f h)", count, hours)

@@ -36,6 +36,7 @@ from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.ownership import WorkerShare
 from monitoring.ingest.quota import DeadLetterBound
+from monitoring.ingest.source import Source
 from monitoring.jobs.alerts import escalation_job, webhook_job
 from monitoring.jobs.detection import checkpoint_job, data_gap_job
 from monitoring.jobs.exports import bulk_export_job
@@ -105,7 +106,7 @@ class Runtime:
     endpoints: Endpoints
     database: Database
     ingest: IngestService | None = None
-    source: MqttSource | None = None
+    source: Source | None = None
     scheduler: Scheduler | None = None
     api_server: uvicorn.Server | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -206,6 +207,13 @@ async def running(
 async def _start_ingestion(runtime: Runtime, stack: AsyncExitStack) -> None:
     """This worker's share of the broker's messages, through the pipeline, with detector state restored."""
     settings, database = runtime.settings, runtime.database
+    if settings.nats.url:
+        from monitoring.ingest.cluster import start_cluster_ingestion
+
+        runtime.source, runtime.ingest = await start_cluster_ingestion(
+            settings, database, runtime.endpoints.mqtt, stack, runtime.tasks, on_alerts=_log_alert_changes
+        )
+        return
     share = WorkerShare(settings.ingest.partition, settings.ingest.partitions)
     mqtt = runtime.endpoints.mqtt
     if not share.everything:  # each worker keeps its own session

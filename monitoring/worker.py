@@ -20,8 +20,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from devices.contract import ErrorCode
 from monitoring.config import IngestSettings
 from monitoring.ingest import deadletter_repository as deadletters
-from monitoring.ingest.mqtt import MqttSource
 from monitoring.ingest.records import DeadLetter, Inbound
+from monitoring.ingest.source import Source
 from monitoring.observability import metrics
 from monitoring.pipeline import BatchResult, Pipeline
 
@@ -68,7 +68,7 @@ class IngestStats:
 
 
 class IngestService:
-    def __init__(self, source: MqttSource, pipeline: Pipeline, settings: IngestSettings) -> None:
+    def __init__(self, source: Source, pipeline: Pipeline, settings: IngestSettings) -> None:
         self.source = source
         self.pipeline = pipeline
         self.settings = settings
@@ -77,15 +77,19 @@ class IngestService:
         self.store_outage_since: float | None = None
         self.last_error: str | None = None
         self._current: Sequence[Inbound] = ()
+        # Held while a batch goes through the pipeline; a partition hand-over takes it to restore,
+        # replay or save detector state between batches.
+        self.lock = asyncio.Lock()
 
     async def run(self) -> None:
         """Process batches until cancelled."""
         while True:
             batch = await self.source.next_batch(self.settings.max_batch, self.settings.flush_ms / 1000)
             if batch:
-                self._current = batch
-                await self._process(batch)
-                self._current = ()
+                async with self.lock:
+                    self._current = batch
+                    await self._process(batch)
+                    self._current = ()
 
     def unevaluated_since(self) -> datetime | None:
         """When the oldest message received but not yet through detection arrived (None: there is none).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -42,7 +42,11 @@ class Checkpointer:
         if self.hold is not None and self.hold():
             log.info("checkpoint deferred: findings are waiting to be written")
             return 0
-        patients = sorted(self.engine.patients() if everyone else self.engine.take_dirty())
+        return await self.save_patients(self.engine.patients() if everyone else self.engine.take_dirty())
+
+    async def save_patients(self, which: Iterable[UUID]) -> int:
+        """Save the state of these patients now (a hand-over: the caller has no findings unwritten)."""
+        patients = sorted(which)
         saved = 0
         now = datetime.now(UTC)
         oldest = self.watermark() if self.watermark is not None else None
@@ -56,11 +60,13 @@ class Checkpointer:
             log.info("checkpointed detector state of %d patients", saved)
         return saved
 
-    async def restore(self) -> int:
+    async def restore(self, owns: Callable[[UUID], bool] | None = None) -> int:
+        """Load the saved state of the patients this worker owns (or of those ``owns`` names)."""
         async with self.database.sessions() as session:
             states = await repository.load_checkpoints(session=session)
-        if self.owns is not None:
-            states = {p: state for p, state in states.items() if self.owns(p)}
+        owns = owns or self.owns
+        if owns is not None:
+            states = {p: state for p, state in states.items() if owns(p)}
         for patient_id, state in states.items():
             self.engine.restore(patient_id, state)
         self.engine.take_dirty()

@@ -16,7 +16,9 @@ see docs/scale-out.md.
 
 Handing a patient to another worker (changing ``count``) is a restart of all
 workers: each saves its detector state at shutdown and the new owner restores
-it from PostgreSQL.
+it from PostgreSQL. With NATS JetStream (``monitoring.ingest.nats_*``) the same
+partition functions route each patient's messages to one partition, and workers
+lease partitions at run time instead (``monitoring.ingest.leases``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ from uuid import UUID
 
 from monitoring.ingest.records import Inbound
 from monitoring.registry.records import DeviceRef
+
+
+def partition_of(patient_id: UUID, count: int) -> int:
+    """The partition of a patient among ``count``: every device of the patient lands in it."""
+    return patient_id.int % count
+
+
+def partition_of_key(key: str, count: int) -> int:
+    """For what belongs to no patient (an unknown device, a malformed topic): a stable hash."""
+    return zlib.crc32(key.encode()) % count
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +56,11 @@ class WorkerShare:
         return self.count == 1
 
     def owns(self, patient_id: UUID) -> bool:
-        return self.count == 1 or patient_id.int % self.count == self.index
+        return self.count == 1 or partition_of(patient_id, self.count) == self.index
 
     def owns_key(self, key: str) -> bool:
         """For what belongs to no patient (an unknown device, a malformed topic): by a stable hash."""
-        return self.count == 1 or zlib.crc32(key.encode()) % self.count == self.index
+        return self.count == 1 or partition_of_key(key, self.count) == self.index
 
     def select(
         self, batch: Sequence[Inbound], serials: Sequence[str | None], devices: Mapping[str, DeviceRef]

@@ -19,7 +19,11 @@ DEAD_LETTER_PAYLOAD_LIMIT = 16 * 1024
 
 
 class Inbound(msgspec.Struct, frozen=True, gc=False):
-    """One MQTT message as it came off the broker, with what is needed to acknowledge it."""
+    """One MQTT message as it came off the broker, with what is needed to acknowledge it.
+
+    From MQTT: the packet id and the connection generation that delivered it.
+    From JetStream: the subject its acknowledgement goes to, and its partition.
+    """
 
     topic: str
     payload: bytes
@@ -27,6 +31,8 @@ class Inbound(msgspec.Struct, frozen=True, gc=False):
     mid: int = 0
     qos: int = 1
     generation: int = 0
+    reply: str = ""
+    partition: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,11 @@ MESSAGES_OTHERS = Counter(
     "rpm_ingest_messages_other_workers",
     "Messages of patients another ingestion worker owns, acknowledged unread (RPM_INGEST__PARTITIONS > 1).",
 )
+MESSAGES_ROUTED = Counter(
+    "rpm_ingest_messages_routed",
+    "Device messages this worker filed under their patient's partition (NATS JetStream ingestion).",
+)
+PARTITIONS_HELD = Gauge("rpm_ingest_partitions_held", "Partitions of patients this worker leases (NATS).")
 READINGS_STORED = Counter("rpm_readings_stored", "Readings stored for the first time.")
 READINGS_DUPLICATE = Counter("rpm_readings_duplicate", "Readings received again and not stored twice.")
 DEAD_LETTERS = Counter("rpm_dead_letters", "Messages or readings refused into dead letters.", ["code"])

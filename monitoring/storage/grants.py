@@ -46,6 +46,8 @@ RUNTIME_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "bulk_exports": WRITE,  # requested by admins, then claimed and finished by the scheduler
     "nightscout_uploaders": WRITE_DELETE,  # registered, replaced and revoked by admins
     "nightscout_documents": WRITE_DELETE,  # replaced (PUT) and deleted by their uploader
+    "ingest_workers": WRITE_DELETE,  # heartbeats of ingestion workers; a stopped one removes its row
+    "ingest_leases": WRITE,  # partitions of patients, claimed, renewed and released by workers
 }
 # Functions the runtime role calls; they run with their owner's rights.
 RUNTIME_FUNCTIONS = ("ensure_reading_partitions(timestamptz, timestamptz)",)

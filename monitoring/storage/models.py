@@ -368,6 +368,7 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
-# The interoperability tables live in their own module; importing it here registers them on
-# Base.metadata, so whoever loads the models (Alembic, the tests) has the whole schema.
-from monitoring.storage import interop_models  # noqa: E402, F401
+# The interoperability and cluster tables live in their own modules; importing them here
+# registers them on Base.metadata, so whoever loads the models (Alembic, the tests) has the
+# whole schema.
+from monitoring.storage import cluster_models, interop_models  # noqa: E402, F401

@@ -1,6 +1,6 @@
 """``python -m tests.faults``: the full fault-injection run, with its figures printed.
 
-python -m tests.faults --faults 24 --seed 1 [--replicated] [--json report.json]
+python -m tests.faults --faults 24 --seed 1 [--replicated | --cluster] [--json report.json]
 """
 
 from __future__ import annotations
@@ -24,9 +24,18 @@ def main() -> int:
         action="store_true",
         help="a primary and a synchronous standby; primary failovers instead of database restarts",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="three NATS nodes, two workers sharing leased partitions, a replicated database; "
+        "kills of a worker, a node and the primary",
+    )
     parser.add_argument("--json", help="also write the figures as JSON to this file")
     args = parser.parse_args()
-    run = run_faults(Plan(faults=args.faults, seed=args.seed, tick_s=args.tick, replicated=args.replicated))
+    plan = Plan(
+        faults=args.faults, seed=args.seed, tick_s=args.tick, replicated=args.replicated, cluster=args.cluster
+    )
+    run = run_faults(plan)
     print(render(run))  # noqa: T201 - the figures are the command's output
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:

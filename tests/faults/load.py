@@ -59,16 +59,25 @@ class Fleet:
     """The devices of a run and the thread that drives them."""
 
     def __init__(
-        self, serials: list[str], *, port: int, topic_root: str, outboxes: Path, seed: int, tick_s: float
+        self,
+        serials: list[str],
+        *,
+        ports: list[int],
+        topic_root: str,
+        outboxes: Path,
+        seed: int,
+        tick_s: float,
+        protocol: str = "5",
     ) -> None:
-        address = BrokerAddress("127.0.0.1", port)
+        """Device ``i`` connects to ``ports[i % len(ports)]`` (the nodes of a cluster, in turn)."""
+        addresses = [BrokerAddress("127.0.0.1", port, protocol=protocol) for port in ports]
         self.tick_s = tick_s
         self.devices = [
             FleetDevice(
                 serial,
                 DeviceClient(
                     serial,
-                    address,
+                    addresses[i % len(addresses)],
                     Outbox(outboxes / f"{serial}.db", device=serial),
                     kind="wearable",
                     root=topic_root,

@@ -31,6 +31,13 @@ def render(run: FaultRun) -> str:
             + " s after the primary was killed (promotion after the outage shown above); standby was "
             + ", ".join(str(f.replication) for f in failovers)
         )
+    takeovers = [f.takeover_s for f in run.faults if f.takeover_s is not None]
+    if takeovers:
+        lines.append(
+            "  worker kills: every partition held by a live worker again "
+            + ", ".join(f"{t:.2f}" for t in takeovers)
+            + " s after the kill"
+        )
     if run.on_primary_and_standby is not None:
         lines.append(f"  readings on the final primary and its standby: {run.on_primary_and_standby}")
     if outcome is None:

@@ -9,6 +9,13 @@ Faults, in a shuffled cycle so each kind comes back:
   primary and a synchronous standby, the service's URL names both; kill -9 of the primary,
   promotion of the standby after a pause, then the lost node rebuilt as the new standby.
 
+With ``cluster`` the devices publish to a three-node NATS cluster (JetStream, R3) and two
+workers share the patients through leased partitions; the database is replicated as above:
+- ``worker_kill`` (instead of ``ingest_kill``): kill -9 of one worker; the other must hold
+  every partition once the dead one's leases expire; the killed one is started again;
+- ``broker_node_kill`` (instead of ``broker_restart``): kill -9 of one NATS node, started
+  again after a pause; its devices reconnect to it, the workers to the nodes left.
+
 Every fault carries a bradycardia episode on its own device, started a moment
 before or during the fault. Afterwards every published reading must be stored
 exactly once with its value, and every episode must have raised exactly one
@@ -28,6 +35,7 @@ from typing import Literal
 
 from monitoring.storage import migrate
 from monitoring.storage.db import Database
+from tests.faults.cluster import ClusterWorker, NatsCluster
 from tests.faults.load import Fleet, FleetDevice
 from tests.faults.services import (
     IngestWorker,
@@ -38,7 +46,15 @@ from tests.faults.services import (
 )
 from tests.faults.verify import Outcome, verify
 
-FaultKind = Literal["ingest_kill", "broker_restart", "database_restart", "device_offline", "primary_failover"]
+FaultKind = Literal[
+    "ingest_kill",
+    "broker_restart",
+    "database_restart",
+    "device_offline",
+    "primary_failover",
+    "worker_kill",
+    "broker_node_kill",
+]
 KINDS: tuple[FaultKind, ...] = ("ingest_kill", "broker_restart", "database_restart", "device_offline")
 REPLICATED_KINDS: tuple[FaultKind, ...] = (
     "ingest_kill",
@@ -46,7 +62,14 @@ REPLICATED_KINDS: tuple[FaultKind, ...] = (
     "primary_failover",
     "device_offline",
 )
+CLUSTER_KINDS: tuple[FaultKind, ...] = (
+    "worker_kill",
+    "broker_node_kill",
+    "primary_failover",
+    "device_offline",
+)
 TOPIC_ROOT = "faults"
+PARTITIONS = 16  # of patients, leased by the cluster's workers
 Database_ = PrivatePostgres | ReplicatedPostgres
 
 
@@ -59,6 +82,7 @@ class Fault:
     recovered_s: float = 0.0  # from the service's return to the worker being ready again
     readiness_during: int | None = None  # /ready status seen while the database was down
     replication: str | None = None  # how the standby replicated when the primary was killed
+    takeover_s: float | None = None  # worker_kill: until every partition had a live holder again
 
 
 @dataclass
@@ -74,7 +98,8 @@ class FaultRun:
     @property
     def counts(self) -> dict[str, int]:
         counted = {
-            kind: sum(1 for f in self.faults if f.kind == kind) for kind in (*KINDS, *REPLICATED_KINDS)
+            kind: sum(1 for f in self.faults if f.kind == kind)
+            for kind in dict.fromkeys((*KINDS, *REPLICATED_KINDS, *CLUSTER_KINDS))
         }
         return {kind: n for kind, n in counted.items() if n}
 
@@ -87,9 +112,12 @@ class Plan:
     late_after_s: float = 2.0
     max_s: float = 900.0  # the whole run, load included, is bounded in time
     replicated: bool = False  # a primary and a synchronous standby, and failovers
+    cluster: bool = False  # a NATS cluster and two workers (the database replicated too)
 
     @property
     def kinds(self) -> tuple[FaultKind, ...]:
+        if self.cluster:
+            return CLUSTER_KINDS
         return REPLICATED_KINDS if self.replicated else KINDS
 
 
@@ -101,21 +129,39 @@ def run_faults(plan: Plan) -> FaultRun:
     return run
 
 
+@dataclass
+class Services:
+    """What a run breaks: the database, the broker (Mosquitto or a NATS cluster) and the workers."""
+
+    postgres: Database_
+    broker: RestartableBroker | NatsCluster
+    workers: list[IngestWorker]
+
+    def wait_ready(self) -> None:
+        for worker in self.workers:
+            worker.wait_ready()
+
+
 def _run_in(plan: Plan, folder: Path) -> FaultRun:
     rng = random.Random(plan.seed)
-    postgres: Database_ = ReplicatedPostgres(folder) if plan.replicated else PrivatePostgres(folder)
-    broker = RestartableBroker(folder)
+    replicated = plan.replicated or plan.cluster
+    postgres: Database_ = ReplicatedPostgres(folder) if replicated else PrivatePostgres(folder)
+    broker: RestartableBroker | NatsCluster = (
+        NatsCluster(folder, TOPIC_ROOT, PARTITIONS) if plan.cluster else RestartableBroker(folder)
+    )
     postgres.create()
     try:
         broker.start()
         serials = [f"FAULT-{i:03d}" for i in range(plan.faults + 4)]
         asyncio.run(_prepare(postgres.url, serials))
-        worker = IngestWorker(folder, postgres.url, broker.url, TOPIC_ROOT, plan.late_after_s)
-        worker.start()
-        worker.wait_ready()
+        services = Services(postgres, broker, _workers(plan, folder, postgres.url, broker))
+        for worker in services.workers:
+            worker.start()
+        services.wait_ready()
         fleet = Fleet(
             serials,
-            port=broker.port,
+            ports=broker.mqtt_ports if isinstance(broker, NatsCluster) else [broker.port],
+            protocol="3.1.1" if isinstance(broker, NatsCluster) else "5",
             topic_root=TOPIC_ROOT,
             outboxes=folder,
             seed=plan.seed,
@@ -123,18 +169,40 @@ def _run_in(plan: Plan, folder: Path) -> FaultRun:
         )
         run = FaultRun(devices=len(serials), folder=str(folder))
         try:
-            _inject_all(plan, rng, fleet, worker, broker, postgres, run)
+            _inject_all(plan, rng, fleet, services, run)
             run.outcome = _settle(postgres.url, fleet, run)
             if isinstance(postgres, ReplicatedPostgres):
                 run.on_primary_and_standby = postgres.standby_caught_up("SELECT count(*) FROM readings")
         finally:
             fleet.stop_recording()
             fleet.close()
-            worker.stop()
+            for worker in services.workers:
+                worker.stop()
         return run
     finally:
         broker.stop()
         postgres.destroy()
+
+
+def _workers(
+    plan: Plan, folder: Path, url: str, broker: RestartableBroker | NatsCluster
+) -> list[IngestWorker]:
+    if isinstance(broker, NatsCluster):
+        mqtt = f"mqtt://127.0.0.1:{broker.mqtt_ports[0]}"
+        return [
+            ClusterWorker(
+                folder,
+                url,
+                mqtt,
+                TOPIC_ROOT,
+                plan.late_after_s,
+                nats_url=broker.url,
+                name=f"w{i}",
+                partitions=PARTITIONS,
+            )
+            for i in (1, 2)
+        ]
+    return [IngestWorker(folder, url, broker.url, TOPIC_ROOT, plan.late_after_s)]
 
 
 async def _prepare(url: str, serials: list[str]) -> None:
@@ -149,15 +217,7 @@ async def _prepare(url: str, serials: list[str]) -> None:
         await database.dispose()
 
 
-def _inject_all(
-    plan: Plan,
-    rng: random.Random,
-    fleet: Fleet,
-    worker: IngestWorker,
-    broker: RestartableBroker,
-    postgres: Database_,
-    run: FaultRun,
-) -> None:
+def _inject_all(plan: Plan, rng: random.Random, fleet: Fleet, services: Services, run: FaultRun) -> None:
     started = time.monotonic()
     fleet.start(max_ticks=int(plan.max_s / plan.tick_s), max_s=plan.max_s)
     time.sleep(2.0)  # the detectors see every device's normal rate first
@@ -175,7 +235,7 @@ def _inject_all(
             fleet.episode(index)
             time.sleep(rng.uniform(0.0, 0.4))
         fault = Fault(kinds.pop(), round(time.monotonic() - started, 2), 0.0, device.serial)
-        _inject(fault, rng, plan, fleet, device, worker, broker, postgres, episode=not early)
+        _inject(fault, rng, plan, fleet, device, services, episode=not early)
         run.faults.append(fault)
     fleet.stop_recording()
     run.seconds = round(time.monotonic() - started, 1)
@@ -187,18 +247,24 @@ def _inject(
     plan: Plan,
     fleet: Fleet,
     device: FleetDevice,
-    worker: IngestWorker,
-    broker: RestartableBroker,
-    postgres: Database_,
+    services: Services,
     *,
     episode: bool,
 ) -> None:
     index = fleet.devices.index(device)
+    postgres, broker = services.postgres, services.broker
     down = rng.uniform(0.5, 3.0)
-    if fault.kind == "ingest_kill":
+    worker = rng.choice(services.workers)
+    node = rng.choice(broker.nodes) if isinstance(broker, NatsCluster) else None
+    killed_at = time.monotonic()
+    dead_pid = worker.process.pid if worker.process is not None else None
+    if fault.kind in ("ingest_kill", "worker_kill"):
         worker.kill()
     elif fault.kind == "broker_restart":
         broker.stop()
+    elif fault.kind == "broker_node_kill":
+        assert node is not None
+        node.kill()
     elif fault.kind == "database_restart":
         assert isinstance(postgres, PrivatePostgres)
         postgres.stop_fast()
@@ -212,7 +278,7 @@ def _inject(
         fleet.episode(index)
     if fault.kind in ("database_restart", "primary_failover"):
         time.sleep(min(down, 0.5))
-        fault.readiness_during = _readiness_while_down(worker)
+        fault.readiness_during = _readiness_while_down(services.workers[0])
         time.sleep(max(0.0, down - 0.5))
     else:
         time.sleep(down)
@@ -220,8 +286,18 @@ def _inject(
     back = time.monotonic()
     if fault.kind == "ingest_kill":
         worker.start()
+    elif fault.kind == "worker_kill":
+        # The survivors take the dead worker's partitions over first; then it comes back.
+        assert dead_pid is not None
+        fault.takeover_s = round(_taken_over(postgres.url, dead_pid) - killed_at, 2)
+        back = time.monotonic()
+        worker.start()
     elif fault.kind == "broker_restart":
+        assert isinstance(broker, RestartableBroker)
         broker.start()
+    elif fault.kind == "broker_node_kill":
+        assert node is not None
+        node.start()
     elif fault.kind == "database_restart":
         assert isinstance(postgres, PrivatePostgres)
         postgres.start()
@@ -230,11 +306,34 @@ def _inject(
         postgres.promote()
     else:
         device.client.go_online()
-    worker.wait_ready()
+    services.wait_ready()
     fault.recovered_s = round(time.monotonic() - back, 2)
     if fault.kind == "primary_failover":
         assert isinstance(postgres, ReplicatedPostgres)
         postgres.rebuild()  # two copies again before the next fault
+
+
+def _taken_over(url: str, dead_pid: int, timeout_s: float = 60) -> float:
+    """When every partition is held again, and none by the worker with ``dead_pid`` (its name holds it)."""
+    dead = f"-{dead_pid}-"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        holders = asyncio.run(_holders(url))
+        if holders and all(owner is not None and dead not in owner for owner in holders.values()):
+            return time.monotonic()
+        time.sleep(0.2)
+    raise RuntimeError(f"the dead worker's partitions were not taken over within {timeout_s} s")
+
+
+async def _holders(url: str) -> dict[int, str | None]:
+    from monitoring.ingest import lease_repository
+
+    database = Database(url)
+    try:
+        async with database.sessions() as session:
+            return await lease_repository.holders(session=session)
+    finally:
+        await database.dispose()
 
 
 def _readiness_while_down(worker: IngestWorker) -> int | None:

@@ -312,8 +312,11 @@ class IngestWorker:
         )
         return env
 
+    def log_path(self) -> Path:
+        return self.root / f"ingest-{self.starts}.log"
+
     def start(self) -> None:
-        log = (self.root / f"ingest-{self.starts}.log").open("wb")
+        log = self.log_path().open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "monitoring_cli", "ingest"],
             env=self.environment(),
@@ -323,7 +326,19 @@ class IngestWorker:
         self.starts += 1
 
     def wait_ready(self, timeout_s: float = 60) -> None:
-        _wait(self.ready, timeout_s, "the ingestion worker to be ready")
+        try:
+            _wait(self.ready, timeout_s, "the ingestion worker to be ready")
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; /ready said: {self.readiness_detail()}") from None
+
+    def readiness_detail(self) -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/ready", timeout=2) as reply:  # noqa: S310
+                return str(reply.read(2000).decode())
+        except urllib.error.HTTPError as error:
+            return str(error.read(2000).decode())
+        except OSError as error:
+            return repr(error)
 
     def ready(self) -> bool:
         return self.readiness() == 200

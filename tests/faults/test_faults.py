@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.broker_process import mosquitto_path
+from tests.faults.cluster import nats_server_path
 from tests.faults.report import render
-from tests.faults.run import KINDS, REPLICATED_KINDS, Plan, run_faults
+from tests.faults.run import CLUSTER_KINDS, KINDS, REPLICATED_KINDS, Plan, run_faults
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
@@ -51,3 +52,24 @@ def test_a_primary_failover_under_load_loses_no_acknowledged_reading() -> None:
     assert outcome.spurious_alerts == []
     assert outcome.clean
     assert run.on_primary_and_standby == (outcome.stored, outcome.stored)  # two copies again
+
+
+@pytest.mark.timeout(600)
+def test_a_cluster_loses_nothing_when_a_worker_a_broker_node_or_the_primary_dies() -> None:
+    """Three NATS nodes (R3), two workers sharing leased partitions, a primary and a synchronous standby."""
+    nats_server_path()
+    run = run_faults(Plan(faults=4, seed=5, cluster=True))
+    print(render(run))  # noqa: T201 - kept in the test log
+    assert run.counts == dict.fromkeys(CLUSTER_KINDS, 1)
+    outcome = run.outcome
+    assert outcome is not None
+    assert outcome.published > 1000
+    assert (outcome.stored, outcome.lost, outcome.unexpected, outcome.altered) == (outcome.published, 0, 0, 0)
+    assert outcome.alerted == outcome.episodes == 4, outcome.missed_alerts
+    assert outcome.duplicated_alerts == []
+    assert outcome.spurious_alerts == []
+    assert outcome.clean
+    takeovers = [f.takeover_s for f in run.faults if f.kind == "worker_kill"]
+    assert len(takeovers) == 1
+    assert takeovers[0] is not None
+    assert takeovers[0] < 30  # a killed worker's patients are evaluated again within 30 s

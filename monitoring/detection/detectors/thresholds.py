@@ -77,9 +77,13 @@ class ThresholdDetector:
 
     def __init__(self) -> None:
         self._runs: dict[int, dict[tuple[Series, Direction], _Run]] = {}  # by the UUID's integer
+        # Runs of late readings (observe_late), by patient, series and direction.
+        self._late_runs: dict[tuple[int, Series, Direction], _Run] = {}
 
     def forget(self, patient_id: UUID) -> None:
         self._runs.pop(patient_id.int, None)
+        for key in [key for key in self._late_runs if key[0] == patient_id.int]:
+            del self._late_runs[key]
 
     def snapshot(self, patient_id: UUID) -> dict[str, Any] | None:
         runs = self._runs.get(patient_id.int)
@@ -121,29 +125,48 @@ class ThresholdDetector:
         return findings
 
     def observe_late(self, observation: Observation, context: PatientContext) -> Sequence[Finding]:
-        """A reading older than the newest one evaluated: apply single-reading limits only.
+        """A reading older than the newest one evaluated: a run of late readings is its own episode.
 
-        The persistence windows have moved on, so a late reading changes no
-        state; but where one reading alone is enough to alert (a spot-check
-        meter), it still alerts, as its own episode.
+        The live persistence windows have moved on, so a late reading changes
+        none of their state. Late readings arrive in bursts, in their own order
+        (a device's backlog; a broker node that failed over and took a device's
+        earlier messages after a later one); out-of-range ones in a row form a
+        late run, which alerts, marked late, once it persists as the care plan
+        asks (at once where one reading is enough, as for a spot-check meter).
+        An in-range late reading ends the run. Late runs are not checkpointed.
         """
         threshold = context.thresholds.get(observation.series)
         if threshold is None:
             return ()
         value = observation.value
-        for direction, limit in (("high", threshold.high), ("low", threshold.low)):
-            if limit is None or threshold.persistence(direction == "high")[0] != 1:
+        directions: tuple[tuple[Direction, float | None], ...] = (
+            ("high", threshold.high),
+            ("low", threshold.low),
+        )
+        for side, limit in directions:
+            if limit is None:
                 continue
-            if (value > limit) if direction == "high" else (value < limit):
-                side: Direction = "high" if direction == "high" else "low"
-                clear_at = limit - threshold.hysteresis if side == "high" else limit + threshold.hysteresis
-                run = _Run(observation.at, value)
-                run.count = 1
-                run.recent.append((observation.at, value))
-                finding = self._finding(
-                    FindingKind.OPEN, side, limit, clear_at, threshold, observation, run, context
-                )
-                return (finding,)
+            key = (observation.patient_id.int, observation.series, side)
+            if not ((value > limit) if side == "high" else (value < limit)):
+                self._late_runs.pop(key, None)
+                continue
+            run = self._late_runs.get(key)
+            if run is None or observation.at <= run.recent[-1][0]:  # a new burst starts a new run
+                run = self._late_runs[key] = _Run(observation.at, value)
+            run.count += 1
+            run.recent.append((observation.at, value))
+            run.worst = max(run.worst, value) if side == "high" else min(run.worst, value)
+            readings, seconds = threshold.persistence(side == "high")
+            persisted = run.count >= readings or (
+                seconds is not None and (observation.at - run.started_at).total_seconds() >= seconds
+            )
+            if run.active or not persisted:
+                continue
+            run.active = True
+            clear_at = limit - threshold.hysteresis if side == "high" else limit + threshold.hysteresis
+            return (
+                self._finding(FindingKind.OPEN, side, limit, clear_at, threshold, observation, run, context),
+            )
         return ()
 
     def _step(

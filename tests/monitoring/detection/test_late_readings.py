@@ -66,3 +66,33 @@ def test_a_redelivered_reading_with_the_same_time_is_not_judged_again() -> None:
     first = reading(Series.GLUCOSE_METER, T0, 52)
     assert detection.evaluate([first])
     assert detection.evaluate([first]) == []
+
+
+def _late_heart_rates(values: list[float], start: datetime, received: datetime) -> list[StandardReading]:
+    return [
+        reading(Series.HEART_RATE, start + timedelta(seconds=i), v, received) for i, v in enumerate(values)
+    ]
+
+
+def test_a_late_run_of_low_heart_rates_is_its_own_episode_and_alerts_once_marked_late() -> None:
+    """A broker node that fails over can take a device's earlier messages after a later one."""
+    detection = engine()
+    detection.evaluate([reading(Series.HEART_RATE, T0 + timedelta(minutes=10), 70)])
+    received = T0 + timedelta(hours=1)  # past late_after: the alert says it is late
+    findings = detection.evaluate(_late_heart_rates([72, 31, 30, 29, 33, 32, 30, 71], T0, received))
+    assert [(f.alert_type, f.kind) for f in findings] == [("threshold.heart_rate.low", FindingKind.OPEN)]
+    assert findings[0].episode_started_at == T0 + timedelta(seconds=1)
+    assert findings[0].explanation["observed_count"] == 5
+    assert findings[0].explanation["late"] == {"received_after_s": 3600 - 5}  # the fifth reading opens it
+    # More of the same late run does not open it again.
+    again = detection.evaluate(
+        _late_heart_rates([30, 31], T0 + timedelta(seconds=5, milliseconds=500), received)
+    )
+    assert again == []
+
+
+def test_a_late_run_broken_by_an_in_range_reading_does_not_alert() -> None:
+    detection = engine()
+    detection.evaluate([reading(Series.HEART_RATE, T0 + timedelta(minutes=10), 70)])
+    late = _late_heart_rates([31, 30, 29, 70, 33, 32, 30], T0, T0 + timedelta(minutes=11))
+    assert detection.evaluate(late) == []

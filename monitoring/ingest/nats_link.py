@@ -1,0 +1,249 @@
+"""The connection to a NATS JetStream cluster, and the streams and consumers ingestion relies on.
+
+Devices publish over MQTT (QoS 1) to the cluster's MQTT listeners. The
+cluster's configuration maps each device's subject to one of the route
+partitions, by a hash of the device serial (``route_mappings``: NATS subject
+mapping, applied as a message arrives). NATS answers a QoS 1 PUBLISH only once
+the message is stored, replicated, in its own ``$MQTT_msgs`` stream, an
+interest-policy stream: a message is kept while a consumer that wants it has
+not acknowledged it. Ingestion keeps one durable *route* consumer per
+partition on that stream, so from the device's PUBACK on, a reading is held
+by the cluster until a worker has passed it on.
+
+Passing on (``nats_router``): the worker that leases partition ``k`` reads
+route partition ``k`` in order, finds each device's patient, and publishes the
+message to the partition stream under the patient's partition. Each of those
+has its own durable consumer, read only by the worker that leases it
+(``leases``). So each worker reads only its share, at both stages, and a
+device's messages stay in order (a patient's devices may land in different
+route partitions; their series are their own).
+
+Messages a device publishes at QoS 0 are not in ``$MQTT_msgs`` and are not
+ingested on this path; the wire contract asks for QoS 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+import nats
+import paho.mqtt.client as paho
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+from paho.mqtt.enums import CallbackAPIVersion
+
+from monitoring.config import MqttSettings, NatsSettings
+
+log = logging.getLogger(__name__)
+
+MQTT_STREAM = "$MQTT_msgs"
+MQTT_PREFIX = "$MQTT.msgs."
+# How many messages a consumer may have delivered and unacknowledged at once.
+MAX_ACK_PENDING = 20_000
+
+
+CHANNELS = ("readings", "status")
+
+
+def route_mappings(root: str, partitions: int) -> dict[str, str]:
+    """The subject mappings the cluster's configuration must hold: device subject -> route partition."""
+    return {
+        f"{root}.v1.devices.*.{channel}": f"{root}.v1.route.{{{{partition({partitions},1)}}}}"
+        f".{{{{wildcard(1)}}}}.{channel}"
+        for channel in CHANNELS
+    }
+
+
+def mappings_block(root: str, partitions: int) -> str:
+    """``route_mappings`` as a block of NATS server configuration."""
+    lines = [f'  "{source}": "{target}"' for source, target in route_mappings(root, partitions).items()]
+    return "mappings: {\n" + "\n".join(lines) + "\n}\n"
+
+
+def subject_to_topic(subject: str) -> str:
+    """The MQTT topic a routed subject (``[$MQTT.msgs.]root.v1.route.k.serial.channel``) was published on."""
+    parts = subject.removeprefix(MQTT_PREFIX).split(".")
+    if len(parts) == 6 and parts[2] == "route":
+        return "/".join((parts[0], parts[1], "devices", parts[4], parts[5]))
+    return "/".join(parts)
+
+
+@dataclass
+class NatsLink:
+    settings: NatsSettings
+    mqtt: MqttSettings
+    client: NatsClient
+    js: JetStreamContext
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.subject_prefix
+
+    @property
+    def eval_stream(self) -> str:
+        return f"{self.prefix.upper()}_EVAL"
+
+    def partition_subject(self, partition: int) -> str:
+        return f"{self.prefix}.eval.{partition}"
+
+    def partition_consumer(self, partition: int) -> str:
+        return f"{self.prefix}-eval-{partition}"
+
+    def route_consumer(self, partition: int) -> str:
+        return f"{self.prefix}-route-{partition}"
+
+    def route_filter(self, partition: int) -> str:
+        return f"{MQTT_PREFIX}{self.mqtt.topic_root}.v1.route.{partition}.*.*"
+
+    @property
+    def first_server(self) -> tuple[str, int]:
+        server = self.settings.servers()[0].removeprefix("nats://").removeprefix("tls://")
+        host, _, port = server.rpartition(":")
+        return host or "127.0.0.1", int(port or 4222)
+
+    @classmethod
+    async def connect(cls, settings: NatsSettings, mqtt: MqttSettings, *, name: str) -> NatsLink:
+        client = await nats.connect(
+            servers=settings.servers(),
+            name=name,
+            connect_timeout=5,
+            reconnect_time_wait=1,
+            max_reconnect_attempts=-1,
+            error_cb=_log_error,
+            disconnected_cb=_log_disconnected,
+            reconnected_cb=_log_reconnected,
+        )
+        link = cls(settings, mqtt, client, client.jetstream(timeout=10))
+        await link.prepare()
+        return link
+
+    async def prepare(self) -> None:
+        """The partition stream, the MQTT streams NATS creates for MQTT clients, and the route consumer."""
+        await self._ensure_stream(
+            StreamConfig(
+                name=self.eval_stream,
+                subjects=[f"{self.prefix}.eval.*"],
+                retention=RetentionPolicy.WORK_QUEUE,
+                storage=StorageType.FILE,
+                num_replicas=self.settings.replicas,
+                duplicate_window=120.0,
+            )
+        )
+        await asyncio.to_thread(_open_mqtt_streams, self.mqtt)
+        await self.check_mappings()
+        # Every route partition's consumer exists before any message could need it: in an
+        # interest-policy stream a message nobody wants is dropped at once.
+        for partition in range(self.settings.partitions):
+            await self._ensure_consumer(
+                MQTT_STREAM,
+                ConsumerConfig(
+                    durable_name=self.route_consumer(partition),
+                    filter_subject=self.route_filter(partition),
+                    ack_policy=AckPolicy.EXPLICIT,
+                    ack_wait=self.settings.ack_wait_s,
+                    max_ack_pending=MAX_ACK_PENDING,
+                ),
+            )
+
+    async def check_mappings(self) -> None:
+        """Refuse to start unless the cluster maps device subjects onto exactly these route partitions."""
+        root, count = self.mqtt.topic_root, self.settings.partitions
+        seen: asyncio.Queue[str] = asyncio.Queue()
+
+        async def note(message: Msg) -> None:
+            await seen.put(message.subject)
+
+        probes = [f"rpm-probe-{i}" for i in range(4 * count)]
+        subscription = await self.client.subscribe(f"{root}.v1.route.*.*.status", cb=note)
+        try:
+            for probe in probes:
+                await self.client.publish(f"{root}.v1.devices.{probe}.status", b"")
+            await self.client.flush(timeout=5)
+            partitions: set[int] = set()
+            try:
+                for _ in probes:
+                    subject = await asyncio.wait_for(seen.get(), timeout=2)
+                    partitions.add(int(subject.split(".")[3]))
+            except TimeoutError:
+                partitions = set()
+        finally:
+            await subscription.unsubscribe()
+        if not partitions or max(partitions) >= count:
+            raise RuntimeError(
+                f"the NATS cluster does not map device subjects onto {count} route partitions "
+                f"(RPM_NATS__PARTITIONS); every node's configuration needs:\n{mappings_block(root, count)}"
+            )
+
+    async def ensure_partition_consumer(self, partition: int) -> None:
+        await self._ensure_consumer(
+            self.eval_stream,
+            ConsumerConfig(
+                durable_name=self.partition_consumer(partition),
+                filter_subject=self.partition_subject(partition),
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self.settings.ack_wait_s,
+                max_ack_pending=MAX_ACK_PENDING,
+            ),
+        )
+
+    async def close(self) -> None:
+        if not self.client.is_closed:
+            await self.client.drain()
+
+    async def _ensure_stream(self, config: StreamConfig) -> None:
+        try:
+            await self.js.stream_info(config.name or "")
+        except NotFoundError:
+            await self.js.add_stream(config)
+            log.info("created stream %s (%d replicas)", config.name, config.num_replicas or 1)
+
+    async def _ensure_consumer(self, stream: str, config: ConsumerConfig) -> None:
+        try:
+            await self.js.add_consumer(stream, config)
+        except BadRequestError as error:  # exists with another configuration: keep it, say so
+            log.warning("consumer %s on %s kept as it is: %s", config.durable_name, stream, error)
+
+
+def _open_mqtt_streams(mqtt: MqttSettings) -> None:
+    """NATS creates its MQTT streams at the first MQTT connection: connect once, as the service."""
+    host, port, username, password = mqtt.endpoint()
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"{mqtt.client_id}-setup-{secrets.token_hex(3)}",
+        protocol=paho.MQTTv311,
+        clean_session=True,
+    )
+    if username:
+        client.username_pw_set(username, password)
+    if mqtt.tls:
+        client.tls_set(ca_certs=str(mqtt.ca_file) if mqtt.ca_file else None)
+    client.connect(host, port, keepalive=10)
+    try:
+        client.loop_start()
+        deadline = time.monotonic() + 10
+        while not client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not client.is_connected():
+            raise ConnectionError(f"the cluster's MQTT listener {host}:{port} did not accept the service")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+async def _log_error(error: Exception) -> None:
+    log.warning("NATS: %s", error)
+
+
+async def _log_disconnected() -> None:
+    log.warning("NATS: disconnected")
+
+
+async def _log_reconnected() -> None:
+    log.info("NATS: reconnected")

@@ -1,0 +1,123 @@
+"""Stage one on NATS: the holder of route partition ``k`` files its devices' messages under their patients.
+
+Route partition ``k`` holds the messages of the devices whose serial hashes to
+``k`` (the cluster's subject mapping), in the order they arrived. Its holder
+reads only the topic, looks the device up, and publishes the payload
+unchanged to the partition of the device's patient, with the topic and the
+time the cluster received it in headers, then acknowledges the originals, one
+batch at a time, so each device's messages keep their order. A batch whose
+copies are not all confirmed is published again (the copy's message id, the
+original's stream sequence, makes JetStream drop a second copy within its
+duplicate window) until they are, or until the partition is handed over;
+then the next holder gets the originals again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import nats.errors
+from nats.aio.msg import Msg
+
+from monitoring.ingest.directory import DeviceDirectory
+from monitoring.ingest.intake import serial_in
+from monitoring.ingest.nats_link import MQTT_STREAM, NatsLink, subject_to_topic
+from monitoring.ingest.ownership import partition_of, partition_of_key
+from monitoring.observability import metrics
+
+log = logging.getLogger(__name__)
+
+TOPIC_HEADER = "Rpm-Topic"
+RECEIVED_HEADER = "Rpm-Received-Ns"
+_FETCH = 1000
+_CONFIRM_S = 10.0  # longest wait for the partition stream to confirm a batch of copies
+
+
+class Router:
+    def __init__(self, link: NatsLink, directory: DeviceDirectory, *, partitions: int) -> None:
+        self.link = link
+        self.directory = directory
+        self.partitions = partitions
+        self.routed = 0
+
+    async def run(self, partition: int, stopping: Callable[[], bool]) -> None:
+        """Route partition ``partition`` until ``stopping()``; the batch in hand is finished first."""
+        subscription = await self.link.js.pull_subscribe_bind(
+            self.link.route_consumer(partition), stream=MQTT_STREAM
+        )
+        failing = False
+        try:
+            while not stopping():
+                try:
+                    messages = await subscription.fetch(_FETCH, timeout=1.0)
+                except TimeoutError:  # nothing to route (nats' own TimeoutError is one too)
+                    continue
+                except nats.errors.ConnectionClosedError:
+                    return
+                except Exception as error:  # a node or the connection is changing: try again
+                    if not failing:
+                        log.warning("route partition %d failing (logged once): %s", partition, error)
+                    failing = True
+                    await asyncio.sleep(0.5)
+                    continue
+                failing = False
+                await self.route(messages, stopping)
+        finally:
+            try:
+                await subscription.unsubscribe()
+            except nats.errors.Error:
+                pass
+
+    async def route(self, messages: Sequence[Msg], stopping: Callable[[], bool] = lambda: False) -> bool:
+        """File ``messages`` under their patients' partitions; True once done and acknowledged."""
+        topics = [subject_to_topic(message.subject) for message in messages]
+        root = self.link.mqtt.topic_root
+        serials = [serial_in(topic, root) for topic in topics]
+        devices = await self.directory.lookup({serial for serial in serials if serial is not None})
+        copies: list[tuple[str, bytes, dict[str, str]]] = []
+        for message, topic, serial in zip(messages, topics, serials, strict=True):
+            device = devices.get(serial) if serial is not None else None
+            if device is not None and device.patient_id is not None:
+                partition = partition_of(device.patient_id, self.partitions)
+            else:
+                partition = partition_of_key(serial if serial is not None else topic, self.partitions)
+            received = message.metadata.timestamp
+            headers = {
+                "Nats-Msg-Id": f"route-{message.metadata.sequence.stream}",
+                TOPIC_HEADER: topic,
+                RECEIVED_HEADER: str(int(received.timestamp() * 1e9)),
+            }
+            copies.append((self.link.partition_subject(partition), message.data, headers))
+        while not await self._publish(copies):
+            if stopping():
+                return False  # unacknowledged: the partition's next holder gets them again
+            await asyncio.sleep(0.5)
+        for message in messages:
+            await _quietly(message.ack())
+        self.routed += len(messages)
+        metrics.MESSAGES_ROUTED.inc(len(messages))
+        return True
+
+    async def _publish(self, copies: list[tuple[str, bytes, dict[str, str]]]) -> bool:
+        try:
+            pending = [
+                await self.link.js.publish_async(subject, data, headers=dict(headers))
+                for subject, data, headers in copies
+            ]
+            # A node that dies may never answer: its copies are unconfirmed, not lost.
+            await asyncio.wait_for(asyncio.gather(*pending), timeout=_CONFIRM_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("%d copies not confirmed, publishing them again: %r", len(copies), error)
+            return False
+        return True
+
+
+async def _quietly(acknowledgement: Awaitable[None]) -> None:
+    try:
+        await acknowledgement
+    except nats.errors.Error as error:
+        log.warning("acknowledgement not sent: %s", error)

@@ -1,0 +1,200 @@
+"""Stage two on NATS: a worker reads the partitions it leases, and nothing else.
+
+One fetch loop per leased partition pulls from that partition's durable
+consumer into one queue; the ingestion loop takes batches from it exactly as
+from an MQTT session, and acknowledges after commit. Each message remembers
+its partition, so a partition can be closed cleanly (stop fetching, wait
+until what was fetched is stored and acknowledged) before it is handed over,
+or discarded at once when its lease was lost (unacknowledged, JetStream gives
+it to the next holder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Callable, Sequence, Set
+from datetime import UTC, datetime
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from monitoring.ingest.nats_link import NatsLink
+from monitoring.ingest.nats_router import RECEIVED_HEADER, TOPIC_HEADER, Router
+from monitoring.ingest.records import Inbound
+
+log = logging.getLogger(__name__)
+
+_FETCH = 500
+# The queue stops growing here: fetch loops wait, and JetStream keeps the rest.
+_MAX_QUEUED = 20_000
+
+
+class JetStreamSource:
+    def __init__(self, link: NatsLink, router: Router) -> None:
+        self.link = link
+        self.router = router
+        self.host, self.port = link.first_server
+        self._pending: deque[Inbound] = deque()
+        self._wake = asyncio.Event()
+        self._fetchers: dict[int, asyncio.Task[None]] = {}
+        self._routers: dict[int, asyncio.Task[None]] = {}
+        self._closing: set[int] = set()
+        self._in_flight: Counter[int] = Counter()
+        self._acks: set[asyncio.Task[None]] = set()
+        self.received = 0
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.link.client.is_connected)
+
+    @property
+    def subscribed(self) -> bool:
+        """Reading every partition it leases (streams and the cluster's mappings were checked at start)."""
+        return all(not task.done() for task in (*self._fetchers.values(), *self._routers.values()))
+
+    @property
+    def partitions(self) -> set[int]:
+        return set(self._fetchers)
+
+    async def start(self) -> None:
+        """Nothing to do until partitions are opened."""
+
+    async def stop(self) -> None:
+        await self.discard(set(self._fetchers))
+        if self._acks:
+            await asyncio.gather(*self._acks, return_exceptions=True)
+
+    async def open(self, partitions: Set[int]) -> None:
+        for partition in sorted(partitions):
+            if partition in self._fetchers:
+                continue
+            await self.link.ensure_partition_consumer(partition)
+            subscription = await self.link.js.pull_subscribe_bind(
+                self.link.partition_consumer(partition), stream=self.link.eval_stream
+            )
+            self._fetchers[partition] = asyncio.create_task(
+                self._fetch_forever(partition, subscription), name=f"fetch-{partition}"
+            )
+            self._routers[partition] = asyncio.create_task(
+                self.router.run(partition, self._stopping(partition)), name=f"route-{partition}"
+            )
+
+    def _stopping(self, partition: int) -> Callable[[], bool]:
+        return lambda: partition in self._closing
+
+    async def close(self, partitions: Set[int], timeout_s: float = 60.0) -> None:
+        """Stop fetching, then wait until everything fetched from ``partitions`` is acknowledged."""
+        self._closing |= set(partitions)
+        tasks = [task for p in partitions for task in (self._fetchers.get(p), self._routers.get(p)) if task]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while any(self._in_flight[p] for p in partitions):
+            if asyncio.get_running_loop().time() > deadline:
+                log.error("partitions %s: messages still unacknowledged; handed over", sorted(partitions))
+                break
+            await asyncio.sleep(0.05)
+        if self._acks:
+            await asyncio.gather(*self._acks, return_exceptions=True)
+        await self.link.client.flush(timeout=5)
+        for partition in partitions:
+            self._fetchers.pop(partition, None)
+            self._routers.pop(partition, None)
+            self._in_flight.pop(partition, None)
+        self._closing -= set(partitions)
+
+    async def discard(self, partitions: Set[int]) -> None:
+        """Stop at once; what was fetched and not yet taken is dropped unacknowledged (redelivered)."""
+        for partition in partitions:
+            for task in (self._fetchers.pop(partition, None), self._routers.pop(partition, None)):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+            self._in_flight.pop(partition, None)
+        kept = [inbound for inbound in self._pending if inbound.partition not in partitions]
+        self._pending.clear()
+        self._pending.extend(kept)
+
+    async def _fetch_forever(self, partition: int, subscription: JetStreamContext.PullSubscription) -> None:
+        failing = False
+        try:
+            while partition not in self._closing:
+                if len(self._pending) >= _MAX_QUEUED:
+                    await asyncio.sleep(0.02)
+                    continue
+                try:
+                    messages = await subscription.fetch(_FETCH, timeout=1.0)
+                except TimeoutError:  # nothing new (nats' own TimeoutError is one too)
+                    continue
+                except nats.errors.ConnectionClosedError:
+                    return
+                except Exception as error:  # a node or the connection is changing: try again
+                    if not failing:
+                        log.warning("fetch from partition %d failing (logged once): %s", partition, error)
+                    failing = True
+                    await asyncio.sleep(0.5)
+                    continue
+                failing = False
+                self._take(partition, messages)
+        finally:
+            try:
+                await subscription.unsubscribe()
+            except nats.errors.Error:
+                pass
+
+    def _take(self, partition: int, messages: Sequence[Msg]) -> None:
+        for message in messages:
+            headers = message.headers or {}
+            received_ns = headers.get(RECEIVED_HEADER)
+            received = (
+                datetime.fromtimestamp(int(received_ns) / 1e9, UTC) if received_ns else datetime.now(UTC)
+            )
+            self._pending.append(
+                Inbound(
+                    topic=headers.get(TOPIC_HEADER, ""),
+                    payload=message.data,
+                    received_at=received,
+                    reply=message.reply,
+                    partition=partition,
+                )
+            )
+        self._in_flight[partition] += len(messages)
+        self.received += len(messages)
+        self._wake.set()
+
+    async def next_batch(self, max_size: int, flush_s: float) -> list[Inbound]:
+        """Wait for at least one message, then gather up to ``max_size`` for at most ``flush_s``."""
+        while not self._pending:
+            self._wake.clear()
+            await self._wake.wait()
+        if len(self._pending) < max_size and flush_s > 0:
+            await asyncio.sleep(flush_s)
+        batch: list[Inbound] = []
+        while self._pending and len(batch) < max_size:
+            batch.append(self._pending.popleft())
+        return batch
+
+    def oldest_pending(self) -> datetime | None:
+        try:
+            return self._pending[0].received_at
+        except IndexError:
+            return None
+
+    def acknowledge(self, batch: Sequence[Inbound]) -> None:
+        replies = [inbound.reply for inbound in batch if inbound.reply]
+        for inbound in batch:
+            if inbound.partition in self._in_flight:
+                self._in_flight[inbound.partition] -= 1
+        if replies:
+            task = asyncio.get_running_loop().create_task(self._send_acks(replies))
+            self._acks.add(task)
+            task.add_done_callback(self._acks.discard)
+
+    async def _send_acks(self, replies: list[str]) -> None:
+        try:
+            for reply in replies:
+                await self.link.client.publish(reply, b"+ACK")
+        except nats.errors.Error as error:  # not acknowledged: redelivered, and stored once anyway
+            log.warning("%d acknowledgements not sent: %s", len(replies), error)
