@@ -77,6 +77,13 @@ def main() -> int:
     parser.add_argument(
         "--broker-process", default="mosquitto", help="the broker's process name, for its CPU figures"
     )
+    parser.add_argument(
+        "--nats-cluster",
+        type=int,
+        default=0,
+        metavar="PARTITIONS",
+        help="start a three-node NATS cluster (R3) for the run; workers lease this many partitions",
+    )
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     if not 1 <= args.duration <= 3600 or not 0 < args.rate <= 200_000:
@@ -94,6 +101,7 @@ def main() -> int:
         broker=args.broker,
         mqtt_protocol=args.mqtt_protocol,
         broker_process=args.broker_process,
+        nats_partitions=args.nats_cluster,
     )
     figures = run(options)
     print(render(figures))  # noqa: T201 - the figures are the command's output

@@ -15,17 +15,20 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks.cohort import Cohort, prepare, trend_latencies
+from benchmarks.nats_cluster import NatsCluster
 from benchmarks.procstat import cpu_seconds, pids_of, resident_mib, stop_process
 from benchmarks.publisher import Job, Tally, publish
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
@@ -50,6 +53,9 @@ class Options:
     broker: str = "127.0.0.1:1883"
     mqtt_protocol: str = "5"  # "3.1.1" for brokers that speak only that (NATS, amqtt)
     broker_process: str = "mosquitto"  # whose CPU counts as the broker's (e.g. nats-server, beam.smp)
+    # A three-node NATS cluster started for the run (devices speak MQTT to it); workers lease this
+    # many partitions (monitoring.ingest.leases). 0: the MQTT broker above.
+    nats_partitions: int = 0
 
 
 @dataclass
@@ -80,10 +86,25 @@ def run(options: Options) -> Figures:
 
 
 async def _run(options: Options) -> Figures:
+    if not options.nats_partitions:
+        return await _run_on(options, None)
+    with tempfile.TemporaryDirectory(prefix="rpm-bench-nats-") as folder:
+        cluster = NatsCluster(Path(folder), options.nats_partitions)
+        cluster.start()
+        try:
+            return await _run_on(options, cluster)
+        finally:
+            cluster.stop()
+
+
+async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
     figures = Figures(options=asdict(options))
+    if cluster is not None:
+        options = replace(options, broker=f"127.0.0.1:{cluster.mqtt_ports[0]}", mqtt_protocol="3.1.1")
     host, port = options.broker.split(":")
+    ports = cluster.mqtt_ports if cluster is not None else [int(port)]
     cohort = await prepare(options.database_url, patients=options.patients, probes=options.probes)
-    workers = [_Worker(i, cohort.url, options) for i in range(options.workers)]
+    workers = [_Worker(i, cohort.url, options, cluster) for i in range(options.workers)]
     for worker in workers:
         worker.start()
     try:
@@ -98,16 +119,17 @@ async def _run(options: Options) -> Figures:
                 opened[event["alert_id"]] = time.time()
 
         await listener.add_listener("alert_events", heard)
-        groups = _process_groups(workers, options.broker_process)
+        groups = _process_groups(workers, options.broker_process, cluster)
         rss_ready = sum(resident_mib(w.pid) for w in workers)
         cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         stored_before = sum(w.stored() for w in workers)
         started = time.monotonic()
-        tallies, series, probes_sent = await _load(options, cohort, host, int(port), workers)
+        tallies, series, probes_sent = await _load(options, cohort, host, ports, workers)
         stored_at_end = await _drain(workers, stored_before, tallies, len(probes_sent), options)
         elapsed = time.monotonic() - started
         cpu_after = {
-            name: cpu_seconds(pids) for name, pids in _process_groups(workers, options.broker_process).items()
+            name: cpu_seconds(pids)
+            for name, pids in _process_groups(workers, options.broker_process, cluster).items()
         }
         await asyncio.sleep(1.0)
         await listener.close()
@@ -134,7 +156,7 @@ async def _run(options: Options) -> Figures:
 
 
 class _Worker:
-    def __init__(self, index: int, url: str, options: Options) -> None:
+    def __init__(self, index: int, url: str, options: Options, cluster: NatsCluster | None) -> None:
         self.port = free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("RPM_")}
         self.env |= {
@@ -147,7 +169,10 @@ class _Worker:
             "RPM_INGEST__HTTP_PORT": str(self.port),
             "RPM_LOG_LEVEL": "ERROR",
         }
-        if options.workers > 1:  # each worker owns a share of the patients (monitoring.ingest.ownership)
+        if cluster is not None:  # workers lease partitions of patients at run time
+            self.env["RPM_NATS__URL"] = cluster.url
+            self.env["RPM_NATS__PARTITIONS"] = str(cluster.partitions)
+        elif options.workers > 1:  # each worker owns a share of the patients (monitoring.ingest.ownership)
             self.env["RPM_INGEST__PARTITIONS"] = str(options.workers)
             self.env["RPM_INGEST__PARTITION"] = str(index)
         self.process: subprocess.Popen[bytes] | None = None
@@ -192,16 +217,17 @@ class _Worker:
             self.process = None
 
 
-def _process_groups(workers: list[_Worker], broker: str) -> dict[str, list[int]]:
+def _process_groups(workers: list[_Worker], broker: str, cluster: NatsCluster | None) -> dict[str, list[int]]:
+    nodes = [node.process.pid for node in cluster.nodes if node.process] if cluster is not None else None
     return {
-        "broker": pids_of(broker),
+        "broker": nodes if nodes is not None else pids_of(broker),
         "ingest": [w.pid for w in workers],
         "postgresql": pids_of("postgres"),
     }
 
 
 async def _load(
-    options: Options, cohort: Cohort, host: str, port: int, workers: list[_Worker]
+    options: Options, cohort: Cohort, host: str, ports: list[int], workers: list[_Worker]
 ) -> tuple[list[Tally], list[tuple[float, int]], dict[str, float]]:
     """Run the publishers and the probe; sample the workers' stored count every second."""
     context = multiprocessing.get_context("spawn")
@@ -210,13 +236,14 @@ async def _load(
     processes = []
     for i in range(options.publishers):
         serials = cohort.load_serials[i :: options.publishers]
+        port = ports[i % len(ports)]  # a cluster's nodes in turn
         job = Job(host, port, TOPIC_ROOT, serials, share, options.duration_s, options.per_message, seed=i)
         processes.append(context.Process(target=publish, args=(job, results), daemon=True))
     for process in processes:
         process.start()
     version = paho.MQTTv5 if options.mqtt_protocol == "5" else paho.MQTTv311
     probe = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=version)
-    probe.connect(host, port)
+    probe.connect(host, ports[0])
     probe.loop_start()
     sent: dict[str, float] = {}
     series: list[tuple[float, int]] = []

@@ -52,18 +52,22 @@ MAX_ACK_PENDING = 20_000
 CHANNELS = ("readings", "status")
 
 
-def route_mappings(root: str, partitions: int) -> dict[str, str]:
-    """The subject mappings the cluster's configuration must hold: device subject -> route partition."""
+def route_mappings(partitions: int) -> dict[str, str]:
+    """The subject mappings the cluster's configuration must hold: device subject -> route partition.
+
+    For any topic root: ``<root>.v1.devices.<serial>.<channel>`` becomes
+    ``<root>.v1.route.<k>.<serial>.<channel>``, ``k`` a hash of the serial.
+    """
     return {
-        f"{root}.v1.devices.*.{channel}": f"{root}.v1.route.{{{{partition({partitions},1)}}}}"
-        f".{{{{wildcard(1)}}}}.{channel}"
+        f"*.v1.devices.*.{channel}": f"{{{{wildcard(1)}}}}.v1.route.{{{{partition({partitions},2)}}}}"
+        f".{{{{wildcard(2)}}}}.{channel}"
         for channel in CHANNELS
     }
 
 
-def mappings_block(root: str, partitions: int) -> str:
+def mappings_block(partitions: int) -> str:
     """``route_mappings`` as a block of NATS server configuration."""
-    lines = [f'  "{source}": "{target}"' for source, target in route_mappings(root, partitions).items()]
+    lines = [f'  "{source}": "{target}"' for source, target in route_mappings(partitions).items()]
     return "mappings: {\n" + "\n".join(lines) + "\n}\n"
 
 
@@ -178,7 +182,7 @@ class NatsLink:
         if not partitions or max(partitions) >= count:
             raise RuntimeError(
                 f"the NATS cluster does not map device subjects onto {count} route partitions "
-                f"(RPM_NATS__PARTITIONS); every node's configuration needs:\n{mappings_block(root, count)}"
+                f"(RPM_NATS__PARTITIONS); every node's configuration needs:\n{mappings_block(count)}"
             )
 
     async def ensure_partition_consumer(self, partition: int) -> None:

@@ -75,7 +75,16 @@ class Router:
         topics = [subject_to_topic(message.subject) for message in messages]
         root = self.link.mqtt.topic_root
         serials = [serial_in(topic, root) for topic in topics]
-        devices = await self.directory.lookup({serial for serial in serials if serial is not None})
+        wanted = {serial for serial in serials if serial is not None}
+        while True:
+            try:
+                devices = await self.directory.lookup(wanted)
+                break
+            except Exception as error:  # the registry is unreachable (a failover): wait, keep order
+                if stopping():
+                    return False
+                log.warning("device lookup failed, routing waits: %r", error)
+                await asyncio.sleep(0.5)
         copies: list[tuple[str, bytes, dict[str, str]]] = []
         for message, topic, serial in zip(messages, topics, serials, strict=True):
             device = devices.get(serial) if serial is not None else None

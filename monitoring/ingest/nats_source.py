@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Coroutine, Sequence, Set
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 import nats.errors
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 
 from monitoring.ingest.nats_link import NatsLink
 from monitoring.ingest.nats_router import RECEIVED_HEADER, TOPIC_HEADER, Router
@@ -72,18 +73,35 @@ class JetStreamSource:
             if partition in self._fetchers:
                 continue
             await self.link.ensure_partition_consumer(partition)
-            subscription = await self.link.js.pull_subscribe_bind(
-                self.link.partition_consumer(partition), stream=self.link.eval_stream
-            )
             self._fetchers[partition] = asyncio.create_task(
-                self._fetch_forever(partition, subscription), name=f"fetch-{partition}"
+                self._supervise(partition, "fetch", partial(self._fetch_forever, partition)),
+                name=f"fetch-{partition}",
             )
             self._routers[partition] = asyncio.create_task(
-                self.router.run(partition, self._stopping(partition)), name=f"route-{partition}"
+                self._supervise(
+                    partition, "route", partial(self.router.run, partition, self._stopping(partition))
+                ),
+                name=f"route-{partition}",
             )
 
     def _stopping(self, partition: int) -> Callable[[], bool]:
         return lambda: partition in self._closing
+
+    async def _supervise(
+        self, partition: int, what: str, loop: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Run ``loop`` until the partition closes; whatever it dies of is logged and it starts again."""
+        while partition not in self._closing:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s loop of partition %d failed; starting it again", what, partition)
+                await asyncio.sleep(1.0)
+            else:
+                if self.link.client.is_closed:
+                    return
 
     async def close(self, partitions: Set[int], timeout_s: float = 60.0) -> None:
         """Stop fetching, then wait until everything fetched from ``partitions`` is acknowledged."""
@@ -117,7 +135,10 @@ class JetStreamSource:
         self._pending.clear()
         self._pending.extend(kept)
 
-    async def _fetch_forever(self, partition: int, subscription: JetStreamContext.PullSubscription) -> None:
+    async def _fetch_forever(self, partition: int) -> None:
+        subscription = await self.link.js.pull_subscribe_bind(
+            self.link.partition_consumer(partition), stream=self.link.eval_stream
+        )
         failing = False
         try:
             while partition not in self._closing:

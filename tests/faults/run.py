@@ -147,7 +147,7 @@ def _run_in(plan: Plan, folder: Path) -> FaultRun:
     replicated = plan.replicated or plan.cluster
     postgres: Database_ = ReplicatedPostgres(folder) if replicated else PrivatePostgres(folder)
     broker: RestartableBroker | NatsCluster = (
-        NatsCluster(folder, TOPIC_ROOT, PARTITIONS) if plan.cluster else RestartableBroker(folder)
+        NatsCluster(folder, PARTITIONS) if plan.cluster else RestartableBroker(folder)
     )
     postgres.create()
     try:

@@ -71,7 +71,7 @@ def test_workers_read_only_their_share_and_partitions_follow_workers_joining_and
     nats_server_path()
     folder = scratch_folder()
     postgres = PrivatePostgres(folder)
-    cluster = NatsCluster(folder, ROOT, PARTITIONS)
+    cluster = NatsCluster(folder, PARTITIONS)
     postgres.create()
     workers: list[ClusterWorker] = []
     fleet: Fleet | None = None

@@ -1,4 +1,4 @@
-"""Workers share partitions through leases in PostgreSQL: even shares, clean hand-overs, expiry of the dead."""
+"""Workers share partitions through leases in PostgreSQL: even shares, clean hand-overs, the dead expire."""
 
 from __future__ import annotations
 
