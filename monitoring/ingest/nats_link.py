@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 
 MQTT_STREAM = "$MQTT_msgs"
 MQTT_PREFIX = "$MQTT.msgs."
-# How many messages a consumer may have delivered and unacknowledged at once.
+# How many messages a consumer may have delivered and unacknowledged at once. Consumers are read
+# in order by one worker each, so acknowledging a message acknowledges those before it
+# (AckPolicy.ALL): one acknowledgement per batch and partition.
 MAX_ACK_PENDING = 20_000
 
 
@@ -71,12 +73,13 @@ def mappings_block(partitions: int) -> str:
     return "mappings: {\n" + "\n".join(lines) + "\n}\n"
 
 
-def subject_to_topic(subject: str) -> str:
-    """The MQTT topic a routed subject (``[$MQTT.msgs.]root.v1.route.k.serial.channel``) was published on."""
+def subject_to_topic(subject: str, root: str) -> str:
+    """The MQTT topic behind a routed subject, ``[$MQTT.msgs.]root.v1.route.k.serial.channel``.
+
+    NATS writes a ``.`` of an MQTT topic as ``//``."""
     parts = subject.removeprefix(MQTT_PREFIX).split(".")
-    if len(parts) == 6 and parts[2] == "route":
-        return "/".join((parts[0], parts[1], "devices", parts[4], parts[5]))
-    return "/".join(parts)
+    serial, channel = parts[-2].replace("//", "."), parts[-1]
+    return f"{root}/v1/devices/{serial}/{channel}"
 
 
 @dataclass
@@ -95,6 +98,7 @@ class NatsLink:
         return f"{self.prefix.upper()}_EVAL"
 
     def partition_subject(self, partition: int) -> str:
+        """Where bundles of the devices' messages go, by their patients' partition."""
         return f"{self.prefix}.eval.{partition}"
 
     def partition_consumer(self, partition: int) -> str:
@@ -134,23 +138,25 @@ class NatsLink:
             StreamConfig(
                 name=self.eval_stream,
                 subjects=[f"{self.prefix}.eval.*"],
-                retention=RetentionPolicy.WORK_QUEUE,
+                # Kept until the partition's consumer acknowledges it (consumers' filters are disjoint).
+                retention=RetentionPolicy.INTEREST,
                 storage=StorageType.FILE,
                 num_replicas=self.settings.replicas,
-                duplicate_window=120.0,
+                duplicate_window=0.0,  # no message ids: a second copy is stored once anyway
             )
         )
         await asyncio.to_thread(_open_mqtt_streams, self.mqtt)
         await self.check_mappings()
-        # Every route partition's consumer exists before any message could need it: in an
+        # Every partition's consumers exist before any message could need them: in an
         # interest-policy stream a message nobody wants is dropped at once.
         for partition in range(self.settings.partitions):
+            await self.ensure_partition_consumer(partition)
             await self._ensure_consumer(
                 MQTT_STREAM,
                 ConsumerConfig(
                     durable_name=self.route_consumer(partition),
                     filter_subject=self.route_filter(partition),
-                    ack_policy=AckPolicy.EXPLICIT,
+                    ack_policy=AckPolicy.ALL,
                     ack_wait=self.settings.ack_wait_s,
                     max_ack_pending=MAX_ACK_PENDING,
                 ),
@@ -191,7 +197,7 @@ class NatsLink:
             ConsumerConfig(
                 durable_name=self.partition_consumer(partition),
                 filter_subject=self.partition_subject(partition),
-                ack_policy=AckPolicy.EXPLICIT,
+                ack_policy=AckPolicy.ALL,
                 ack_wait=self.settings.ack_wait_s,
                 max_ack_pending=MAX_ACK_PENDING,
             ),
@@ -203,10 +209,14 @@ class NatsLink:
 
     async def _ensure_stream(self, config: StreamConfig) -> None:
         try:
-            await self.js.stream_info(config.name or "")
+            info = await self.js.stream_info(config.name or "")
         except NotFoundError:
             await self.js.add_stream(config)
             log.info("created stream %s (%d replicas)", config.name, config.num_replicas or 1)
+            return
+        if info.config.subjects != config.subjects:  # an earlier version's layout
+            await self.js.update_stream(config)
+            log.info("updated stream %s to subjects %s", config.name, config.subjects)
 
     async def _ensure_consumer(self, stream: str, config: ConsumerConfig) -> None:
         try:

@@ -2,20 +2,20 @@
 
 Route partition ``k`` holds the messages of the devices whose serial hashes to
 ``k`` (the cluster's subject mapping), in the order they arrived. Its holder
-reads only the topic, looks the device up, and publishes the payload
-unchanged to the partition of the device's patient, with the topic and the
-time the cluster received it in headers, then acknowledges the originals, one
-batch at a time, so each device's messages keep their order. A batch whose
-copies are not all confirmed is published again (the copy's message id, the
-original's stream sequence, makes JetStream drop a second copy within its
-duplicate window) until they are, or until the partition is handed over;
-then the next holder gets the originals again.
+reads only the subject, looks the device up, and files the payload unchanged
+under the partition of the device's patient, one bundle per partition and
+batch (``nats_bundle``), then acknowledges the batch, one batch at a time, so
+each device's messages keep their order. A batch whose copies are not all
+confirmed is published again until they are, or until the partition is handed
+over (then the next holder gets the originals again); a copy stored twice is
+stored as a reading once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import nats.errors
@@ -23,15 +23,18 @@ from nats.aio.msg import Msg
 
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.intake import serial_in
+from monitoring.ingest.nats_bundle import Entry, pack
 from monitoring.ingest.nats_link import MQTT_STREAM, NatsLink, subject_to_topic
 from monitoring.ingest.ownership import partition_of, partition_of_key
 from monitoring.observability import metrics
 
 log = logging.getLogger(__name__)
 
-TOPIC_HEADER = "Rpm-Topic"
-RECEIVED_HEADER = "Rpm-Received-Ns"
-_FETCH = 1000
+_FETCH = 500
+_CONCURRENT = 4
+# A fetch returns what is there, or waits up to this for the first message and then fills the batch
+# until it ends: short, so a quiet partition adds little delay.
+_WAIT_S = 0.25
 _CONFIRM_S = 10.0  # longest wait for the partition stream to confirm a batch of copies
 
 
@@ -41,6 +44,9 @@ class Router:
         self.directory = directory
         self.partitions = partitions
         self.routed = 0
+        # Batches being published at once, across partitions: under overload, a batch must be
+        # confirmed and acknowledged well within the ack wait, or it is delivered again.
+        self._publishing = asyncio.Semaphore(_CONCURRENT)
 
     async def run(self, partition: int, stopping: Callable[[], bool]) -> None:
         """Route partition ``partition`` until ``stopping()``; the batch in hand is finished first."""
@@ -51,7 +57,7 @@ class Router:
         try:
             while not stopping():
                 try:
-                    messages = await subscription.fetch(_FETCH, timeout=1.0)
+                    messages = await subscription.fetch(_FETCH, timeout=_WAIT_S)
                 except TimeoutError:  # nothing to route (nats' own TimeoutError is one too)
                     continue
                 except nats.errors.ConnectionClosedError:
@@ -63,7 +69,8 @@ class Router:
                     await asyncio.sleep(0.5)
                     continue
                 failing = False
-                await self.route(messages, stopping)
+                if messages:
+                    await self.route(messages, stopping)
         finally:
             try:
                 await subscription.unsubscribe()
@@ -72,8 +79,8 @@ class Router:
 
     async def route(self, messages: Sequence[Msg], stopping: Callable[[], bool] = lambda: False) -> bool:
         """File ``messages`` under their patients' partitions; True once done and acknowledged."""
-        topics = [subject_to_topic(message.subject) for message in messages]
         root = self.link.mqtt.topic_root
+        topics = [subject_to_topic(message.subject, root) for message in messages]
         serials = [serial_in(topic, root) for topic in topics]
         wanted = {serial for serial in serials if serial is not None}
         while True:
@@ -85,36 +92,32 @@ class Router:
                     return False
                 log.warning("device lookup failed, routing waits: %r", error)
                 await asyncio.sleep(0.5)
-        copies: list[tuple[str, bytes, dict[str, str]]] = []
+        received_ns = time.time_ns()
+        bundles: dict[int, list[Entry]] = {}
         for message, topic, serial in zip(messages, topics, serials, strict=True):
             device = devices.get(serial) if serial is not None else None
             if device is not None and device.patient_id is not None:
                 partition = partition_of(device.patient_id, self.partitions)
             else:
                 partition = partition_of_key(serial if serial is not None else topic, self.partitions)
-            received = message.metadata.timestamp
-            headers = {
-                "Nats-Msg-Id": f"route-{message.metadata.sequence.stream}",
-                TOPIC_HEADER: topic,
-                RECEIVED_HEADER: str(int(received.timestamp() * 1e9)),
-            }
-            copies.append((self.link.partition_subject(partition), message.data, headers))
-        while not await self._publish(copies):
+            bundles.setdefault(partition, []).append((topic, received_ns, message.data))
+        copies = [(self.link.partition_subject(k), pack(entries)) for k, entries in bundles.items()]
+        while not await self._publish_one_at_a_time(copies):
             if stopping():
                 return False  # unacknowledged: the partition's next holder gets them again
             await asyncio.sleep(0.5)
-        for message in messages:
-            await _quietly(message.ack())
+        await _quietly(messages[-1].ack())  # AckPolicy.ALL: and every message before it
         self.routed += len(messages)
         metrics.MESSAGES_ROUTED.inc(len(messages))
         return True
 
-    async def _publish(self, copies: list[tuple[str, bytes, dict[str, str]]]) -> bool:
+    async def _publish_one_at_a_time(self, copies: list[tuple[str, bytes]]) -> bool:
+        async with self._publishing:
+            return await self._publish(copies)
+
+    async def _publish(self, copies: list[tuple[str, bytes]]) -> bool:
         try:
-            pending = [
-                await self.link.js.publish_async(subject, data, headers=dict(headers))
-                for subject, data, headers in copies
-            ]
+            pending = [await self.link.js.publish_async(subject, data) for subject, data in copies]
             # A node that dies may never answer: its copies are unconfirmed, not lost.
             await asyncio.wait_for(asyncio.gather(*pending), timeout=_CONFIRM_S)
         except asyncio.CancelledError:

@@ -15,22 +15,28 @@ import asyncio
 import logging
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Sequence, Set
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 import nats.errors
 from nats.aio.msg import Msg
 
+from monitoring.ingest.nats_bundle import unpack
 from monitoring.ingest.nats_link import NatsLink
-from monitoring.ingest.nats_router import RECEIVED_HEADER, TOPIC_HEADER, Router
+from monitoring.ingest.nats_router import Router
 from monitoring.ingest.records import Inbound
 
 log = logging.getLogger(__name__)
 
-_FETCH = 500
-# The queue stops growing here: fetch loops wait, and JetStream keeps the rest.
-_MAX_QUEUED = 20_000
+_FETCH = 50  # bundles: each holds one route batch's messages for this partition
+_PER_BUNDLE = 16  # messages a bundle is reckoned to hold, for the queue's budget
+# A fetch returns what is there, or waits up to this for the first message and then fills the batch
+# until it ends: short, so a quiet partition adds little delay.
+_WAIT_S = 0.25
+# The queue stops growing here: fetch loops wait, and JetStream keeps the rest. Short enough to be
+# stored and acknowledged well within the ack wait: a message that waits past it is delivered again.
+_MAX_QUEUED = 5_000
 
 
 class JetStreamSource:
@@ -142,11 +148,14 @@ class JetStreamSource:
         failing = False
         try:
             while partition not in self._closing:
-                if len(self._pending) >= _MAX_QUEUED:
+                # One budget for every partition's fetch: what is queued or on its way.
+                room = _MAX_QUEUED - len(self._pending)
+                if room <= 0:
                     await asyncio.sleep(0.02)
                     continue
+                bundles = min(_FETCH, 1 + room // _PER_BUNDLE)
                 try:
-                    messages = await subscription.fetch(_FETCH, timeout=1.0)
+                    messages = await subscription.fetch(bundles, timeout=_WAIT_S)
                 except TimeoutError:  # nothing new (nats' own TimeoutError is one too)
                     continue
                 except nats.errors.ConnectionClosedError:
@@ -158,7 +167,8 @@ class JetStreamSource:
                     await asyncio.sleep(0.5)
                     continue
                 failing = False
-                self._take(partition, messages)
+                if messages:
+                    self._take(partition, messages)
         finally:
             try:
                 await subscription.unsubscribe()
@@ -166,23 +176,23 @@ class JetStreamSource:
                 pass
 
     def _take(self, partition: int, messages: Sequence[Msg]) -> None:
+        taken = 0
         for message in messages:
-            headers = message.headers or {}
-            received_ns = headers.get(RECEIVED_HEADER)
-            received = (
-                datetime.fromtimestamp(int(received_ns) / 1e9, UTC) if received_ns else datetime.now(UTC)
-            )
-            self._pending.append(
-                Inbound(
-                    topic=headers.get(TOPIC_HEADER, ""),
-                    payload=message.data,
-                    received_at=received,
-                    reply=message.reply,
-                    partition=partition,
+            entries = unpack(message.data)
+            # The bundle's acknowledgement goes with its last message (AckPolicy.ALL).
+            for i, (topic, received_at, payload) in enumerate(entries, start=1 - len(entries)):
+                self._pending.append(
+                    Inbound(
+                        topic=topic,
+                        payload=payload,
+                        received_at=received_at,
+                        reply=message.reply if i == 0 else "",
+                        partition=partition,
+                    )
                 )
-            )
-        self._in_flight[partition] += len(messages)
-        self.received += len(messages)
+            taken += len(entries)
+        self._in_flight[partition] += taken
+        self.received += taken
         self._wake.set()
 
     async def next_batch(self, max_size: int, flush_s: float) -> list[Inbound]:
@@ -204,12 +214,15 @@ class JetStreamSource:
             return None
 
     def acknowledge(self, batch: Sequence[Inbound]) -> None:
-        replies = [inbound.reply for inbound in batch if inbound.reply]
+        """AckPolicy.ALL: the last message of each partition in ``batch`` stands for those before it."""
+        last: dict[int, str] = {}
         for inbound in batch:
+            if inbound.reply:
+                last[inbound.partition] = inbound.reply
             if inbound.partition in self._in_flight:
                 self._in_flight[inbound.partition] -= 1
-        if replies:
-            task = asyncio.get_running_loop().create_task(self._send_acks(replies))
+        if last:
+            task = asyncio.get_running_loop().create_task(self._send_acks(list(last.values())))
             self._acks.add(task)
             task.add_done_callback(self._acks.discard)
 

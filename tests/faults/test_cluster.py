@@ -75,6 +75,7 @@ def test_workers_read_only_their_share_and_partitions_follow_workers_joining_and
     postgres.create()
     workers: list[ClusterWorker] = []
     fleet: Fleet | None = None
+    passed = False
     try:
         cluster.start()
         serials = [f"SHARE-{i:03d}" for i in range(24)]
@@ -128,6 +129,7 @@ def test_workers_read_only_their_share_and_partitions_follow_workers_joining_and
 
         left_s = wait_for(lambda: _split(postgres.url) == [8, 8], 30, "two left, eight each")
         print(f"rebalanced {joined_s:.1f} s after a worker joined, {left_s:.1f} s after one stopped")  # noqa: T201
+        passed = True
     finally:
         if fleet is not None:
             fleet.close()
@@ -135,4 +137,7 @@ def test_workers_read_only_their_share_and_partitions_follow_workers_joining_and
             w.stop()
         cluster.stop()
         postgres.destroy()
-        shutil.rmtree(folder, ignore_errors=True)
+        if passed:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            print(f"process logs kept in {folder}")  # noqa: T201
