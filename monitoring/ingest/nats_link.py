@@ -36,7 +36,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import APIError, NotFoundError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from monitoring.config import MqttSettings, NatsSettings
@@ -45,9 +45,10 @@ log = logging.getLogger(__name__)
 
 MQTT_STREAM = "$MQTT_msgs"
 MQTT_PREFIX = "$MQTT.msgs."
-# How many messages a consumer may have delivered and unacknowledged at once. Consumers are read
-# in order by one worker each, so acknowledging a message acknowledges those before it
-# (AckPolicy.ALL): one acknowledgement per batch and partition.
+# How many messages a consumer may have delivered and unacknowledged at once. Every message is
+# acknowledged on its own: with AckPolicy.ALL, a message a pull request delivered to the previous
+# holder after it stopped reading (an orphaned pull) was acknowledged by the next holder's later
+# acknowledgement and lost; the benchmark's first hand-over showed it (13 messages).
 MAX_ACK_PENDING = 20_000
 
 
@@ -156,7 +157,7 @@ class NatsLink:
                 ConsumerConfig(
                     durable_name=self.route_consumer(partition),
                     filter_subject=self.route_filter(partition),
-                    ack_policy=AckPolicy.ALL,
+                    ack_policy=AckPolicy.EXPLICIT,
                     ack_wait=self.settings.ack_wait_s,
                     max_ack_pending=MAX_ACK_PENDING,
                 ),
@@ -197,7 +198,7 @@ class NatsLink:
             ConsumerConfig(
                 durable_name=self.partition_consumer(partition),
                 filter_subject=self.partition_subject(partition),
-                ack_policy=AckPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self.settings.ack_wait_s,
                 max_ack_pending=MAX_ACK_PENDING,
             ),
@@ -221,8 +222,14 @@ class NatsLink:
     async def _ensure_consumer(self, stream: str, config: ConsumerConfig) -> None:
         try:
             await self.js.add_consumer(stream, config)
-        except BadRequestError as error:  # exists with another configuration: keep it, say so
-            log.warning("consumer %s on %s kept as it is: %s", config.durable_name, stream, error)
+        except APIError as error:  # exists with a configuration that cannot change: keep it, say so
+            log.error(
+                "consumer %s on %s exists with another configuration, kept as it is "
+                "(delete it to have it made again): %s",
+                config.durable_name,
+                stream,
+                error,
+            )
 
 
 def _open_mqtt_streams(mqtt: MqttSettings) -> None:

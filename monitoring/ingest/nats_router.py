@@ -106,7 +106,8 @@ class Router:
             if stopping():
                 return False  # unacknowledged: the partition's next holder gets them again
             await asyncio.sleep(0.5)
-        await _quietly(messages[-1].ack())  # AckPolicy.ALL: and every message before it
+        for message in messages:
+            await _quietly(message.ack())
         self.routed += len(messages)
         metrics.MESSAGES_ROUTED.inc(len(messages))
         return True

@@ -179,7 +179,7 @@ class JetStreamSource:
         taken = 0
         for message in messages:
             entries = unpack(message.data)
-            # The bundle's acknowledgement goes with its last message (AckPolicy.ALL).
+            # The bundle's acknowledgement goes with its last message: sent once all are stored.
             for i, (topic, received_at, payload) in enumerate(entries, start=1 - len(entries)):
                 self._pending.append(
                     Inbound(
@@ -214,15 +214,13 @@ class JetStreamSource:
             return None
 
     def acknowledge(self, batch: Sequence[Inbound]) -> None:
-        """AckPolicy.ALL: the last message of each partition in ``batch`` stands for those before it."""
-        last: dict[int, str] = {}
+        """A bundle is acknowledged with its last message (only that one carries its reply subject)."""
+        replies = [inbound.reply for inbound in batch if inbound.reply]
         for inbound in batch:
-            if inbound.reply:
-                last[inbound.partition] = inbound.reply
             if inbound.partition in self._in_flight:
                 self._in_flight[inbound.partition] -= 1
-        if last:
-            task = asyncio.get_running_loop().create_task(self._send_acks(list(last.values())))
+        if replies:
+            task = asyncio.get_running_loop().create_task(self._send_acks(replies))
             self._acks.add(task)
             task.add_done_callback(self._acks.discard)
 
