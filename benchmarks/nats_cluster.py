@@ -12,32 +12,14 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.procstat import port_open, stop_process, wait_until
 from monitoring.embedded.broker import free_port
 from monitoring.ingest.nats_link import mappings_block
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _wait(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def nats_server_path() -> str:
@@ -78,7 +60,7 @@ class NatsNode:
         log = (self.root / f"{self.name}-{self.starts}.log").open("wb")
         self.process = subprocess.Popen([nats_server_path(), "-c", str(config)], stdout=log, stderr=log)
         self.starts += 1
-        _wait(lambda: _port_open(self.client_port) and _port_open(self.mqtt_port), 20, self.name)
+        wait_until(lambda: port_open(self.client_port) and port_open(self.mqtt_port), 20, self.name)
 
     def kill(self) -> None:
         """kill -9: whatever the node held in memory is gone; its store on disk stays."""
@@ -89,12 +71,7 @@ class NatsNode:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+            stop_process(self.process, grace_s=20)
             self.process = None
 
 

@@ -1,9 +1,12 @@
-"""CPU seconds and resident memory of processes, read from /proc (Linux); stopping a child."""
+"""CPU seconds and resident memory of processes, read from /proc (Linux); starting and stopping children."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -45,3 +48,19 @@ def stop_process(process: subprocess.Popen[bytes], grace_s: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)

@@ -208,7 +208,7 @@ async def _start_ingestion(runtime: Runtime, stack: AsyncExitStack) -> None:
     """This worker's share of the broker's messages, through the pipeline, with detector state restored."""
     settings, database = runtime.settings, runtime.database
     if settings.nats.url:
-        from monitoring.ingest.cluster import start_cluster_ingestion
+        from monitoring.cluster import start_cluster_ingestion
 
         runtime.source, runtime.ingest = await start_cluster_ingestion(
             settings, database, runtime.endpoints.mqtt, stack, runtime.tasks, on_alerts=_log_alert_changes

@@ -39,6 +39,7 @@ from devices.contract import subscription
 from monitoring.config import MqttSettings
 from monitoring.ingest.paho_client import BatchingClient
 from monitoring.ingest.records import Inbound
+from monitoring.ingest.source import gather_batch, oldest
 from monitoring.observability import metrics
 
 log = logging.getLogger(__name__)
@@ -218,19 +219,10 @@ class MqttSource:
             if self._pending:
                 break
             await self._wake.wait()
-        if len(self._pending) < max_size and flush_s > 0:
-            await asyncio.sleep(flush_s)
-        batch: list[Inbound] = []
-        while self._pending and len(batch) < max_size:
-            batch.append(self._pending.popleft())
-        return batch
+        return await gather_batch(self._pending, max_size, flush_s)
 
     def oldest_pending(self) -> datetime | None:
-        """When the oldest message waiting for a batch arrived."""
-        try:
-            return self._pending[0].received_at
-        except IndexError:
-            return None
+        return oldest(self._pending)
 
     def acknowledge(self, batch: Sequence[Inbound]) -> None:
         with self._lock:

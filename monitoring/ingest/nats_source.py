@@ -26,6 +26,7 @@ from monitoring.ingest.nats_bundle import unpack
 from monitoring.ingest.nats_link import NatsLink
 from monitoring.ingest.nats_router import Router
 from monitoring.ingest.records import Inbound
+from monitoring.ingest.source import gather_batch, oldest
 
 log = logging.getLogger(__name__)
 
@@ -200,18 +201,10 @@ class JetStreamSource:
         while not self._pending:
             self._wake.clear()
             await self._wake.wait()
-        if len(self._pending) < max_size and flush_s > 0:
-            await asyncio.sleep(flush_s)
-        batch: list[Inbound] = []
-        while self._pending and len(batch) < max_size:
-            batch.append(self._pending.popleft())
-        return batch
+        return await gather_batch(self._pending, max_size, flush_s)
 
     def oldest_pending(self) -> datetime | None:
-        try:
-            return self._pending[0].received_at
-        except IndexError:
-            return None
+        return oldest(self._pending)
 
     def acknowledge(self, batch: Sequence[Inbound]) -> None:
         """A bundle is acknowledged with its last message (only that one carries its reply subject)."""

