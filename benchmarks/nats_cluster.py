@@ -11,13 +11,12 @@ node loses nothing. Every node maps device subjects onto route partitions
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.procstat import port_open, stop_process, wait_until
+from benchmarks.procstat import kill_process, port_open, stop_process, wait_until
 from monitoring.embedded.broker import free_port
 from monitoring.ingest.nats_link import mappings_block
 
@@ -65,8 +64,7 @@ class NatsNode:
     def kill(self) -> None:
         """kill -9: whatever the node held in memory is gone; its store on disk stays."""
         if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+            kill_process(self.process)
             self.process = None
 
     def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -38,6 +39,12 @@ def pids_of(name: str) -> list[int]:
     """Every process whose command name is ``name`` (mosquitto, postgres)."""
     found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True, check=False)
     return [int(p) for p in found.stdout.split()]
+
+
+def kill_process(process: subprocess.Popen[bytes]) -> None:
+    """kill -9, and wait for it: nothing the process holds in memory survives."""
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def stop_process(process: subprocess.Popen[bytes], grace_s: float) -> None:

