@@ -24,6 +24,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Set
 from datetime import timedelta
 from typing import Protocol
@@ -75,6 +76,7 @@ class LeaseKeeper:
         # Guards ``owned`` against the renewal task between a database answer and its use;
         # never held across a hand-over, which may take seconds.
         self._lock = asyncio.Lock()
+        self._renewed_at = 0.0  # monotonic time of the last renewal, by a round or the renewal task
 
     @property
     def every_s(self) -> float:
@@ -110,6 +112,7 @@ class LeaseKeeper:
                 held = await leases.renew(
                     session=session, worker=self.worker, partitions=self.owned, ttl=self.ttl
                 )
+            self._renewed_at = time.monotonic()
             lost = self._take_lost(held)
         await self._drop(lost)
         target = fair_share(self.workers, self.worker, self.partitions)
@@ -152,14 +155,18 @@ class LeaseKeeper:
         self.owned = set()
 
     async def _renew_forever(self) -> None:
+        """Renew between rounds: only when no round has renewed for a while (a hand-over is long)."""
         while True:
-            await asyncio.sleep(self.every_s)
+            await asyncio.sleep(self.every_s / 2)
+            if time.monotonic() - self._renewed_at < self.every_s:
+                continue
             try:
                 async with self._lock:
                     async with self.database.unit_of_work() as session:
                         held = await leases.renew(
                             session=session, worker=self.worker, partitions=self.owned, ttl=self.ttl
                         )
+                    self._renewed_at = time.monotonic()
                     lost = self._take_lost(held)
             except asyncio.CancelledError:
                 raise

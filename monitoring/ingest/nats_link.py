@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 
 import nats
+import nats.errors
 import paho.mqtt.client as paho
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -268,3 +269,43 @@ async def _log_disconnected() -> None:
 
 async def _log_reconnected() -> None:
     log.info("NATS: reconnected")
+
+
+class Puller:
+    """A durable pull consumer read by one loop: quiet when empty, patient while the cluster changes."""
+
+    # A fetch returns what is there, or waits up to this for a first message and then fills its
+    # batch until the deadline: short, so a quiet partition adds little delay.
+    WAIT_S = 0.25
+
+    def __init__(self, subscription: JetStreamContext.PullSubscription, label: str) -> None:
+        self.subscription = subscription
+        self.label = label
+        self._failing = False
+
+    @classmethod
+    async def bind(cls, js: JetStreamContext, consumer: str, stream: str, label: str) -> Puller:
+        return cls(await js.pull_subscribe_bind(consumer, stream=stream), label)
+
+    async def next(self, batch: int) -> list[Msg]:
+        """Up to ``batch`` messages, or none; a closed connection is raised, anything else waited out."""
+        try:
+            messages = await self.subscription.fetch(batch, timeout=self.WAIT_S)
+        except TimeoutError:  # nothing new (nats' own TimeoutError is one too)
+            return []
+        except nats.errors.ConnectionClosedError:
+            raise
+        except Exception as error:  # a node or the connection is changing: try again soon
+            if not self._failing:
+                log.warning("%s failing (logged once until it works again): %s", self.label, error)
+            self._failing = True
+            await asyncio.sleep(0.5)
+            return []
+        self._failing = False
+        return messages
+
+    async def close(self) -> None:
+        try:
+            await self.subscription.unsubscribe()
+        except nats.errors.Error:
+            pass

@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.intake import serial_in
 from monitoring.ingest.nats_bundle import Entry, pack
-from monitoring.ingest.nats_link import MQTT_STREAM, NatsLink, subject_to_topic
+from monitoring.ingest.nats_link import MQTT_STREAM, NatsLink, Puller, subject_to_topic
 from monitoring.ingest.ownership import partition_of, partition_of_key
 from monitoring.observability import metrics
 
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 _FETCH = 500
 _CONCURRENT = 4
-# A fetch returns what is there, or waits up to this for the first message and then fills the batch
-# until it ends: short, so a quiet partition adds little delay.
-_WAIT_S = 0.25
 _CONFIRM_S = 10.0  # longest wait for the partition stream to confirm a batch of copies
 
 
@@ -43,39 +40,22 @@ class Router:
         self.link = link
         self.directory = directory
         self.partitions = partitions
-        self.routed = 0
         # Batches being published at once, across partitions: under overload, a batch must be
         # confirmed and acknowledged well within the ack wait, or it is delivered again.
         self._publishing = asyncio.Semaphore(_CONCURRENT)
 
     async def run(self, partition: int, stopping: Callable[[], bool]) -> None:
         """Route partition ``partition`` until ``stopping()``; the batch in hand is finished first."""
-        subscription = await self.link.js.pull_subscribe_bind(
-            self.link.route_consumer(partition), stream=MQTT_STREAM
+        puller = await Puller.bind(
+            self.link.js, self.link.route_consumer(partition), MQTT_STREAM, f"route partition {partition}"
         )
-        failing = False
         try:
             while not stopping():
-                try:
-                    messages = await subscription.fetch(_FETCH, timeout=_WAIT_S)
-                except TimeoutError:  # nothing to route (nats' own TimeoutError is one too)
-                    continue
-                except nats.errors.ConnectionClosedError:
-                    return
-                except Exception as error:  # a node or the connection is changing: try again
-                    if not failing:
-                        log.warning("route partition %d failing (logged once): %s", partition, error)
-                    failing = True
-                    await asyncio.sleep(0.5)
-                    continue
-                failing = False
+                messages = await puller.next(_FETCH)
                 if messages:
                     await self.route(messages, stopping)
         finally:
-            try:
-                await subscription.unsubscribe()
-            except nats.errors.Error:
-                pass
+            await puller.close()
 
     async def route(self, messages: Sequence[Msg], stopping: Callable[[], bool] = lambda: False) -> bool:
         """File ``messages`` under their patients' partitions; True once done and acknowledged."""
@@ -108,7 +88,6 @@ class Router:
             await asyncio.sleep(0.5)
         for message in messages:
             await _quietly(message.ack())
-        self.routed += len(messages)
         metrics.MESSAGES_ROUTED.inc(len(messages))
         return True
 

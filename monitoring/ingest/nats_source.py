@@ -23,7 +23,7 @@ import nats.errors
 from nats.aio.msg import Msg
 
 from monitoring.ingest.nats_bundle import unpack
-from monitoring.ingest.nats_link import NatsLink
+from monitoring.ingest.nats_link import NatsLink, Puller
 from monitoring.ingest.nats_router import Router
 from monitoring.ingest.records import Inbound
 from monitoring.ingest.source import gather_batch, oldest
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 _FETCH = 50  # bundles: each holds one route batch's messages for this partition
 _PER_BUNDLE = 16  # messages a bundle is reckoned to hold, for the queue's budget
-# A fetch returns what is there, or waits up to this for the first message and then fills the batch
-# until it ends: short, so a quiet partition adds little delay.
-_WAIT_S = 0.25
 # The queue stops growing here: fetch loops wait, and JetStream keeps the rest. Short enough to be
 # stored and acknowledged well within the ack wait: a message that waits past it is delivered again.
 _MAX_QUEUED = 5_000
@@ -52,7 +49,6 @@ class JetStreamSource:
         self._closing: set[int] = set()
         self._in_flight: Counter[int] = Counter()
         self._acks: set[asyncio.Task[None]] = set()
-        self.received = 0
 
     @property
     def connected(self) -> bool:
@@ -103,6 +99,8 @@ class JetStreamSource:
                 await loop()
             except asyncio.CancelledError:
                 raise
+            except nats.errors.ConnectionClosedError:
+                return  # shutting down
             except Exception:
                 log.exception("%s loop of partition %d failed; starting it again", what, partition)
                 await asyncio.sleep(1.0)
@@ -143,38 +141,24 @@ class JetStreamSource:
         self._pending.extend(kept)
 
     async def _fetch_forever(self, partition: int) -> None:
-        subscription = await self.link.js.pull_subscribe_bind(
-            self.link.partition_consumer(partition), stream=self.link.eval_stream
+        puller = await Puller.bind(
+            self.link.js,
+            self.link.partition_consumer(partition),
+            self.link.eval_stream,
+            f"fetch from partition {partition}",
         )
-        failing = False
         try:
             while partition not in self._closing:
-                # One budget for every partition's fetch: what is queued or on its way.
+                # One budget for every partition's fetch: what is queued waits its turn.
                 room = _MAX_QUEUED - len(self._pending)
                 if room <= 0:
                     await asyncio.sleep(0.02)
                     continue
-                bundles = min(_FETCH, 1 + room // _PER_BUNDLE)
-                try:
-                    messages = await subscription.fetch(bundles, timeout=_WAIT_S)
-                except TimeoutError:  # nothing new (nats' own TimeoutError is one too)
-                    continue
-                except nats.errors.ConnectionClosedError:
-                    return
-                except Exception as error:  # a node or the connection is changing: try again
-                    if not failing:
-                        log.warning("fetch from partition %d failing (logged once): %s", partition, error)
-                    failing = True
-                    await asyncio.sleep(0.5)
-                    continue
-                failing = False
+                messages = await puller.next(min(_FETCH, 1 + room // _PER_BUNDLE))
                 if messages:
                     self._take(partition, messages)
         finally:
-            try:
-                await subscription.unsubscribe()
-            except nats.errors.Error:
-                pass
+            await puller.close()
 
     def _take(self, partition: int, messages: Sequence[Msg]) -> None:
         taken = 0
@@ -193,7 +177,6 @@ class JetStreamSource:
                 )
             taken += len(entries)
         self._in_flight[partition] += taken
-        self.received += taken
         self._wake.set()
 
     async def next_batch(self, max_size: int, flush_s: float) -> list[Inbound]:
