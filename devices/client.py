@@ -27,6 +27,7 @@ from devices.contract import (
     DeviceStatus,
     Reading,
     ReadingsMessage,
+    client_id,
     encode,
     readings_topic,
     status_topic,
@@ -110,7 +111,7 @@ class DeviceClient:
         v5 = self.broker.protocol == "5"
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"device-{self.device_id}",
+            client_id=client_id(self.device_id),
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
         )
         if self.broker.username:

@@ -179,6 +179,18 @@ _envelope_decoder = msgspec.json.Decoder(_Envelope)
 _encoder = msgspec.json.Encoder()
 
 
+def client_id(device_id: str) -> str:
+    """A device's MQTT client id: ``device-`` and its id, a ``.`` written as ``~``.
+
+    A NATS cluster's MQTT listener refuses client ids holding a ``.``, which a
+    device id may; ``~`` is in no device id, so no two devices share a client id.
+
+    >>> client_id("cgm.7")
+    'device-cgm~7'
+    """
+    return "device-" + device_id.replace(".", "~")
+
+
 def readings_topic(device_id: str, root: str = DEFAULT_TOPIC_ROOT) -> str:
     return f"{root}/v{CONTRACT_VERSION}/devices/{device_id}/readings"
 

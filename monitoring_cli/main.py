@@ -103,31 +103,49 @@ async def _enrol(settings: Settings, args: argparse.Namespace, stop: asyncio.Eve
 
 async def _broker_auth(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
     from monitoring.registry.broker_auth import ServiceAccount, export
+    from monitoring.registry.nats_auth import export_nats
 
+    if (args.passwd is None) != (args.acl is None) or (args.passwd is None and args.nats is None):
+        raise UsageError("write Mosquitto's files (--passwd and --acl), a NATS cluster's (--nats), or both")
     _, _, username, password = settings.mqtt.endpoint() if settings.mqtt.url else ("", 0, None, None)
     if not username or not password:
         raise UsageError(
             "RPM_MQTT__URL must name the ingestion service's broker account: mqtt://user:password@host"
         )
+    services = [ServiceAccount(username, password)]
     async with AsyncExitStack() as stack:
         endpoints = await resolve_endpoints(settings, stack, need_broker=False)
         await migrate.require_head(endpoints.database_url)
         database = Database(endpoints.database_url, settings.database)
         stack.push_async_callback(database.dispose)
-        devices = await export(
-            database,
-            root=settings.mqtt.topic_root,
-            services=[ServiceAccount(username, password)],
-            passwd=args.passwd,
-            acl=args.acl,
-        )
-    log.info(
-        "wrote %s (%d devices and %s) and %s; send the broker SIGHUP to load them",
-        args.passwd,
-        devices,
-        username,
-        args.acl,
-    )
+        if args.passwd is not None:
+            devices = await export(
+                database, root=settings.mqtt.topic_root, services=services, passwd=args.passwd, acl=args.acl
+            )
+            log.info(
+                "wrote %s (%d devices and %s) and %s; send mosquitto SIGHUP to load them",
+                args.passwd,
+                devices,
+                username,
+                args.acl,
+            )
+        if args.nats is not None:
+            written = await export_nats(
+                database, root=settings.mqtt.topic_root, services=services, path=args.nats
+            )
+            log.info(
+                "wrote %s (%d devices and %s); `nats-server --signal reload` on every node loads it",
+                args.nats,
+                written.devices,
+                username,
+            )
+            if written.to_rotate:
+                log.warning(
+                    "%d active devices have no NATS credentials (provisioned before they were kept) and "
+                    "cannot connect to the cluster until their credentials are rotated: %s",
+                    len(written.to_rotate),
+                    ", ".join(written.to_rotate[:20]) + (" ..." if len(written.to_rotate) > 20 else ""),
+                )
 
 
 async def _evaluate(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> None:
@@ -161,7 +179,10 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "migrate": (_migrate, "bring the database schema up to date"),
     "enrol": (_enrol, "enrol the patients and devices of a manifest file (JSON)"),
     "replay": (_replay, "run the detectors offline over a CSV series or a wire-format JSONL file"),
-    "broker-auth": (_broker_auth, "write the broker's password file and ACL from the device registry"),
+    "broker-auth": (
+        _broker_auth,
+        "write the broker's device accounts (Mosquitto or NATS) from the device registry",
+    ),
     "evaluate": (_evaluate, "score the detectors against a simulated cohort's ground truth"),
 }
 
@@ -198,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "enrol":
             sub.add_argument("manifest", type=Path, help="e.g. the --manifest output of python -m simulators")
         if name == "broker-auth":
-            sub.add_argument("--passwd", type=Path, required=True, help="Mosquitto password_file to write")
-            sub.add_argument("--acl", type=Path, required=True, help="Mosquitto acl_file to write")
+            sub.add_argument("--passwd", type=Path, help="Mosquitto password_file to write")
+            sub.add_argument("--acl", type=Path, help="Mosquitto acl_file to write")
+            sub.add_argument("--nats", type=Path, help="NATS cluster: users and permissions file to write")
         if name == "replay":
             from evaluation.commands import add_replay_arguments
 

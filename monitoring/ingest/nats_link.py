@@ -29,6 +29,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import nats
 import nats.errors
@@ -114,9 +115,10 @@ class NatsLink:
 
     @property
     def first_server(self) -> tuple[str, int]:
-        server = self.settings.servers()[0].removeprefix("nats://").removeprefix("tls://")
-        host, _, port = server.rpartition(":")
-        return host or "127.0.0.1", int(port or 4222)
+        """Host and port of the first server named (its credentials left out): for health and logs."""
+        named = self.settings.servers()[0]
+        server = urlsplit(named if "://" in named else f"nats://{named}")
+        return server.hostname or "127.0.0.1", server.port or 4222
 
     @classmethod
     async def connect(cls, settings: NatsSettings, mqtt: MqttSettings, *, name: str) -> NatsLink:

@@ -1,8 +1,9 @@
 """The broker's own account list: per-device MQTT credentials and an ACL, written from the registry.
 
 Devices authenticate to the broker, not to this service, so a device's password
-is stored in the broker's format: Mosquitto's ``$7$`` PBKDF2-SHA512
-(``$7$<iterations>$<base64 salt>$<base64 key>``). The password file is then
+is stored in the brokers' formats: Mosquitto's ``$7$`` PBKDF2-SHA512
+(``$7$<iterations>$<base64 salt>$<base64 key>``), and bcrypt for a NATS
+cluster's MQTT listeners (``nats_auth``). The password file is then
 written from the database, never from a secret in hand. The ACL lets each
 device publish on its own two topics and read nothing; the ingestion account
 reads every device's topics and writes their readings topics (the Nightscout gateway publishes an
@@ -27,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import bcrypt
+
 from devices.contract import CONTRACT_VERSION
 from monitoring.registry.repository import broker_hashes
 from monitoring.storage.db import Database
@@ -36,6 +39,11 @@ from monitoring.storage.db import Database
 ITERATIONS = 20_000
 _SALT_BYTES = 12
 _KEY_BYTES = 64
+# NATS checks bcrypt on every CONNECT too. A device's password is 192 random bits (never guessed,
+# whatever the work factor), so its cost is kept low for reconnect storms; a service account's
+# password is chosen by a person and gets bcrypt's usual cost.
+DEVICE_BCRYPT_COST = 8
+SERVICE_BCRYPT_COST = 11
 
 
 def broker_hash(password: str, *, iterations: int = ITERATIONS) -> str:
@@ -58,9 +66,32 @@ def verify_broker_hash(stored: str, password: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-async def broker_hash_off_loop(password: str) -> str:
-    """``broker_hash`` in a worker thread: tens of milliseconds of CPU stay off the event loop."""
-    return await asyncio.to_thread(broker_hash, password)
+def nats_hash(password: str, *, cost: int = DEVICE_BCRYPT_COST) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(cost)).decode()
+
+
+def verify_nats_hash(stored: str, password: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), stored.encode())
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerHashes:
+    """One device password as each broker checks it."""
+
+    mosquitto: str
+    nats: str
+
+
+def _both(password: str) -> BrokerHashes:
+    return BrokerHashes(broker_hash(password), nats_hash(password))
+
+
+async def broker_hashes_off_loop(password: str) -> BrokerHashes:
+    """Both hashes in a worker thread: tens of milliseconds of CPU stay off the event loop."""
+    return await asyncio.to_thread(_both, password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +127,7 @@ def acl_file(root: str, services: Iterable[ServiceAccount]) -> str:
     return "\n".join(lines)
 
 
-def _write(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Replace ``path`` at once (readers never see half a file), readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
@@ -105,23 +136,31 @@ def _write(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
+def check_services(services: Iterable[ServiceAccount]) -> None:
+    for service in services:
+        if not service.username or not service.password:
+            raise ValueError("a service account needs a username and a password")
+
+
+def not_services(hashes: dict[str, str], services: Iterable[ServiceAccount]) -> dict[str, str]:
+    """A device never gets a service account's name (refused at registration; skipped here too)."""
+    taken = {s.username.lower() for s in services}
+    return {serial: stored for serial, stored in hashes.items() if serial.lower() not in taken}
+
+
 async def export(
     database: Database, *, root: str, services: list[ServiceAccount], passwd: Path, acl: Path
 ) -> int:
     """Write the broker's password file and ACL; returns how many devices may connect."""
-    for service in services:
-        if not service.username or not service.password:
-            raise ValueError("a service account needs a username and a password")
+    check_services(services)
     async with database.sessions() as session:
         hashes = await broker_hashes(session=session)
     # Serials were checked against the contract's pattern at registration: no ACL wildcards in them.
-    # A device never gets a service account's name (refused at registration; skipped here too).
-    taken = {s.username.lower() for s in services}
     devices = [
         (serial, stored)
-        for serial, stored in hashes.items()
-        if stored.startswith("$7$") and serial.lower() not in taken
+        for serial, stored in not_services(hashes, services).items()
+        if stored.startswith("$7$")
     ]
-    await asyncio.to_thread(_write, passwd, password_file(devices, services))
-    await asyncio.to_thread(_write, acl, acl_file(root, services))
+    await asyncio.to_thread(write_private, passwd, password_file(devices, services))
+    await asyncio.to_thread(write_private, acl, acl_file(root, services))
     return len(devices)

@@ -20,7 +20,7 @@ from monitoring.access.principal import Principal
 from monitoring.domain import DeviceState
 from monitoring.errors import ConflictError, NotFoundError
 from monitoring.registry import repository
-from monitoring.registry.broker_auth import broker_hash_off_loop
+from monitoring.registry.broker_auth import BrokerHashes, broker_hashes_off_loop
 from monitoring.registry.service import register_device
 from monitoring.storage.models import Device, Patient
 
@@ -32,9 +32,9 @@ class Provisioned:
     mqtt_password: str  # shown once
 
 
-async def _secret() -> tuple[str, str]:
+async def _secret() -> tuple[str, BrokerHashes]:
     password = secrets.token_urlsafe(24)
-    return password, await broker_hash_off_loop(password)
+    return password, await broker_hashes_off_loop(password)
 
 
 async def _site_patient(session: AsyncSession, admin: Principal, patient_id: UUID) -> Patient:
@@ -70,7 +70,7 @@ async def provision(
         kind=kind,
         patient_id=patient_id,
         site_id=admin.site_id,
-        password_hash=hashed,
+        password_hashes=hashed,
         service_accounts=service_accounts,
     )
     return Provisioned(device, serial, password)
@@ -80,7 +80,8 @@ async def rotate_credentials(*, session: AsyncSession, admin: Principal, device_
     device = await site_device(session, admin, device_id)
     if device.status == DeviceState.RETIRED.value:
         raise ConflictError("a retired device gets no new credentials")
-    password, device.mqtt_password_hash = await _secret()
+    password, hashed = await _secret()
+    device.mqtt_password_hash, device.nats_password_hash = hashed.mosquitto, hashed.nats
     await session.flush()
     return Provisioned(device, device.serial, password)
 
@@ -110,7 +111,8 @@ async def retire(*, session: AsyncSession, admin: Principal, device_id: UUID) ->
     device = await site_device(session, admin, device_id)
     if device.status == DeviceState.RETIRED.value:
         raise ConflictError(f"device {device.serial} is already retired")
-    device.status, device.patient_id, device.mqtt_password_hash = DeviceState.RETIRED.value, None, None
+    device.status, device.patient_id = DeviceState.RETIRED.value, None
+    device.mqtt_password_hash = device.nats_password_hash = None
     await session.flush()
     return device
 
@@ -120,6 +122,8 @@ async def issue_passwords(*, session: AsyncSession, serials: Iterable[str]) -> d
     issued: dict[str, str] = {}
     for serial in serials:
         password, hashed = await _secret()
-        await repository.set_broker_hash(session=session, serial=serial, stored=hashed)
+        await repository.set_broker_hashes(
+            session=session, serial=serial, mosquitto=hashed.mosquitto, nats=hashed.nats
+        )
         issued[serial] = password
     return issued

@@ -169,8 +169,23 @@ async def broker_hashes(*, session: AsyncSession, serials: Collection[str] | Non
     return {serial: stored for serial, stored in rows if stored}
 
 
-async def set_broker_hash(*, session: AsyncSession, serial: str, stored: str) -> None:
-    await session.execute(update(Device).where(Device.serial == serial).values(mqtt_password_hash=stored))
+async def nats_hashes(*, session: AsyncSession) -> dict[str, str | None]:
+    """Active devices that have broker credentials, by serial: their NATS (bcrypt) hash, or None
+    for a device provisioned before NATS hashes were kept (it must have its credentials rotated)."""
+    rows = await session.execute(
+        select(Device.serial, Device.nats_password_hash)
+        .where(Device.status == DeviceState.ACTIVE.value, Device.mqtt_password_hash.is_not(None))
+        .order_by(Device.serial)
+    )
+    return {row.serial: row.nats_password_hash for row in rows}
+
+
+async def set_broker_hashes(*, session: AsyncSession, serial: str, mosquitto: str, nats: str) -> None:
+    await session.execute(
+        update(Device)
+        .where(Device.serial == serial)
+        .values(mqtt_password_hash=mosquitto, nats_password_hash=nats)
+    )
 
 
 async def devices_of(*, session: AsyncSession, patient_id: UUID) -> Sequence[Device]:

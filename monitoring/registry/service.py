@@ -18,6 +18,7 @@ from monitoring.domain import Condition, DeviceState
 from monitoring.domain import time_zone as zone_named
 from monitoring.errors import ConflictError, InvalidRequestError, NotFoundError
 from monitoring.registry import repository
+from monitoring.registry.broker_auth import BrokerHashes
 from monitoring.registry.careplans import CarePlan, Threshold, default_thresholds
 from monitoring.storage.models import Device, Patient, Site
 
@@ -128,7 +129,7 @@ async def register_device(
     kind: str,
     patient_id: UUID | None = None,
     site_id: UUID | None = None,
-    password_hash: str | None = None,
+    password_hashes: BrokerHashes | None = None,
     service_accounts: Iterable[str] = (),
 ) -> Device:
     if not re.match(DEVICE_ID_PATTERN, serial):
@@ -156,7 +157,8 @@ async def register_device(
         kind=kind,
         patient_id=patient_id,
         site_id=site_id,
-        mqtt_password_hash=password_hash,
+        mqtt_password_hash=password_hashes.mosquitto if password_hashes else None,
+        nats_password_hash=password_hashes.nats if password_hashes else None,
         status=DeviceState.ACTIVE.value,
     )
     session.add(device)

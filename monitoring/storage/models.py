@@ -194,6 +194,7 @@ class Device(Base):
     kind: Mapped[str] = mapped_column(String(32))
     site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id"))
     mqtt_password_hash: Mapped[str | None] = mapped_column(String(255))  # the secret is shown once
+    nats_password_hash: Mapped[str | None] = mapped_column(String(255))  # the same secret, as NATS checks it
     patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), server_default="active")
     online: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))

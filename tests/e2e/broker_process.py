@@ -150,7 +150,9 @@ def connect(
     protocol: MQTTProtocolVersion = mqtt.MQTTv5,
 ) -> Probe:
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"probe-{username}-{time.monotonic_ns()}", protocol=protocol
+        CallbackAPIVersion.VERSION2,
+        client_id=f"probe-{str(username).replace('.', '~')}-{time.monotonic_ns()}",
+        protocol=protocol,
     )
     probe = Probe(client)
     if username is not None:

@@ -68,16 +68,24 @@ class Fleet:
         seed: int,
         tick_s: float,
         protocol: str = "5",
+        passwords: dict[str, str] | None = None,
     ) -> None:
-        """Device ``i`` connects to ``ports[i % len(ports)]`` (the nodes of a cluster, in turn)."""
-        addresses = [BrokerAddress("127.0.0.1", port, protocol=protocol) for port in ports]
+        """Device ``i`` connects to ``ports[i % len(ports)]`` (the nodes of a cluster, in turn),
+        as itself with its password from ``passwords``, or anonymously."""
+        passwords = passwords or {}
+
+        def address(i: int, serial: str) -> BrokerAddress:
+            password = passwords.get(serial)
+            username = serial if password else None
+            return BrokerAddress("127.0.0.1", ports[i % len(ports)], username, password, protocol=protocol)
+
         self.tick_s = tick_s
         self.devices = [
             FleetDevice(
                 serial,
                 DeviceClient(
                     serial,
-                    addresses[i % len(addresses)],
+                    address(i, serial),
                     Outbox(outboxes / f"{serial}.db", device=serial),
                     kind="wearable",
                     root=topic_root,

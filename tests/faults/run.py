@@ -35,7 +35,7 @@ from typing import Literal
 
 from monitoring.storage import migrate
 from monitoring.storage.db import Database
-from tests.faults.cluster import ClusterWorker, NatsCluster
+from tests.faults.cluster import ClusterWorker, NatsCluster, issue_credentials, secured_cluster
 from tests.faults.load import Fleet, FleetDevice
 from tests.faults.services import (
     IngestWorker,
@@ -147,13 +147,18 @@ def _run_in(plan: Plan, folder: Path) -> FaultRun:
     replicated = plan.replicated or plan.cluster
     postgres: Database_ = ReplicatedPostgres(folder) if replicated else PrivatePostgres(folder)
     broker: RestartableBroker | NatsCluster = (
-        NatsCluster(folder, PARTITIONS) if plan.cluster else RestartableBroker(folder)
+        secured_cluster(folder, PARTITIONS) if plan.cluster else RestartableBroker(folder)
     )
     postgres.create()
     try:
-        broker.start()
         serials = [f"FAULT-{i:03d}" for i in range(plan.faults + 4)]
         asyncio.run(_prepare(postgres.url, serials))
+        passwords = (
+            asyncio.run(issue_credentials(postgres.url, broker, serials, TOPIC_ROOT))
+            if isinstance(broker, NatsCluster)
+            else None
+        )
+        broker.start()
         services = Services(postgres, broker, _workers(plan, folder, postgres.url, broker))
         for worker in services.workers:
             worker.start()
@@ -166,6 +171,7 @@ def _run_in(plan: Plan, folder: Path) -> FaultRun:
             outboxes=folder,
             seed=plan.seed,
             tick_s=plan.tick_s,
+            passwords=passwords,
         )
         run = FaultRun(devices=len(serials), folder=str(folder))
         try:
@@ -188,12 +194,11 @@ def _workers(
     plan: Plan, folder: Path, url: str, broker: RestartableBroker | NatsCluster
 ) -> list[IngestWorker]:
     if isinstance(broker, NatsCluster):
-        mqtt = f"mqtt://127.0.0.1:{broker.mqtt_ports[0]}"
         return [
             ClusterWorker(
                 folder,
                 url,
-                mqtt,
+                broker.mqtt_url,
                 TOPIC_ROOT,
                 plan.late_after_s,
                 nats_url=broker.url,

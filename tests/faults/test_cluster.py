@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from monitoring.ingest import lease_repository
 from monitoring.storage.db import Database
 from monitoring.storage.models import Reading
-from tests.faults.cluster import ClusterWorker, NatsCluster, nats_server_path
+from tests.faults.cluster import ClusterWorker, issue_credentials, nats_server_path, secured_cluster
 from tests.faults.load import PER_MESSAGE, Fleet
 from tests.faults.run import _prepare
 from tests.faults.services import PrivatePostgres, scratch_folder
@@ -71,20 +71,27 @@ def test_workers_read_only_their_share_and_partitions_follow_workers_joining_and
     nats_server_path()
     folder = scratch_folder()
     postgres = PrivatePostgres(folder)
-    cluster = NatsCluster(folder, PARTITIONS)
+    cluster = secured_cluster(folder, PARTITIONS)
     postgres.create()
     workers: list[ClusterWorker] = []
     fleet: Fleet | None = None
     passed = False
     try:
-        cluster.start()
         serials = [f"SHARE-{i:03d}" for i in range(24)]
         asyncio.run(_prepare(postgres.url, serials))
-        mqtt = f"mqtt://127.0.0.1:{cluster.mqtt_ports[0]}"
+        passwords = asyncio.run(issue_credentials(postgres.url, cluster, serials, ROOT))
+        cluster.start()
 
         def worker(name: str) -> ClusterWorker:
             return ClusterWorker(
-                folder, postgres.url, mqtt, ROOT, 60.0, nats_url=cluster.url, name=name, partitions=PARTITIONS
+                folder,
+                postgres.url,
+                cluster.mqtt_url,
+                ROOT,
+                60.0,
+                nats_url=cluster.url,
+                name=name,
+                partitions=PARTITIONS,
             )
 
         workers = [worker("w1"), worker("w2")]
@@ -101,6 +108,7 @@ def test_workers_read_only_their_share_and_partitions_follow_workers_joining_and
             outboxes=folder,
             seed=7,
             tick_s=0.25,
+            passwords=passwords,
         )
         fleet.start(max_ticks=40, max_s=30)
         time.sleep(40 * 0.25 + 0.5)
