@@ -149,6 +149,10 @@ class NatsSettings(BaseModel):
     )
     replicas: int = Field(default=3, ge=1, le=5, description="Copies of the partition stream in the cluster.")
     subject_prefix: str = Field(default="rpm", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    ca_file: Path | None = Field(
+        default=None,
+        description="CA that signed the nodes' certificates (tls:// URLs); default: the system's store.",
+    )
 
     def servers(self) -> list[str]:
         return [server.strip() for server in (self.url or "").split(",") if server.strip()]

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Development and evaluation certificates: a private CA and one server certificate for the
-# broker (MQTT over TLS, 8883), the API (HTTPS) and PostgreSQL, valid for the compose service
+# brokers (MQTT over TLS, 8883; NATS routes), the API (HTTPS) and PostgreSQL, valid for the compose service
 # names and loopback. In production, put certificates from your own PKI in the same files.
 #
 #   config/tls/make-certs.sh DIR [UID]   # writes DIR/ca.crt, server.crt, server.key, and
@@ -19,14 +19,15 @@ umask 077
 openssl req -x509 -newkey rsa:3072 -sha256 -days 825 -nodes \
     -keyout ca.key -out ca.crt -subj "/CN=RPM monitoring private CA" 2>/dev/null
 cat > server.ext <<'EXT'
-subjectAltName = DNS:localhost, DNS:mosquitto, DNS:api, DNS:postgres, IP:127.0.0.1
-extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, DNS:mosquitto, DNS:api, DNS:postgres, DNS:postgres-standby, DNS:nats-1, DNS:nats-2, DNS:nats-3, IP:127.0.0.1
+extendedKeyUsage = serverAuth, clientAuth
 EXT
 openssl req -newkey rsa:3072 -sha256 -nodes -keyout server.key -out server.csr \
     -subj "/CN=rpm-monitoring" 2>/dev/null
 openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -sha256 \
     -extfile server.ext -out server.crt 2>/dev/null
 rm -f server.csr server.ext ca.srl
+# clientAuth too: NATS nodes present it to each other on their TLS routes.
 # Readable by the broker and the API (other uids in compose); the CA key never leaves this folder.
 chmod 644 ca.crt server.crt server.key
 chmod 600 ca.key

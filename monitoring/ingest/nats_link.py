@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -122,8 +123,11 @@ class NatsLink:
 
     @classmethod
     async def connect(cls, settings: NatsSettings, mqtt: MqttSettings, *, name: str) -> NatsLink:
+        secured = any(server.startswith("tls://") for server in settings.servers())
         client = await nats.connect(
             servers=settings.servers(),
+            # The node's certificate is checked against the CA and the name in the URL.
+            tls=ssl.create_default_context(cafile=settings.ca_file) if secured else None,
             name=name,
             connect_timeout=5,
             reconnect_time_wait=1,
