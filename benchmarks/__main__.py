@@ -1,6 +1,7 @@
 """``python -m benchmarks``: the whole pipeline under load on this machine, figures as a table and JSON.
 
     python -m benchmarks --patients 2000 --rate 1000 --duration 60 [--workers 2] [--json out.json]
+    python -m benchmarks --cohort realistic --patients 200 --rate 1000 --duration 40 --nats-cluster 32
 
 Needs the PostgreSQL and Mosquitto under test (default 127.0.0.1:5432 and :1883); it creates and
 replaces the database ``rpm_bench`` on that server and uses the topic root ``bench``.
@@ -21,8 +22,10 @@ def render(f: Figures) -> str:
     rows = [
         (
             "offered",
-            f"{f.offered_msgs_per_s:,.0f} msg/s x {o['per_message']} readings, {o['patients']} devices, "
-            f"{o['workers']} worker(s), {o['duration_s']} s",
+            f"{f.offered_msgs_per_s:,.0f} msg/s x {f.readings_per_message} readings, {o['patients']} "
+            f"{'patients (realistic fleet, warm)' if o['cohort'] == 'realistic' else 'devices'}, "
+            f"{o['workers']} worker(s), {o['duration_s']} s"
+            + (f"; warmed first with {f.warm_readings:,} readings" if f.warm_readings else ""),
         ),
         (
             "sustained (after warm-up)",
@@ -42,7 +45,8 @@ def render(f: Figures) -> str:
         ("CPU share of the machine", ", ".join(f"{k} {v:.0%}" for k, v in f.cpu_share.items())),
         (
             "ingest RSS",
-            f"{f.worker_rss_mib} MiB; growth {f.worker_rss_growth_kib_per_patient} KiB per patient",
+            f"{f.worker_rss_mib} MiB; {f.worker_rss_kib_per_patient} KiB per patient over empty workers, "
+            f"growth during the load {f.worker_rss_growth_kib_per_patient} KiB per patient",
         ),
         (
             "detector state (checkpoint)",
@@ -84,6 +88,20 @@ def main() -> int:
         metavar="PARTITIONS",
         help="start a three-node NATS cluster (R3) for the run; workers lease this many partitions",
     )
+    parser.add_argument(
+        "--cohort",
+        choices=("heart_rate", "realistic"),
+        default="heart_rate",
+        help="heart_rate: one wearable per patient, heart rate only, detectors cold; realistic: the "
+        "simulator's patients and devices, detectors warmed by a first phase (benchmarks.realistic)",
+    )
+    parser.add_argument(
+        "--warm-rate",
+        type=float,
+        default=0.0,
+        help="realistic cohort: messages per second of the warm-up phase (default: --rate); on a NATS "
+        "cluster JetStream keeps a backlog, a single Mosquitto may drop one past its queue limits",
+    )
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     if not 1 <= args.duration <= 3600 or not 0 < args.rate <= 200_000:
@@ -102,6 +120,8 @@ def main() -> int:
         mqtt_protocol=args.mqtt_protocol,
         broker_process=args.broker_process,
         nats_partitions=args.nats_cluster,
+        cohort=args.cohort,
+        warm_rate=args.warm_rate,
     )
     figures = run(options)
     print(render(figures))  # noqa: T201 - the figures are the command's output

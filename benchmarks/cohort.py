@@ -57,14 +57,21 @@ async def fresh_database(admin_url: str, name: str) -> str:
     return url
 
 
-async def prepare(admin_url: str, *, patients: int, probes: int) -> Cohort:
-    """A fresh database: ``patients`` wearables, ``probes`` glucometers and the trend patient."""
+async def prepare(
+    admin_url: str, *, patients: int, probes: int, fleet: list[ManifestPatient] | None = None
+) -> Cohort:
+    """A fresh database: ``patients`` wearables (or the patients of ``fleet`` with their devices),
+    ``probes`` glucometers and the trend patient."""
     url = await fresh_database(admin_url, BENCH_DATABASE)
-    load = [f"BENCH-W{i:06d}" for i in range(patients)]
     probe = [f"BENCH-G{i:05d}" for i in range(probes)]
-    entries = [
-        _patient(f"W{i}", [Condition.HYPERTENSION], serial, "wearable") for i, serial in enumerate(load)
-    ]
+    if fleet is None:
+        load = [f"BENCH-W{i:06d}" for i in range(patients)]
+        entries = [
+            _patient(f"W{i}", [Condition.HYPERTENSION], serial, "wearable") for i, serial in enumerate(load)
+        ]
+    else:
+        load = [device.serial for patient in fleet for device in patient.devices]
+        entries = list(fleet)
     entries += [
         _patient(f"G{i}", [Condition.TYPE1_DIABETES], serial, "glucometer") for i, serial in enumerate(probe)
     ]

@@ -10,11 +10,15 @@ and counted when the broker acknowledges it.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 
 from benchmarks.wire import WirePublisher
@@ -77,3 +81,44 @@ def publish(job: Job, results: Queue[Tally]) -> None:
             client.sent, client.acknowledged, client.acknowledged * job.per_message, times.user + times.system
         )
     )
+
+
+class HeartRatePublishers:
+    """The processes of a heart-rate run: each sends its job's devices' messages as it makes them."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.results: Queue[Tally] = context.Queue()
+        self.processes = [
+            context.Process(target=publish, args=(job, self.results), daemon=True) for job in jobs
+        ]
+
+    def measure(self) -> None:
+        for process in self.processes:
+            process.start()
+
+    def tallies(self) -> list[Tally]:
+        return collect(self.results, self.processes, timeout_s=120)
+
+
+def collect(results: Queue[Tally], processes: Sequence[BaseProcess], *, timeout_s: float) -> list[Tally]:
+    """One tally from each process; fails at once if they have all exited and one never reported."""
+    tallies: list[Tally] = []
+    deadline = time.monotonic() + timeout_s
+    while len(tallies) < len(processes):
+        try:
+            tallies.append(results.get(True, 1.0))
+        except queue.Empty:
+            if not any(process.is_alive() for process in processes):
+                try:
+                    tallies.append(results.get(True, 2.0))
+                    continue
+                except queue.Empty:
+                    raise RuntimeError(
+                        "a load generator exited without its figures (see its error above)"
+                    ) from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the load generators did not report within {timeout_s} s") from None
+    for process in processes:
+        process.join(10)
+    return tallies

@@ -10,29 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from benchmarks import realistic as realistic_cohort
 from benchmarks.cohort import Cohort, prepare, trend_latencies
 from benchmarks.nats_cluster import NatsCluster
-from benchmarks.procstat import cpu_seconds, pids_of, resident_mib, stop_process
-from benchmarks.publisher import Job, Tally, publish
+from benchmarks.procstat import cpu_seconds, resident_mib
+from benchmarks.publisher import HeartRatePublishers, Job, Tally
+from benchmarks.workers import BenchWorker, process_groups
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
-from monitoring.embedded.broker import free_port
 
 # Each run has its own topic root and client ids: a session a previous run left on the
 # broker (it lives for RPM_MQTT__SESSION_EXPIRY_S) must not hand this run its old messages.
@@ -56,6 +54,10 @@ class Options:
     # A three-node NATS cluster started for the run (devices speak MQTT to it); workers lease this
     # many partitions (monitoring.ingest.leases). 0: the MQTT broker above.
     nats_partitions: int = 0
+    # "heart_rate": one wearable per patient sending heart rate only, detectors cold; "realistic": the
+    # simulator's patients and devices, detectors warm from a previous phase (benchmarks.realistic).
+    cohort: str = "heart_rate"
+    warm_rate: float = 0.0  # messages per second of the realistic cohort's warm-up phase; 0: ``rate``
 
 
 @dataclass
@@ -76,6 +78,9 @@ class Figures:
     cpu_share: dict[str, float] = field(default_factory=dict)
     worker_rss_mib: list[float] = field(default_factory=list)
     worker_rss_growth_kib_per_patient: float = 0.0  # ready -> end of load: mostly detector state
+    worker_rss_kib_per_patient: float = 0.0  # end of load against the same workers started empty
+    readings_per_message: float = 0.0
+    warm_readings: int = 0  # sent, stored and evaluated before the measured part (realistic cohort)
     detector_state_bytes_per_patient: float = 0.0
     detector_state_total_mib: float = 0.0
     trend_query_ms: dict[str, float] = field(default_factory=dict)
@@ -103,13 +108,72 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         options = replace(options, broker=f"127.0.0.1:{cluster.mqtt_ports[0]}", mqtt_protocol="3.1.1")
     host, port = options.broker.split(":")
     ports = cluster.mqtt_ports if cluster is not None else [int(port)]
-    cohort = await prepare(options.database_url, patients=options.patients, probes=options.probes)
-    workers = [_Worker(i, cohort.url, options, cluster) for i in range(options.workers)]
-    for worker in workers:
-        worker.start()
+    realistic = options.cohort == "realistic"
+    start = realistic_cohort.start_of_data()
+    fleet = (
+        realistic_cohort.manifest_patients(realistic_cohort.cohort(options.patients, start))
+        if realistic
+        else None
+    )
+    cohort = await prepare(
+        options.database_url, patients=options.patients, probes=options.probes, fleet=fleet
+    )
+
+    def started() -> list[BenchWorker]:
+        made = [
+            BenchWorker(
+                i, options.workers, cohort.url, options.broker, TOPIC_ROOT, options.mqtt_protocol, cluster
+            )
+            for i in range(options.workers)
+        ]
+        for worker in made:
+            worker.start()
+        return made
+
+    workers = started()
     try:
         for worker in workers:
             await asyncio.to_thread(worker.wait_ready)
+        rss_empty = sum(resident_mib(w.pid) for w in workers)
+        publishers: _Publishers = (
+            realistic_cohort.CohortPublishers.spread(
+                host,
+                ports,
+                TOPIC_ROOT,
+                options.patients,
+                start,
+                options.publishers,
+                warm_rate=options.warm_rate or options.rate,
+                rate=options.rate,
+                duration_s=options.duration_s,
+            )  # fmt: skip
+            if realistic
+            else HeartRatePublishers(
+                [
+                    Job(
+                        host,
+                        ports[i % len(ports)],
+                        TOPIC_ROOT,
+                        cohort.load_serials[i :: options.publishers],
+                        options.rate / options.publishers,
+                        options.duration_s,
+                        options.per_message,
+                        seed=i,
+                    )
+                    for i in range(options.publishers)
+                ]  # fmt: skip
+            )
+        )
+        warm: list[Tally] = []
+        if isinstance(publishers, realistic_cohort.CohortPublishers):
+            warm = await asyncio.to_thread(publishers.warm)
+            await _drain(workers, 0, warm, 0, options)
+            # Stopped, each worker saves its patients' detector state; started again, restores it.
+            await asyncio.gather(*(asyncio.to_thread(worker.stop) for worker in workers))
+            workers = started()
+            for worker in workers:
+                await asyncio.to_thread(worker.wait_ready)
+            figures.warm_readings = sum(t.readings for t in warm)
         listener = await asyncpg.connect(cohort.url.replace("+asyncpg", ""))
         opened: dict[str, float] = {}  # alert id -> when its NOTIFY arrived (epoch seconds)
 
@@ -119,24 +183,24 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
                 opened[event["alert_id"]] = time.time()
 
         await listener.add_listener("alert_events", heard)
-        groups = _process_groups(workers, options.broker_process, cluster)
+        groups = process_groups(workers, options.broker_process, cluster)
         rss_ready = sum(resident_mib(w.pid) for w in workers)
         cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         stored_before = sum(w.stored() for w in workers)
-        started = time.monotonic()
-        tallies, series, probes_sent = await _load(options, cohort, host, ports, workers)
+        began = time.monotonic()
+        tallies, series, probes_sent = await _load(options, cohort, host, ports, workers, publishers)
         stored_at_end = await _drain(workers, stored_before, tallies, len(probes_sent), options)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - began
         cpu_after = {
             name: cpu_seconds(pids)
-            for name, pids in _process_groups(workers, options.broker_process, cluster).items()
+            for name, pids in process_groups(workers, options.broker_process, cluster).items()
         }
         await asyncio.sleep(1.0)
         await listener.close()
-        _throughput(figures, options, series)
+        _throughput(figures, options, series, tallies)
         rows = await _stored_rows(cohort.url)
         evaluated = stored_at_end - stored_before
-        _counts(figures, tallies, evaluated, rows, workers, options, len(probes_sent))
+        _counts(figures, [*warm, *tallies], evaluated, rows, workers, options, len(probes_sent))
         await _latency(figures, cohort, probes_sent, opened)
         processed = max(1, stored_at_end - stored_before)
         cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
@@ -146,6 +210,10 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         figures.worker_rss_mib = [round(resident_mib(w.pid), 1) for w in workers]
         growth = sum(figures.worker_rss_mib) - rss_ready
         figures.worker_rss_growth_kib_per_patient = round(growth * 1024 / options.patients, 2)
+        # What the patients' state costs: the workers at the end against the same workers empty.
+        figures.worker_rss_kib_per_patient = round(
+            (sum(figures.worker_rss_mib) - rss_empty) * 1024 / options.patients, 2
+        )
     finally:
         # SIGTERM: every patient's detector state is checkpointed before the worker exits.
         await asyncio.gather(*(asyncio.to_thread(worker.stop) for worker in workers))
@@ -155,92 +223,22 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
     return figures
 
 
-class _Worker:
-    def __init__(self, index: int, url: str, options: Options, cluster: NatsCluster | None) -> None:
-        self.port = free_port()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("RPM_")}
-        self.env |= {
-            "RPM_DATABASE__URL": url,
-            "RPM_MQTT__URL": f"mqtt://{options.broker}",
-            "RPM_MQTT__TOPIC_ROOT": TOPIC_ROOT,
-            "RPM_MQTT__CLIENT_ID": f"{TOPIC_ROOT}-ingest-{index}",
-            "RPM_MQTT__SESSION_EXPIRY_S": "600",
-            "RPM_MQTT__PROTOCOL": options.mqtt_protocol,
-            "RPM_INGEST__HTTP_PORT": str(self.port),
-            "RPM_LOG_LEVEL": "ERROR",
-        }
-        if cluster is not None:  # workers lease partitions of patients at run time
-            self.env["RPM_NATS__URL"] = cluster.url
-            self.env["RPM_NATS__PARTITIONS"] = str(cluster.partitions)
-        elif options.workers > 1:  # each worker owns a share of the patients (monitoring.ingest.ownership)
-            self.env["RPM_INGEST__PARTITIONS"] = str(options.workers)
-            self.env["RPM_INGEST__PARTITION"] = str(index)
-        self.process: subprocess.Popen[bytes] | None = None
+class _Publishers(Protocol):
+    def measure(self) -> None: ...
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "monitoring_cli", "ingest"], env=self.env)
-
-    def wait_ready(self, timeout_s: float = 90) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ready", timeout=2) as reply:  # noqa: S310
-                    if reply.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("an ingestion worker did not become ready")
-
-    def metric(self, name: str) -> float:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as reply:  # noqa: S310
-                text = reply.read().decode()
-        except OSError:
-            return 0.0
-        for line in text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        return 0.0
-
-    def stored(self) -> int:
-        return int(self.metric("rpm_readings_stored_total"))
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process, grace_s=60)
-            self.process = None
-
-
-def _process_groups(workers: list[_Worker], broker: str, cluster: NatsCluster | None) -> dict[str, list[int]]:
-    nodes = [node.process.pid for node in cluster.nodes if node.process] if cluster is not None else None
-    return {
-        "broker": nodes if nodes is not None else pids_of(broker),
-        "ingest": [w.pid for w in workers],
-        "postgresql": pids_of("postgres"),
-    }
+    def tallies(self) -> list[Tally]: ...
 
 
 async def _load(
-    options: Options, cohort: Cohort, host: str, ports: list[int], workers: list[_Worker]
+    options: Options,
+    cohort: Cohort,
+    host: str,
+    ports: list[int],
+    workers: list[BenchWorker],
+    publishers: _Publishers,
 ) -> tuple[list[Tally], list[tuple[float, int]], dict[str, float]]:
     """Run the publishers and the probe; sample the workers' stored count every second."""
-    context = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue[Tally] = context.Queue()
-    share = options.rate / options.publishers
-    processes = []
-    for i in range(options.publishers):
-        serials = cohort.load_serials[i :: options.publishers]
-        port = ports[i % len(ports)]  # a cluster's nodes in turn
-        job = Job(host, port, TOPIC_ROOT, serials, share, options.duration_s, options.per_message, seed=i)
-        processes.append(context.Process(target=publish, args=(job, results), daemon=True))
-    for process in processes:
-        process.start()
+    publishers.measure()
     version = paho.MQTTv5 if options.mqtt_protocol == "5" else paho.MQTTv311
     probe = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=version)
     probe.connect(host, ports[0])
@@ -272,16 +270,14 @@ async def _load(
             probe.publish(readings_topic(serial, TOPIC_ROOT), encode(message), qos=1)
             next_probe += gap
         await asyncio.sleep(0.005)
-    tallies = [await asyncio.to_thread(results.get, True, 120) for _ in processes]
-    for process in processes:
-        process.join(10)
+    tallies = await asyncio.to_thread(publishers.tallies)
     probe.disconnect()
     probe.loop_stop()
     return tallies, series, sent
 
 
 async def _drain(
-    workers: list[_Worker], before: int, tallies: list[Tally], probes: int, options: Options
+    workers: list[BenchWorker], before: int, tallies: list[Tally], probes: int, options: Options
 ) -> int:
     """Wait (at most 120 s) until the workers have stored everything that was acknowledged."""
     expected = before + sum(t.readings for t in tallies) + probes
@@ -296,12 +292,20 @@ async def _drain(
     return sum(await asyncio.gather(*(asyncio.to_thread(w.stored) for w in workers)))
 
 
-def _throughput(figures: Figures, options: Options, series: list[tuple[float, int]]) -> None:
+def _throughput(
+    figures: Figures, options: Options, series: list[tuple[float, int]], tallies: list[Tally]
+) -> None:
     steady = [(t, n) for t, n in series if t >= options.warmup_s]
+    # Readings per message: fixed for the heart-rate load, the fleet's own mix for the realistic one.
+    figures.readings_per_message = round(
+        sum(t.readings for t in tallies) / max(1, sum(t.acknowledged for t in tallies)), 2
+    )
     if len(steady) >= 2:
         (t0, n0), (t1, n1) = steady[0], steady[-1]
         figures.steady_readings_per_s = round((n1 - n0) / (t1 - t0), 1)
-        figures.steady_msgs_per_s = round(figures.steady_readings_per_s / options.per_message, 1)
+        figures.steady_msgs_per_s = round(
+            figures.steady_readings_per_s / max(1, figures.readings_per_message), 1
+        )
 
 
 def _counts(
@@ -309,7 +313,7 @@ def _counts(
     tallies: list[Tally],
     evaluated: int,
     rows: int,
-    workers: list[_Worker],
+    workers: list[BenchWorker],
     options: Options,
     probes: int,
 ) -> None:
@@ -331,7 +335,7 @@ async def _stored_rows(url: str) -> int:
         return int(
             await connection.fetchval(
                 "SELECT count(*) FROM readings r JOIN devices d ON d.id = r.device_id "
-                "WHERE d.serial LIKE 'BENCH-W%' OR d.serial LIKE 'BENCH-G%'"
+                "WHERE d.serial <> 'BENCH-TREND'"
             )
         )
     finally:

@@ -54,3 +54,31 @@ def test_the_stage_benchmark_prints_every_step() -> None:
         line = next(line for line in done.stdout.splitlines() if line.strip().startswith(step))
         assert line.endswith("us/reading")
     assert "detector state:" in done.stdout
+
+
+@pytest.mark.timeout(420)
+def test_the_realistic_cohort_warms_the_detectors_then_loses_nothing() -> None:
+    require_postgres()
+    require_mosquitto()
+    figures = run(
+        Options(
+            patients=3,
+            rate=40,
+            warm_rate=60,
+            duration_s=6,
+            warmup_s=2,
+            probes=5,
+            publishers=1,
+            database_url=DATABASE_URL,
+            broker=MQTT_URL.removeprefix("mqtt://"),
+            cohort="realistic",
+        )
+    )
+    print(render(figures))  # noqa: T201
+    # Two days of three patients' devices before the measured part: the simulator's batches.
+    assert figures.warm_readings > 20_000
+    assert figures.readings_per_message > 5
+    assert (figures.lost, figures.duplicates_stored) == (0, 0)
+    assert figures.stored_readings == figures.published_readings > figures.warm_readings
+    assert figures.latency_samples == 5
+    assert figures.detector_state_bytes_per_patient > 0
