@@ -61,15 +61,14 @@ def messages(
     for item in heapq.merge(*runs, key=lambda item: item.at):
         if not isinstance(item, Send) or item.duplicate:  # presence, and the simulator's own resends
             continue
-        topic = topics.get(item.serial) or topics.setdefault(
-            item.serial, readings_topic(item.serial, root).encode()
-        )
+        if item.serial not in topics:
+            topics[item.serial] = readings_topic(item.serial, root).encode()
         # The sequence follows the device's clock, so it keeps rising from one phase to the next.
         message = ReadingsMessage(
             device_id=item.serial, seq=int(item.at.timestamp()), sent_at=item.at, readings=list(item.readings)
         )
         stored = sum(len(SERIES_OF_METRIC[Metric(reading.metric)]) for reading in item.readings)
-        yield topic, encode(message), stored
+        yield topics[item.serial], encode(message), stored
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from monitoring.config import MqttSettings, NatsSettings
@@ -53,6 +53,8 @@ MQTT_PREFIX = "$MQTT.msgs."
 # holder after it stopped reading (an orphaned pull) was acknowledged by the next holder's later
 # acknowledgement and lost; the benchmark's first hand-over showed it (13 messages).
 MAX_ACK_PENDING = 20_000
+JETSTREAM_WAIT_S = 60.0
+_NOT_YET = (nats.errors.TimeoutError, nats.errors.NoRespondersError, ServiceUnavailableError)
 
 
 CHANNELS = ("readings", "status")
@@ -142,6 +144,7 @@ class NatsLink:
 
     async def prepare(self) -> None:
         """The partition stream, the MQTT streams NATS creates for MQTT clients, and the route consumer."""
+        await self._once_jetstream_answers()
         await self._ensure_stream(
             StreamConfig(
                 name=self.eval_stream,
@@ -214,6 +217,27 @@ class NatsLink:
     async def close(self) -> None:
         if not self.client.is_closed:
             await self.client.drain()
+
+    async def _once_jetstream_answers(self) -> None:
+        """Wait (at most ``JETSTREAM_WAIT_S``) for a cluster that is still electing its leaders.
+
+        A worker started with the cluster would otherwise fail its first stream request (seen:
+        three nodes on a busy machine took longer than the request timeout to elect)."""
+        deadline = time.monotonic() + JETSTREAM_WAIT_S
+        while True:
+            try:
+                await self.js.account_info()
+                await self.js.streams_info()  # answered by the cluster's meta leader once there is one
+                return
+            except (
+                nats.errors.TimeoutError,
+                nats.errors.NoRespondersError,
+                ServiceUnavailableError,
+            ) as error:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("waiting for the NATS cluster's JetStream: %s", error or type(error).__name__)
+                await asyncio.sleep(1.0)
 
     async def _ensure_stream(self, config: StreamConfig) -> None:
         try:
