@@ -29,7 +29,7 @@ from benchmarks.cohort import Cohort, prepare, trend_latencies
 from benchmarks.nats_cluster import NatsCluster
 from benchmarks.procstat import cpu_seconds, resident_mib
 from benchmarks.publisher import HeartRatePublishers, Job, Tally
-from benchmarks.workers import BenchWorker, process_groups
+from benchmarks.workers import BenchWorker, process_groups, wait_held
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
 
 # Each run has its own topic root and client ids: a session a previous run left on the
@@ -134,6 +134,7 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
     try:
         for worker in workers:
             await asyncio.to_thread(worker.wait_ready)
+        await asyncio.to_thread(wait_held, workers, cluster)
         rss_empty = sum(resident_mib(w.pid) for w in workers)
         publishers: _Publishers = (
             realistic_cohort.CohortPublishers.spread(
@@ -167,12 +168,13 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         warm: list[Tally] = []
         if isinstance(publishers, realistic_cohort.CohortPublishers):
             warm = await asyncio.to_thread(publishers.warm)
-            await _drain(workers, 0, warm, 0, options)
+            await _drain(workers, 0, warm, 0, options, most_s=3600)  # a backlog may wait on the cluster
             # Stopped, each worker saves its patients' detector state; started again, restores it.
             await asyncio.gather(*(asyncio.to_thread(worker.stop) for worker in workers))
             workers = started()
             for worker in workers:
                 await asyncio.to_thread(worker.wait_ready)
+            await asyncio.to_thread(wait_held, workers, cluster)
             figures.warm_readings = sum(t.readings for t in warm)
         listener = await asyncpg.connect(cohort.url.replace("+asyncpg", ""))
         opened: dict[str, float] = {}  # alert id -> when its NOTIFY arrived (epoch seconds)
@@ -277,11 +279,17 @@ async def _load(
 
 
 async def _drain(
-    workers: list[BenchWorker], before: int, tallies: list[Tally], probes: int, options: Options
+    workers: list[BenchWorker],
+    before: int,
+    tallies: list[Tally],
+    probes: int,
+    options: Options,
+    *,
+    most_s: float = 120,
 ) -> int:
-    """Wait (at most 120 s) until the workers have stored everything that was acknowledged."""
+    """Wait (at most ``most_s``) until the workers have stored everything that was acknowledged."""
     expected = before + sum(t.readings for t in tallies) + probes
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + most_s
     stored = before
     while time.monotonic() < deadline:
         stored = sum(await asyncio.gather(*(asyncio.to_thread(w.stored) for w in workers)))

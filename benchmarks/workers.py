@@ -75,6 +75,9 @@ class BenchWorker:
                 return float(line.split()[1])
         return 0.0
 
+    def partitions_held(self) -> int:
+        return int(self.metric("rpm_ingest_partitions_held"))
+
     def stored(self) -> int:
         return int(self.metric("rpm_readings_stored_total"))
 
@@ -94,3 +97,13 @@ def process_groups(
         "ingest": [w.pid for w in workers],
         "postgresql": pids_of("postgres"),
     }
+
+
+def wait_held(workers: list[BenchWorker], cluster: NatsCluster | None, timeout_s: float = 120) -> None:
+    """On a cluster, wait until the workers lease every partition (and so have restored its state):
+    a worker is ready before it holds any."""
+    deadline = time.monotonic() + timeout_s
+    while cluster is not None and sum(w.partitions_held() for w in workers) < cluster.partitions:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the workers did not take every partition within {timeout_s} s")
+        time.sleep(0.5)

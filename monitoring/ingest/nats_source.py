@@ -31,10 +31,12 @@ from monitoring.ingest.source import gather_batch, oldest
 log = logging.getLogger(__name__)
 
 _FETCH = 50  # bundles: each holds one route batch's messages for this partition
-_PER_BUNDLE = 16  # messages a bundle is reckoned to hold, for the queue's budget
-# The queue stops growing here: fetch loops wait, and JetStream keeps the rest. Short enough to be
-# stored and acknowledged well within the ack wait: a message that waits past it is delivered again.
-_MAX_QUEUED = 5_000
+# The queue stops growing at this many bytes of payload: fetch loops wait, and JetStream keeps the
+# rest. Bytes, not messages, because the work is per reading and a message may hold one reading
+# (a CGM) or forty (a wearable's ten minutes): 5,000 wearable messages took longer than the ack
+# wait to store, and JetStream delivered them all again (the realistic benchmark found it). About
+# 80 bytes per reading either way: 1.5 MB is some 19,000 readings, a few seconds of work.
+_MAX_QUEUED_BYTES = 1_500_000
 
 
 class JetStreamSource:
@@ -43,6 +45,8 @@ class JetStreamSource:
         self.router = router
         self.host, self.port = link.first_server
         self._pending: deque[Inbound] = deque()
+        self._queued_bytes = 0
+        self._bundle_bytes = 8_000.0  # a running mean, to size fetches to the room left
         self._wake = asyncio.Event()
         self._fetchers: dict[int, asyncio.Task[None]] = {}
         self._routers: dict[int, asyncio.Task[None]] = {}
@@ -139,6 +143,7 @@ class JetStreamSource:
         kept = [inbound for inbound in self._pending if inbound.partition not in partitions]
         self._pending.clear()
         self._pending.extend(kept)
+        self._queued_bytes = sum(len(inbound.payload) for inbound in kept)
 
     async def _fetch_forever(self, partition: int) -> None:
         puller = await Puller.bind(
@@ -150,11 +155,11 @@ class JetStreamSource:
         try:
             while partition not in self._closing:
                 # One budget for every partition's fetch: what is queued waits its turn.
-                room = _MAX_QUEUED - len(self._pending)
+                room = _MAX_QUEUED_BYTES - self._queued_bytes
                 if room <= 0:
                     await asyncio.sleep(0.02)
                     continue
-                messages = await puller.next(min(_FETCH, 1 + room // _PER_BUNDLE))
+                messages = await puller.next(min(_FETCH, 1 + int(room / self._bundle_bytes)))
                 if messages:
                     self._take(partition, messages)
         finally:
@@ -163,6 +168,7 @@ class JetStreamSource:
     def _take(self, partition: int, messages: Sequence[Msg]) -> None:
         taken = 0
         for message in messages:
+            self._bundle_bytes = 0.9 * self._bundle_bytes + 0.1 * len(message.data)
             entries = unpack(message.data)
             # The bundle's acknowledgement goes with its last message: sent once all are stored.
             for i, (topic, received_at, payload) in enumerate(entries, start=1 - len(entries)):
@@ -175,6 +181,7 @@ class JetStreamSource:
                         partition=partition,
                     )
                 )
+                self._queued_bytes += len(payload)
             taken += len(entries)
         self._in_flight[partition] += taken
         self._wake.set()
@@ -184,7 +191,9 @@ class JetStreamSource:
         while not self._pending:
             self._wake.clear()
             await self._wake.wait()
-        return await gather_batch(self._pending, max_size, flush_s)
+        batch = await gather_batch(self._pending, max_size, flush_s)
+        self._queued_bytes -= sum(len(inbound.payload) for inbound in batch)
+        return batch
 
     def oldest_pending(self) -> datetime | None:
         return oldest(self._pending)
