@@ -287,14 +287,18 @@ async def _drain(
     *,
     most_s: float = 120,
 ) -> int:
-    """Wait (at most ``most_s``) until the workers have stored everything that was acknowledged."""
+    """Wait (at most ``most_s``) until the workers have stored everything that was acknowledged, or
+    have stored nothing more for 20 s (a reading refused into dead letters is never stored; the
+    figures count it as lost)."""
     expected = before + sum(t.readings for t in tallies) + probes
     deadline = time.monotonic() + most_s
-    stored = before
-    while time.monotonic() < deadline:
-        stored = sum(await asyncio.gather(*(asyncio.to_thread(w.stored) for w in workers)))
-        if stored >= expected:
+    stored, changed = before, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - changed < 20:
+        now = sum(await asyncio.gather(*(asyncio.to_thread(w.stored) for w in workers)))
+        if now >= expected:
             break
+        if now != stored:
+            stored, changed = now, time.monotonic()
         await asyncio.sleep(0.5)
     await asyncio.sleep(1.0)
     return sum(await asyncio.gather(*(asyncio.to_thread(w.stored) for w in workers)))
