@@ -304,9 +304,13 @@ async def _log_reconnected() -> None:
 class Puller:
     """A durable pull consumer read by one loop: quiet when empty, patient while the cluster changes."""
 
-    # A fetch returns what is there, or waits up to this for a first message and then fills its
-    # batch until the deadline: short, so a quiet partition adds little delay.
-    WAIT_S = 0.25
+    # A fetch returns what is there, or waits up to this for a first message and returns soon after
+    # it (the server ends the request once it has sent what it holds), so the wait adds no delay to
+    # a reading. What it costs: every quiet partition asks twice per wait at both stages, and a
+    # partition handed over waits for its fetch in flight. Measured with one worker holding 32
+    # partitions and almost no load: 0.25 s took 15 % of the machine for the three nodes and 5 % for
+    # the worker; 1 s, 8 % and 2 % (2 s, 7 % and 2 %), with publish -> alert unchanged (27-29 ms p50).
+    WAIT_S = 1.0
 
     def __init__(self, subscription: JetStreamContext.PullSubscription, label: str) -> None:
         self.subscription = subscription
