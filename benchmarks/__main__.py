@@ -25,7 +25,12 @@ def render(f: Figures) -> str:
             f"{f.offered_msgs_per_s:,.0f} msg/s x {f.readings_per_message} readings, {o['patients']} "
             f"{'patients (realistic fleet, warm)' if o['cohort'] == 'realistic' else 'devices'}, "
             f"{o['workers']} worker(s), {o['duration_s']} s"
-            + (f"; warmed first with {f.warm_readings:,} readings" if f.warm_readings else ""),
+            + (
+                f"; warmed first with {f.warm_readings:,} readings "
+                f"(redeliveries absorbed {f.warm_redeliveries_absorbed})"
+                if f.warm_readings
+                else ""
+            ),
         ),
         (
             "sustained (after warm-up)",
@@ -34,7 +39,8 @@ def render(f: Figures) -> str:
         ),
         (
             "published / stored",
-            f"{f.published_readings:,} / {f.stored_readings:,} readings: lost {f.lost}, "
+            f"{f.published_readings:,} / {f.stored_readings:,} readings: lost {f.lost}, refused as "
+            f"implausible {f.refused_readings} (dead letters), "
             f"duplicated {f.duplicates_stored} (redeliveries absorbed {f.redeliveries_absorbed})",
         ),
         (

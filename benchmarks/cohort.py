@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -135,3 +136,20 @@ async def trend_latencies(url: str, patient_id: UUID, *, queries: int = 50) -> l
     finally:
         await database.dispose()
     return took
+
+
+async def stored_and_refused(url: str) -> tuple[int, int]:
+    """Rows the load and the probes left (the trend patient's history excluded), and readings refused.
+
+    A refused reading is a dead letter: in the realistic cohort, the simulator's artefacts that
+    ingestion refuses as implausible (one dead letter per reading)."""
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        rows = await connection.fetchval(
+            "SELECT count(*) FROM readings r JOIN devices d ON d.id = r.device_id "
+            "WHERE d.serial <> 'BENCH-TREND'"
+        )
+        refused = await connection.fetchval("SELECT count(*) FROM dead_letters")
+        return int(rows), int(refused)
+    finally:
+        await connection.close()

@@ -25,7 +25,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks import realistic as realistic_cohort
-from benchmarks.cohort import Cohort, prepare, trend_latencies
+from benchmarks.cohort import Cohort, prepare, stored_and_refused, trend_latencies
 from benchmarks.nats_cluster import NatsCluster
 from benchmarks.procstat import cpu_seconds, resident_mib
 from benchmarks.publisher import HeartRatePublishers, Job, Tally
@@ -67,9 +67,11 @@ class Figures:
     published_msgs: int = 0
     published_readings: int = 0
     stored_readings: int = 0
+    refused_readings: int = 0  # into dead letters (the realistic cohort's artefacts): not lost
     lost: int = 0
     duplicates_stored: int = 0
     redeliveries_absorbed: int = 0
+    warm_redeliveries_absorbed: int = 0  # by the workers of the warm-up phase (realistic cohort)
     steady_readings_per_s: float = 0.0
     steady_msgs_per_s: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
@@ -169,6 +171,9 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         if isinstance(publishers, realistic_cohort.CohortPublishers):
             warm = await asyncio.to_thread(publishers.warm)
             await _drain(workers, 0, warm, 0, options, most_s=3600)  # a backlog may wait on the cluster
+            figures.warm_redeliveries_absorbed = int(
+                sum(w.metric("rpm_readings_duplicate_total") for w in workers)
+            )
             # Stopped, each worker saves its patients' detector state; started again, restores it.
             await asyncio.gather(*(asyncio.to_thread(worker.stop) for worker in workers))
             workers = started()
@@ -200,9 +205,9 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         await asyncio.sleep(1.0)
         await listener.close()
         _throughput(figures, options, series, tallies)
-        rows = await _stored_rows(cohort.url)
+        rows, refused = await stored_and_refused(cohort.url)
         evaluated = stored_at_end - stored_before
-        _counts(figures, [*warm, *tallies], evaluated, rows, workers, options, len(probes_sent))
+        _counts(figures, [*warm, *tallies], evaluated, (rows, refused), workers, options, len(probes_sent))
         await _latency(figures, cohort, probes_sent, opened)
         processed = max(1, stored_at_end - stored_before)
         cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
@@ -323,34 +328,25 @@ def _counts(
     figures: Figures,
     tallies: list[Tally],
     evaluated: int,
-    rows: int,
+    stored: tuple[int, int],
     workers: list[BenchWorker],
     options: Options,
     probes: int,
 ) -> None:
-    """Published (acknowledged by the broker) against rows in the database and readings evaluated."""
+    """Published (acknowledged by the broker) against rows in the database and readings evaluated.
+
+    ``stored`` is (rows, readings refused into dead letters): a simulated artefact (a heart rate of 17)
+    is refused as implausible, which is not a loss."""
+    rows, refused = stored
     figures.offered_msgs_per_s = options.rate
     figures.published_msgs = sum(t.acknowledged for t in tallies)
     figures.published_readings = sum(t.readings for t in tallies) + probes
     figures.stored_readings = rows
-    figures.lost = max(0, figures.published_readings - rows)
+    figures.refused_readings = refused
+    figures.lost = max(0, figures.published_readings - rows - refused)
     # More rows than published, or a reading counted as new (and evaluated) twice.
-    figures.duplicates_stored = max(0, rows - figures.published_readings) + max(0, evaluated - rows)
+    figures.duplicates_stored = max(0, rows + refused - figures.published_readings) + max(0, evaluated - rows)
     figures.redeliveries_absorbed = int(sum(w.metric("rpm_readings_duplicate_total") for w in workers))
-
-
-async def _stored_rows(url: str) -> int:
-    """Rows the load and the probes left in the database (the trend patient's history excluded)."""
-    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
-    try:
-        return int(
-            await connection.fetchval(
-                "SELECT count(*) FROM readings r JOIN devices d ON d.id = r.device_id "
-                "WHERE d.serial <> 'BENCH-TREND'"
-            )
-        )
-    finally:
-        await connection.close()
 
 
 async def _latency(
