@@ -20,6 +20,7 @@ from monitoring.handover import PartitionHandover
 from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.leases import LeaseKeeper, worker_name
 from monitoring.ingest.nats_link import NatsLink
+from monitoring.ingest.nats_progress import InProgress
 from monitoring.ingest.nats_router import Router
 from monitoring.ingest.nats_source import JetStreamSource
 from monitoring.ingest.quota import DeadLetterBound
@@ -55,8 +56,9 @@ async def start_cluster_ingestion(
         resolve_on_clear=settings.detection.resolve_on_clear,
         dead_letter_bound=DeadLetterBound(per_hour=settings.ingest.dead_letters_per_device_hour),
     )
-    router = Router(link, directory, partitions=settings.nats.partitions)
-    source = JetStreamSource(link, router)
+    progress = InProgress(link.client, settings.nats.ack_wait_s)
+    router = Router(link, directory, progress, partitions=settings.nats.partitions)
+    source = JetStreamSource(link, router, progress)
     stack.push_async_callback(source.stop)
     ingest = IngestService(source, pipeline, settings.ingest)
     checkpointer = Checkpointer(
@@ -79,5 +81,6 @@ async def start_cluster_ingestion(
     checkpoints.start()
     stack.callback(checkpoints.stop)
     tasks.append(asyncio.create_task(keeper.run(), name="leases"))
+    tasks.append(asyncio.create_task(progress.run(), name="in-progress"))
     tasks.append(asyncio.create_task(ingest.run(), name="ingest"))
     return source, ingest

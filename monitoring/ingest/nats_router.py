@@ -25,6 +25,7 @@ from monitoring.ingest.directory import DeviceDirectory
 from monitoring.ingest.intake import serial_in
 from monitoring.ingest.nats_bundle import Entry, pack
 from monitoring.ingest.nats_link import MQTT_STREAM, NatsLink, Puller, subject_to_topic
+from monitoring.ingest.nats_progress import InProgress
 from monitoring.ingest.ownership import partition_of, partition_of_key
 from monitoring.observability import metrics
 
@@ -36,9 +37,12 @@ _CONFIRM_S = 10.0  # longest wait for the partition stream to confirm a batch of
 
 
 class Router:
-    def __init__(self, link: NatsLink, directory: DeviceDirectory, *, partitions: int) -> None:
+    def __init__(
+        self, link: NatsLink, directory: DeviceDirectory, progress: InProgress, *, partitions: int
+    ) -> None:
         self.link = link
         self.directory = directory
+        self.progress = progress
         self.partitions = partitions
         # Batches being published at once, across partitions: under overload, a batch must be
         # confirmed and acknowledged well within the ack wait, or it is delivered again.
@@ -53,7 +57,12 @@ class Router:
             while not stopping():
                 messages = await puller.next(_FETCH)
                 if messages:
-                    await self.route(messages, stopping)
+                    replies = [message.reply for message in messages]
+                    self.progress.hold(replies)
+                    try:
+                        await self.route(messages, stopping)
+                    finally:
+                        self.progress.release(replies)
         finally:
             await puller.close()
 

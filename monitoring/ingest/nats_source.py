@@ -24,6 +24,7 @@ from nats.aio.msg import Msg
 
 from monitoring.ingest.nats_bundle import unpack
 from monitoring.ingest.nats_link import NatsLink, Puller
+from monitoring.ingest.nats_progress import InProgress
 from monitoring.ingest.nats_router import Router
 from monitoring.ingest.records import Inbound
 from monitoring.ingest.source import gather_batch, oldest
@@ -40,9 +41,10 @@ _MAX_QUEUED_BYTES = 1_500_000
 
 
 class JetStreamSource:
-    def __init__(self, link: NatsLink, router: Router) -> None:
+    def __init__(self, link: NatsLink, router: Router, progress: InProgress) -> None:
         self.link = link
         self.router = router
+        self.progress = progress
         self.host, self.port = link.first_server
         self._pending: deque[Inbound] = deque()
         self._queued_bytes = 0
@@ -141,6 +143,7 @@ class JetStreamSource:
                     await asyncio.gather(task, return_exceptions=True)
             self._in_flight.pop(partition, None)
         kept = [inbound for inbound in self._pending if inbound.partition not in partitions]
+        self.progress.release(inbound.reply for inbound in self._pending if inbound.partition in partitions)
         self._pending.clear()
         self._pending.extend(kept)
         self._queued_bytes = sum(len(inbound.payload) for inbound in kept)
@@ -183,6 +186,7 @@ class JetStreamSource:
                 )
                 self._queued_bytes += len(payload)
             taken += len(entries)
+            self.progress.hold([message.reply])
         self._in_flight[partition] += taken
         self._wake.set()
 
@@ -201,6 +205,7 @@ class JetStreamSource:
     def acknowledge(self, batch: Sequence[Inbound]) -> None:
         """A bundle is acknowledged with its last message (only that one carries its reply subject)."""
         replies = [inbound.reply for inbound in batch if inbound.reply]
+        self.progress.release(replies)
         for inbound in batch:
             if inbound.partition in self._in_flight:
                 self._in_flight[inbound.partition] -= 1

@@ -21,6 +21,10 @@ MESSAGES_ROUTED = Counter(
     "rpm_ingest_messages_routed",
     "Device messages this worker filed under their patient's partition (NATS JetStream ingestion).",
 )
+MESSAGES_MARKED_IN_PROGRESS = Counter(
+    "rpm_ingest_messages_marked_in_progress",
+    "JetStream messages held past a third of their ack wait and marked in progress (NATS: a worker behind).",
+)
 PARTITIONS_HELD = Gauge("rpm_ingest_partitions_held", "Partitions of patients this worker leases (NATS).")
 READINGS_STORED = Counter("rpm_readings_stored", "Readings stored for the first time.")
 READINGS_DUPLICATE = Counter("rpm_readings_duplicate", "Readings received again and not stored twice.")
