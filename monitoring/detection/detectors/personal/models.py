@@ -296,11 +296,11 @@ class PersonalModels(Stateful[_Patient]):
             )
         ]
 
-    def _drivers(self, state: _Patient, obs: Observation) -> list[dict[str, Any]]:
-        """Each fresh input's departure from usual and its capped contribution to the trend score."""
+    def _contributions(self, state: _Patient, now: float) -> list[tuple[Series, float, float]]:
+        """(series, departure, contribution) of each fresh input pulling away from usual, the
+        contribution capped and rounded to the hundredth the explanation shows (and the score adds)."""
         r = self.rules
-        now = obs.at.timestamp()
-        drivers: list[dict[str, Any]] = []
+        found: list[tuple[Series, float, float]] = []
         for series, level in state.levels.items():
             spec = MODELS.get(series)
             if spec is None or spec.trend_unit is None or now - level.at > spec.fresh.total_seconds():
@@ -309,25 +309,37 @@ class PersonalModels(Stateful[_Patient]):
                 continue  # explained by the open febrile pattern: only the other inputs vote
             contribution = min(max(spec.trend_sign * level.value / spec.trend_unit, 0.0), r.trend_cap)
             if contribution > 0:
-                usual = state.models[series].usual(obs.at)
-                drivers.append(
-                    {
-                        "series": series.key,
-                        "departure": round(level.value, 2),
-                        "unit": SERIES[series].unit,
-                        "usual": None if usual is None else round(usual[0], 2),
-                        "contribution": round(contribution, 2),
-                    }
-                )
+                found.append((series, level.value, round(contribution, 2)))
+        return found
+
+    @staticmethod
+    def _drivers(
+        state: _Patient, obs: Observation, contributions: list[tuple[Series, float, float]]
+    ) -> list[dict[str, Any]]:
+        """The contributions as the explanation lists them, largest first, each with the usual it left."""
+        drivers: list[dict[str, Any]] = []
+        for series, departure, contribution in contributions:
+            usual = state.models[series].usual(obs.at)
+            drivers.append(
+                {
+                    "series": series.key,
+                    "departure": round(departure, 2),
+                    "unit": SERIES[series].unit,
+                    "usual": None if usual is None else round(usual[0], 2),
+                    "contribution": contribution,
+                }
+            )
         drivers.sort(key=lambda d: -float(d["contribution"]))
         return drivers
 
     def _deterioration(self, state: _Patient, obs: Observation) -> list[Finding]:
+        # On every reading only the score; the drivers' explanation only when an episode opens or closes.
         r = self.rules
-        drivers = self._drivers(state, obs)
-        score = sum(float(d["contribution"]) for d in drivers)
+        contributions = self._contributions(state, obs.at.timestamp())
+        # Added largest first, as the explanation lists them (the same float, to the last bit).
+        score = sum(sorted((contribution for _, _, contribution in contributions), reverse=True))
         state.trend_score = score
-        voting = sum(1 for d in drivers if float(d["contribution"]) >= 1.0)
+        voting = sum(1 for _, _, contribution in contributions if contribution >= 1.0)
         if score >= r.trend_score and voting >= r.trend_inputs:
             step = self._trend.step(state.trend, obs.at, True)
         elif score < r.trend_clear:
@@ -337,6 +349,7 @@ class PersonalModels(Stateful[_Patient]):
         if step is None or step[0] == "update":
             return []
         kind, started = step
+        drivers = self._drivers(state, obs, contributions)
         named = ", ".join(
             f"{d['series'].replace('_', ' ')} {'+' if d['departure'] >= 0 else ''}"
             f"{fmt(d['departure'])} {d['unit']}"
