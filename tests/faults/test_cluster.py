@@ -18,8 +18,9 @@ import pytest
 from sqlalchemy import func, select
 
 from monitoring.ingest import lease_repository
+from monitoring.ingest.ownership import partition_of
 from monitoring.storage.db import Database
-from monitoring.storage.models import Reading
+from monitoring.storage.models import Device, Reading
 from tests.faults.cluster import ClusterWorker, issue_credentials, nats_server_path, secured_cluster
 from tests.faults.load import PER_MESSAGE, Fleet
 from tests.faults.run import _prepare
@@ -47,6 +48,30 @@ async def _query(url: str) -> tuple[int, dict[int, str | None]]:
         return stored, holders
     finally:
         await database.dispose()
+
+
+async def _owed(url: str) -> dict[str, tuple[int, int]]:
+    """Per lease holder: readings messages of the patients whose partitions it holds, and their devices."""
+    database = Database(url)
+    try:
+        async with database.sessions() as session:
+            holders = await lease_repository.holders(session=session)
+            rows = (
+                await session.execute(
+                    select(Device.patient_id, func.count())
+                    .join(Reading, Reading.device_id == Device.id)
+                    .group_by(Device.patient_id)
+                )
+            ).all()
+    finally:
+        await database.dispose()
+    owed: dict[str, tuple[int, int]] = {}
+    for patient_id, readings in rows:
+        assert patient_id is not None  # every device of the test is enrolled
+        holder = str(holders[partition_of(patient_id, PARTITIONS)])
+        messages, devices = owed.get(holder, (0, 0))
+        owed[holder] = (messages + readings // PER_MESSAGE, devices + 1)
+    return owed
 
 
 def _split(url: str) -> list[int]:
@@ -123,8 +148,16 @@ def test_workers_read_only_their_share_and_partitions_follow_workers_joining_and
         print(f"readings messages {published // PER_MESSAGE}: evaluated {evaluated}, routed {routed}")  # noqa: T201
         assert sum(routed) >= published // PER_MESSAGE
         assert sum(evaluated) == sum(routed)  # each message routed once and evaluated once
-        for share in (*evaluated, *routed):
-            assert 0.2 * sum(routed) < share < 0.8 * sum(routed)  # each worker read only a part
+        for share in routed:  # devices hash into route partitions by serial: each routes a part
+            assert 0.2 * sum(routed) < share < 0.8 * sum(routed)
+        # Each worker evaluated exactly its own patients' readings messages (those whose partitions
+        # it holds), and their devices' status messages (one at connect; a reconnect adds one).
+        owed = asyncio.run(_owed(postgres.url))
+        for w, count in zip(workers, evaluated, strict=True):
+            assert w.process is not None
+            [(messages, devices)] = [v for holder, v in owed.items() if f"-{w.process.pid}-" in holder]
+            assert messages > 0
+            assert messages + devices <= count <= messages + 2 * devices
 
         workers.append(worker("w3"))
         workers[-1].start()
