@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence, Set
 from datetime import datetime
 from functools import partial
@@ -22,22 +22,16 @@ from typing import Any
 import nats.errors
 from nats.aio.msg import Msg
 
+from monitoring.ingest.backlog import Backlog
 from monitoring.ingest.nats_bundle import unpack
 from monitoring.ingest.nats_link import NatsLink, Puller
 from monitoring.ingest.nats_progress import InProgress
 from monitoring.ingest.nats_router import Router
 from monitoring.ingest.records import Inbound
-from monitoring.ingest.source import gather_batch, oldest
 
 log = logging.getLogger(__name__)
 
 _FETCH = 50  # bundles: each holds one route batch's messages for this partition
-# The queue stops growing at this many bytes of payload: fetch loops wait, and JetStream keeps the
-# rest. Bytes, not messages, because the work is per reading and a message may hold one reading
-# (a CGM) or forty (a wearable's ten minutes): 5,000 wearable messages took longer than the ack
-# wait to store, and JetStream delivered them all again (the realistic benchmark found it). About
-# 80 bytes per reading either way: 1.5 MB is some 19,000 readings, a few seconds of work.
-_MAX_QUEUED_BYTES = 1_500_000
 
 
 class JetStreamSource:
@@ -46,10 +40,7 @@ class JetStreamSource:
         self.router = router
         self.progress = progress
         self.host, self.port = link.first_server
-        self._pending: deque[Inbound] = deque()
-        self._queued_bytes = 0
-        self._bundle_bytes = 8_000.0  # a running mean, to size fetches to the room left
-        self._wake = asyncio.Event()
+        self._backlog = Backlog()
         self._fetchers: dict[int, asyncio.Task[None]] = {}
         self._routers: dict[int, asyncio.Task[None]] = {}
         self._closing: set[int] = set()
@@ -142,11 +133,7 @@ class JetStreamSource:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
             self._in_flight.pop(partition, None)
-        kept = [inbound for inbound in self._pending if inbound.partition not in partitions]
-        self.progress.release(inbound.reply for inbound in self._pending if inbound.partition in partitions)
-        self._pending.clear()
-        self._pending.extend(kept)
-        self._queued_bytes = sum(len(inbound.payload) for inbound in kept)
+        self.progress.release(inbound.reply for inbound in self._backlog.drop(set(partitions)))
 
     async def _fetch_forever(self, partition: int) -> None:
         puller = await Puller.bind(
@@ -158,11 +145,11 @@ class JetStreamSource:
         try:
             while partition not in self._closing:
                 # One budget for every partition's fetch: what is queued waits its turn.
-                room = _MAX_QUEUED_BYTES - self._queued_bytes
-                if room <= 0:
-                    await asyncio.sleep(0.02)
+                wanted = self._backlog.share(len(self._fetchers), _FETCH)
+                if not wanted:
+                    await self._backlog.wait_for_room()
                     continue
-                messages = await puller.next(min(_FETCH, 1 + int(room / self._bundle_bytes)))
+                messages = await puller.next(wanted)
                 if messages:
                     self._take(partition, messages)
         finally:
@@ -171,11 +158,11 @@ class JetStreamSource:
     def _take(self, partition: int, messages: Sequence[Msg]) -> None:
         taken = 0
         for message in messages:
-            self._bundle_bytes = 0.9 * self._bundle_bytes + 0.1 * len(message.data)
             entries = unpack(message.data)
             # The bundle's acknowledgement goes with its last message: sent once all are stored.
-            for i, (topic, received_at, payload) in enumerate(entries, start=1 - len(entries)):
-                self._pending.append(
+            self._backlog.put(
+                len(message.data),
+                (
                     Inbound(
                         topic=topic,
                         payload=payload,
@@ -183,24 +170,19 @@ class JetStreamSource:
                         reply=message.reply if i == 0 else "",
                         partition=partition,
                     )
-                )
-                self._queued_bytes += len(payload)
+                    for i, (topic, received_at, payload) in enumerate(entries, start=1 - len(entries))
+                ),
+            )
             taken += len(entries)
             self.progress.hold([message.reply])
         self._in_flight[partition] += taken
-        self._wake.set()
 
     async def next_batch(self, max_size: int, flush_s: float) -> list[Inbound]:
         """Wait for at least one message, then gather up to ``max_size`` for at most ``flush_s``."""
-        while not self._pending:
-            self._wake.clear()
-            await self._wake.wait()
-        batch = await gather_batch(self._pending, max_size, flush_s)
-        self._queued_bytes -= sum(len(inbound.payload) for inbound in batch)
-        return batch
+        return await self._backlog.take(max_size, flush_s)
 
     def oldest_pending(self) -> datetime | None:
-        return oldest(self._pending)
+        return self._backlog.oldest()
 
     def acknowledge(self, batch: Sequence[Inbound]) -> None:
         """A bundle is acknowledged with its last message (only that one carries its reply subject)."""
