@@ -9,11 +9,13 @@ a restart neither misses nor duplicates an alert.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from uuid import UUID
 
 from monitoring.alerts.from_findings import AlertChange, apply_findings
@@ -40,6 +42,9 @@ AlertListener = Callable[[Sequence[AlertChange]], None]
 # (Checkpointer.watermark); readings that arrived since, less this margin for the
 # clocks of several workers, are replayed after a restart.
 REPLAY_MARGIN = timedelta(seconds=10)
+# Readings evaluated between two returns to the event loop (about 60 ms of detection): a
+# large batch must not hold up lease renewals, in-progress marks and the fetch loops.
+EVALUATE_STEP = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,7 @@ class Pipeline:
         self.partition = partition or WorkerShare()
         self.dead_letter_bound = dead_letter_bound or DeadLetterBound(per_hour=100)
         self._unwritten: list[Finding] = []
+        self._evaluating = False
 
     async def process(self, batch: Sequence[Inbound], acknowledge: Acknowledge) -> BatchResult:
         # 1. Find the devices (and so the patients) in the topics; keep this worker's share.
@@ -127,8 +133,8 @@ class Pipeline:
 
     @property
     def has_unwritten(self) -> bool:
-        """Findings the detectors produced that are not yet written as alerts."""
-        return bool(self._unwritten)
+        """Findings not yet written as alerts, or a batch part way through the detectors."""
+        return self._evaluating or bool(self._unwritten)
 
     async def detect(self, new: Sequence[StandardReading]) -> list[AlertChange]:
         """Evaluate new readings and write what they find, with anything an earlier failure left over.
@@ -140,7 +146,7 @@ class Pipeline:
         """
         if new:
             await refresh_care_plans(self.engine, self.db, {r.patient_id for r in new})
-            self._unwritten.extend(self.engine.evaluate(new))
+            await self._evaluate(new)
         if not self._unwritten:
             return []
         async with self.db.unit_of_work() as session:
@@ -151,6 +157,18 @@ class Pipeline:
         if changes and self.on_alerts is not None:
             self.on_alerts(changes)
         return changes
+
+    async def _evaluate(self, new: Sequence[StandardReading]) -> None:
+        """Through the detectors in measurement order, giving the event loop back between steps."""
+        ordered = sorted(new, key=attrgetter("measured_at"))
+        self._evaluating = True
+        try:
+            for start in range(0, len(ordered), EVALUATE_STEP):
+                if start:
+                    await asyncio.sleep(0)
+                self._unwritten.extend(self.engine.evaluate(ordered[start : start + EVALUATE_STEP]))
+        finally:
+            self._evaluating = False
 
     async def replay(self, hours: float, owns: Callable[[UUID], bool] | None = None) -> int:
         """Evaluate what the restored detector state has not seen; alerts are applied idempotently.

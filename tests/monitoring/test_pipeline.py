@@ -1,5 +1,6 @@
 """The pipeline against the real PostgreSQL, without a broker."""
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -7,10 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from devices.contract import ErrorCode
+from monitoring.catalogue import Series
 from monitoring.detection.detectors.thresholds import ThresholdDetector
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding
 from monitoring.domain import Condition
+from monitoring.pipeline import EVALUATE_STEP
 from monitoring.readings.records import StandardReading
 from monitoring.storage.db import Database
 from monitoring.storage.models import Alert, AlertEvent, DeadLetter, Reading
@@ -170,3 +173,45 @@ async def test_an_alert_whose_write_fails_is_written_when_the_batch_is_retried(
     assert [(a.alert_type, a.status) for a in alerts] == [("threshold.heart_rate.low", "open")]
     assert not pipeline.has_unwritten
     assert await checkpoints.save() == 1
+
+
+async def test_a_large_batch_gives_the_event_loop_back_between_steps_of_detection(database: Database) -> None:
+    """Lease renewals and in-progress marks ride the same loop: a batch must not hold it throughout."""
+    patient = await enrol(database)
+    pipeline = make_pipeline(database)
+    pipeline.engine = engine = RecordingEngine()
+    start = datetime.now(UTC) - timedelta(days=3)
+    now = datetime.now(UTC)
+    total = 3 * EVALUATE_STEP + 1
+    new = [
+        StandardReading(
+            patient_id=patient.patient_id,
+            device_id=patient.device_id,
+            series=Series.HEART_RATE,
+            measured_at=start + timedelta(seconds=60 * i),
+            value=70.0 + i % 5,
+            seq=i,
+            received_at=now,
+        )
+        for i in reversed(range(total))  # out of order: detection sorts the whole batch first
+    ]
+    seen_between_steps: list[tuple[int, bool]] = []
+    finished = False
+
+    async def other_work() -> None:
+        while not finished:
+            if 0 < len(engine.evaluated) < 4:
+                seen_between_steps.append((len(engine.evaluated), pipeline.has_unwritten))
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await pipeline.detect(new)
+    finished = True
+    await other
+    assert [len(step) for step in engine.evaluated] == [EVALUATE_STEP] * 3 + [1]
+    evaluated = [value for step in engine.evaluated for value in step]
+    assert evaluated == [70.0 + i % 5 for i in range(total)], "in measurement order across steps"
+    assert sorted(set(seen_between_steps)) == [(1, True), (2, True), (3, True)], (
+        "other work ran between every two steps, and a checkpoint would have waited"
+    )
+    assert not pipeline.has_unwritten

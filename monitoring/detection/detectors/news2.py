@@ -121,6 +121,9 @@ class _News2:
     episode: EpisodeState = field(default_factory=EpisodeState)
     worst: int = 0
     reported: int = 0  # the score last reported; an open alert is refreshed only when it changes
+    # Not saved: per input, the median of its fresh readings, with the newest reading it was
+    # taken at and the index of the oldest one it includes (valid while both still hold).
+    medians: dict[Series, tuple[tuple[datetime, float], int, float]] = field(default_factory=dict)
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -138,6 +141,33 @@ class _News2:
         for key, rows in data["inputs"].items():
             state.inputs[Series(int(key))] = deque(load_points(rows), maxlen=15)
         return state
+
+
+def fresh_median(state: _News2, series: Series, since: datetime) -> float | None:
+    """The median of an input's readings taken at or after ``since`` (None: it has none).
+
+    An input's queue is in time order, so its fresh readings are its newest
+    ones. The last median is reused while the queue has had nothing added and
+    the same readings are still the fresh ones: most readings change one input
+    of a score, and none of the others.
+    """
+    queue = state.inputs.get(series)
+    if not queue or queue[-1][0] < since:
+        return None
+    newest = queue[-1]
+    cached = state.medians.get(series)
+    if cached is not None:
+        taken_at, first, value = cached
+        if taken_at is newest and queue[first][0] >= since and (first == 0 or queue[first - 1][0] < since):
+            return value
+    first = len(queue) - 1
+    while first and queue[first - 1][0] >= since:
+        first -= 1
+    fresh = sorted([queue[i][1] for i in range(first, len(queue))])
+    middle = len(fresh) // 2  # the median (statistics.median sorts the same way, more slowly)
+    value = fresh[middle] if len(fresh) % 2 else (fresh[middle - 1] + fresh[middle]) / 2
+    state.medians[series] = (newest, first, value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +201,10 @@ class News2(Stateful[_News2]):
         parts: dict[str, dict[str, float | int]] = {}
         missing: list[str] = []
         for series, limit in self.rules.fresh.items():
-            since = now - limit  # one subtraction per input, not one per reading it holds
-            fresh = sorted(v for at, v in state.inputs.get(series, ()) if at >= since)
-            if not fresh:
+            value = fresh_median(state, series, now - limit)
+            if value is None:
                 missing.append(series.key)
                 continue
-            middle = len(fresh) // 2  # the median (statistics.median sorts the same way, more slowly)
-            value = fresh[middle] if len(fresh) % 2 else (fresh[middle - 1] + fresh[middle]) / 2
             parts[series.key] = {"value": round(value, 1), "points": POINTS[series](value, scale)}
         if len(parts) < self.rules.min_inputs:
             return None
