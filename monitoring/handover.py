@@ -5,8 +5,7 @@ stored after them (the previous holder may have stored readings it never
 evaluated, or died before its last checkpoint; alerts are applied
 idempotently, so nothing is raised twice), and only then start reading the
 partition. Handing one over: stop reading it, finish what was read, save its
-patients' state, forget it. All under the ingestion loop's lock, between
-batches.
+patients' state, forget it. All between batches (``IngestService.between_batches``).
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ class PartitionHandover:
 
     async def acquire(self, partitions: Set[int]) -> None:
         owns = self._in(partitions)
-        async with self.ingest.lock:
+        async with self.ingest.between_batches():
             restored = await self.checkpointer.restore(owns=owns)
             replayed = await self.pipeline.replay(self.replay_hours, owns=owns)
         await self.source.open(partitions)
@@ -64,13 +63,13 @@ class PartitionHandover:
 
     async def release(self, partitions: Set[int]) -> None:
         await self.source.close(partitions)
-        async with self.ingest.lock:
+        async with self.ingest.between_batches():
             await self._save_and_forget(partitions)
         metrics.PARTITIONS_HELD.set(len(self.source.partitions))
 
     async def drop(self, partitions: Set[int]) -> None:
         await self.source.discard(partitions)
-        async with self.ingest.lock:
+        async with self.ingest.between_batches():
             self._forget(partitions)
         metrics.PARTITIONS_HELD.set(len(self.source.partitions))
 

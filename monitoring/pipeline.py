@@ -47,6 +47,20 @@ REPLAY_MARGIN = timedelta(seconds=10)
 EVALUATE_STEP = 2_000
 
 
+@dataclass(slots=True)
+class Stored:
+    """A batch stored and acknowledged, its new readings not yet (or not all) through detection."""
+
+    batch: Sequence[Inbound]
+    new: list[StandardReading]
+    refused: Admitted
+    messages: int  # this worker's share of the batch
+    duplicates: int
+    dead_letters: int
+    store_s: float
+    evaluated: bool = False  # the detectors have seen ``new`` (only the alert write may be left)
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     messages: int
@@ -82,6 +96,11 @@ class Pipeline:
         self._evaluating = False
 
     async def process(self, batch: Sequence[Inbound], acknowledge: Acknowledge) -> BatchResult:
+        """Store a batch, then evaluate it: the whole path for one batch."""
+        return await self.evaluate(await self.store(batch, acknowledge))
+
+    async def store(self, batch: Sequence[Inbound], acknowledge: Acknowledge) -> Stored:
+        """Decode, attribute and store a batch, then acknowledge it; its new readings are left to evaluate."""
         # 1. Find the devices (and so the patients) in the topics; keep this worker's share.
         serials = [serial_in(inbound.topic, self.topic_root) for inbound in batch]
         devices = await self.directory.lookup({s for s in serials if s is not None})
@@ -111,23 +130,42 @@ class Pipeline:
         stored = time.perf_counter()
         # 4. Durable: the broker may forget these messages now (other workers' share included).
         acknowledge(batch)
-        # 5. Detect on new readings only, then record alerts.
-        changes = await self.detect(new)
-        result = BatchResult(
+        return Stored(
+            batch=batch,
+            new=new,
+            refused=refused,
             messages=len(mine),
-            stored=len(new),
             duplicates=len(intake.readings) - len(new),
             dead_letters=len(intake.dead_letters),
+            store_s=stored - started,
+        )
+
+    async def evaluate(self, stored: Stored) -> BatchResult:
+        """Detect on a stored batch's new readings, then record alerts.
+
+        Called again after a failure (the database went away while alerts
+        were written), it does not feed the detectors the same readings twice.
+        """
+        started = time.perf_counter()
+        if not stored.evaluated:
+            await self._feed(stored.new)
+            stored.evaluated = True
+        changes = await self._write()
+        result = BatchResult(
+            messages=stored.messages,
+            stored=len(stored.new),
+            duplicates=stored.duplicates,
+            dead_letters=stored.dead_letters,
             alert_changes=len(changes),
-            others=len(batch) - len(mine),
+            others=len(stored.batch) - stored.messages,
         )
         _measure(
-            batch,
-            refused,
+            stored.batch,
+            stored.refused,
             changes,
             result,
-            store_s=stored - started,
-            detect_s=time.perf_counter() - stored,
+            store_s=stored.store_s,
+            detect_s=time.perf_counter() - started,
         )
         return result
 
@@ -144,9 +182,15 @@ class Pipeline:
         retry of the same batch, after a database outage): storing the readings
         again finds them old and would not evaluate them a second time.
         """
+        await self._feed(new)
+        return await self._write()
+
+    async def _feed(self, new: Sequence[StandardReading]) -> None:
         if new:
             await refresh_care_plans(self.engine, self.db, {r.patient_id for r in new})
             await self._evaluate(new)
+
+    async def _write(self) -> list[AlertChange]:
         if not self._unwritten:
             return []
         async with self.db.unit_of_work() as session:

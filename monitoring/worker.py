@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from monitoring.ingest import deadletter_repository as deadletters
 from monitoring.ingest.records import DeadLetter, Inbound
 from monitoring.ingest.source import Source
 from monitoring.observability import metrics
-from monitoring.pipeline import BatchResult, Pipeline
+from monitoring.pipeline import BatchResult, Pipeline, Stored
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,15 @@ class IngestStats:
 
 
 class IngestService:
+    """Batches through the pipeline: the next one is stored while the one before it is in detection.
+
+    Storing is mostly waiting for PostgreSQL and detection is all CPU, so the
+    two overlap: while batches are waiting, each one's write goes out between
+    the previous one's steps of detection. Batches are stored, acknowledged and
+    evaluated in the order they were taken; one is evaluated only once the one
+    before it is done.
+    """
+
     def __init__(self, source: Source, pipeline: Pipeline, settings: IngestSettings) -> None:
         self.source = source
         self.pipeline = pipeline
@@ -76,20 +86,51 @@ class IngestService:
         self.store_available = True
         self.store_outage_since: float | None = None
         self.last_error: str | None = None
-        self._current: Sequence[Inbound] = ()
-        # Held while a batch goes through the pipeline; a partition hand-over takes it to restore,
-        # replay or save detector state between batches.
+        self._in_flight: list[Sequence[Inbound]] = []  # taken, not yet through detection
+        # Held while batches go through the pipeline; a partition hand-over takes it
+        # (between_batches) to restore, replay or save detector state with none in flight.
         self.lock = asyncio.Lock()
+        self._waiting = 0  # hand-overs waiting for the lock: stop taking batches for them
 
     async def run(self) -> None:
         """Process batches until cancelled."""
         while True:
             batch = await self.source.next_batch(self.settings.max_batch, self.settings.flush_ms / 1000)
             if batch:
+                self._in_flight.append(batch)  # a checkpoint's watermark counts it from now on
                 async with self.lock:
-                    self._current = batch
-                    await self._process(batch)
-                    self._current = ()
+                    await self._work(batch)
+
+    @asynccontextmanager
+    async def between_batches(self) -> AsyncIterator[None]:
+        """With no batch in flight (every one taken is stored and evaluated), and none taken meanwhile."""
+        self._waiting += 1
+        try:
+            await self.lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    async def _work(self, batch: Sequence[Inbound]) -> None:
+        """Store ``batch``; while it is in detection, store the next one if one is waiting; and so on."""
+        stored = await self._store(batch, behind=None)
+        while stored is not None:
+            detecting = asyncio.create_task(self._evaluate(stored), name="detect")
+            try:
+                following = None
+                if self.source.oldest_pending() is not None and not self._waiting:
+                    after = await self.source.next_batch(self.settings.max_batch, 0)
+                    if after:
+                        self._in_flight.append(after)
+                        following = await self._store(after, behind=detecting)
+            except BaseException:
+                detecting.cancel()
+                raise
+            await detecting
+            stored = following
 
     def unevaluated_since(self) -> datetime | None:
         """When the oldest message received but not yet through detection arrived (None: there is none).
@@ -97,47 +138,91 @@ class IngestService:
         A detector checkpoint is stamped with this time, not with the time it is
         saved: what arrived since may not be in it, and is replayed after a restart.
         """
-        times = [inbound.received_at for inbound in self._current]
+        times = [inbound.received_at for batch in self._in_flight for inbound in batch]
         oldest = self.source.oldest_pending()
         if oldest is not None:
             times.append(oldest)
         return min(times, default=None)
 
-    async def _process(self, batch: Sequence[Inbound]) -> None:
+    async def _store(self, batch: Sequence[Inbound], behind: asyncio.Task[None] | None) -> Stored | None:
+        """Store and acknowledge a batch, retrying while the database is away (None: handled otherwise)."""
         delay = 0.1
         while True:
             try:
-                self.stats.add(await self.pipeline.process(batch, self.source.acknowledge))
+                stored = await self.pipeline.store(batch, self.source.acknowledge)
                 self._store_back()
-                return
+                return stored
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 if not is_store_outage(error):
                     log.exception("batch of %d messages failed; isolating them", len(batch))
+                    if behind is not None:
+                        await behind  # one message at a time goes through detection too: in order
                     await self._isolate(batch)
-                    return
+                    self._done(batch)
+                    return None
                 self._store_down(error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_max_s)
 
+    async def _evaluate(self, stored: Stored) -> None:
+        """Detect on a stored batch and write its alerts, retrying while the database is away."""
+        delay = 0.1
+        try:
+            while True:
+                try:
+                    self.stats.add(await self.pipeline.evaluate(stored))
+                    self._store_back()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    if not is_store_outage(error):
+                        # Its readings are stored and acknowledged; what it found is written with the next.
+                        log.exception("detection failed on a batch of %d messages", len(stored.batch))
+                        return
+                    self._store_down(error)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.settings.retry_max_s)
+        finally:
+            self._done(stored.batch)
+
+    def _done(self, batch: Sequence[Inbound]) -> None:
+        for i, held in enumerate(self._in_flight):
+            if held is batch:
+                del self._in_flight[i]
+                return
+
     async def _isolate(self, batch: Sequence[Inbound]) -> None:
+        """One message at a time, so that the one that fails becomes a dead letter and the rest are stored."""
         for inbound in batch:
-            try:
-                self.stats.add(await self.pipeline.process([inbound], self.source.acknowledge))
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if is_store_outage(error):
-                    await self._process([inbound])
-                    continue
-                log.exception("message on %s could not be processed", inbound.topic)
+            error = await self._process_one(inbound)
+            if error is not None:
+                log.error("message on %s could not be processed", inbound.topic, exc_info=error)
                 letter = DeadLetter.of(
                     inbound,
                     ErrorCode.PROCESSING_FAILED,
                     f"the service failed on this message: {error!r}",
                 )
                 await self._store_dead_letter(letter, inbound)
+
+    async def _process_one(self, inbound: Inbound) -> Exception | None:
+        """Store and evaluate one message, retrying while the database is away; what else failed it."""
+        delay = 0.1
+        while True:
+            try:
+                self.stats.add(await self.pipeline.process([inbound], self.source.acknowledge))
+                self._store_back()
+                return None
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if not is_store_outage(error):
+                    return error
+                self._store_down(error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.retry_max_s)
 
     async def _store_dead_letter(self, letter: DeadLetter, inbound: Inbound) -> None:
         delay = 0.1

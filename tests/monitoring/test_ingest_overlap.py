@@ -1,0 +1,171 @@
+"""The ingestion loop stores the next batch while the one before it is in detection, and keeps order.
+
+Against the real PostgreSQL; the batches come from a queue in memory (the
+brokers' own paths are covered in tests/e2e and tests/faults).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitoring.config import IngestSettings
+from monitoring.ingest.records import Inbound
+from monitoring.ingest.source import gather_batch, oldest
+from monitoring.pipeline import BatchResult, Pipeline, Stored
+from monitoring.storage.db import Database
+from monitoring.worker import IngestService
+from tests.e2e.support import eventually
+from tests.factories import enrol, heart_rates, readings_payload
+from tests.pipeline_support import inbound, make_pipeline
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime.now(UTC).replace(microsecond=0)  # message n arrived n seconds after this
+
+
+class QueuedSource:
+    """Batches waiting in memory, as a broker session would hold them."""
+
+    host, port = "memory", 0
+    connected = subscribed = True
+
+    def __init__(self, messages: Sequence[Inbound]) -> None:
+        self.pending: deque[Inbound] = deque(messages)
+        self.acknowledged: list[int] = []
+        self._never = asyncio.Event()  # nothing arrives after the test's messages
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def next_batch(self, max_size: int, flush_s: float) -> list[Inbound]:
+        while not self.pending:
+            await self._never.wait()
+        return await gather_batch(self.pending, max_size, flush_s)
+
+    def oldest_pending(self) -> datetime | None:
+        return oldest(self.pending)
+
+    def acknowledge(self, batch: Sequence[Inbound]) -> None:
+        self.acknowledged.extend(number(m) for m in batch)
+
+
+def number(message: Inbound) -> int:
+    """Which message of the test this is (each arrived a second after the one before)."""
+    return int((message.received_at - T0).total_seconds())
+
+
+class Recorded:
+    """Wraps a pipeline's two stages, noting when each begins and ends and what is unevaluated then."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.events: list[tuple[str, int]] = []
+        self.unevaluated: dict[int, datetime | None] = {}
+        self.service: IngestService | None = None
+        self.first_store_may_end = asyncio.Event()
+        self.first_store_may_end.set()
+        store, evaluate = pipeline.store, pipeline.evaluate
+
+        async def recorded_store(batch: Sequence[Inbound], acknowledge: object) -> Stored:
+            n = number(batch[0])
+            self.events.append(("store begins", n))
+            if n == 1:
+                await self.first_store_may_end.wait()
+            stored = await store(batch, acknowledge)  # type: ignore[arg-type]
+            self.events.append(("store ends", n))
+            return stored
+
+        async def recorded_evaluate(stored: Stored) -> BatchResult:
+            n = number(stored.batch[0])
+            self.events.append(("evaluate begins", n))
+            assert self.service is not None
+            self.unevaluated[n] = self.service.unevaluated_since()
+            result = await evaluate(stored)
+            self.events.append(("evaluate ends", n))
+            return result
+
+        pipeline.store = recorded_store  # type: ignore[method-assign]
+        pipeline.evaluate = recorded_evaluate  # type: ignore[method-assign]
+
+    def at(self, event: str, n: int) -> int:
+        return self.events.index((event, n))
+
+
+async def _messages(database: Database, count: int) -> list[Inbound]:
+    patient = await enrol(database)
+    start = T0 - timedelta(hours=2)
+    messages = []
+    for n in range(1, count + 1):
+        values = heart_rates([70 + n] * 3, start=start + timedelta(minutes=3 * n))
+        message = inbound(patient.serial, readings_payload(patient.serial, n, values))
+        messages.append(
+            Inbound(topic=message.topic, payload=message.payload, received_at=T0 + timedelta(seconds=n))
+        )
+    return messages
+
+
+async def _running(service: IngestService) -> asyncio.Task[None]:
+    return asyncio.create_task(service.run())
+
+
+async def test_the_next_batch_is_stored_while_the_one_before_is_in_detection(database: Database) -> None:
+    source = QueuedSource(await _messages(database, 3))
+    pipeline = make_pipeline(database)
+    recorded = Recorded(pipeline)
+    service = recorded.service = IngestService(source, pipeline, IngestSettings(max_batch=1, flush_ms=0))
+    task = await _running(service)
+    try:
+        await eventually(lambda: service.stats.batches == 3, timeout_s=20, what="three batches through")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    at = recorded.at
+    for n in (1, 2):
+        assert at("store begins", n + 1) < at("evaluate ends", n), "stored while the one before is evaluated"
+        assert at("evaluate begins", n + 1) > at("evaluate ends", n), "evaluated only after the one before"
+        assert at("evaluate begins", n + 1) > at("store ends", n + 1)
+    assert source.acknowledged == [1, 2, 3]
+    assert [n for event, n in recorded.events if event == "evaluate ends"] == [1, 2, 3]
+    # A checkpoint taken meanwhile is stamped with the oldest batch not yet through detection.
+    assert recorded.unevaluated == {n: T0 + timedelta(seconds=n) for n in (1, 2, 3)}
+    assert service.unevaluated_since() is None
+    assert service.stats.stored == 9
+
+
+async def test_a_hand_over_waits_for_the_batches_in_flight_and_stops_more_being_taken(
+    database: Database,
+) -> None:
+    source = QueuedSource(await _messages(database, 5))
+    pipeline = make_pipeline(database)
+    recorded = Recorded(pipeline)
+    recorded.first_store_may_end.clear()
+    service = recorded.service = IngestService(source, pipeline, IngestSettings(max_batch=1, flush_ms=0))
+    task = await _running(service)
+    seen: list[tuple[int, datetime | None, int]] = []
+
+    async def hand_over() -> None:
+        async with service.between_batches():
+            seen.append((service.stats.batches, service.unevaluated_since(), len(source.pending)))
+
+    try:
+        await eventually(lambda: ("store begins", 1) in recorded.events, timeout_s=20, what="the first store")
+        handing_over = asyncio.create_task(hand_over())
+        await asyncio.sleep(0.05)
+        assert not seen, "the first batch is still being stored"
+        recorded.first_store_may_end.set()
+        await asyncio.wait_for(handing_over, timeout=20)
+        await eventually(
+            lambda: service.stats.batches == 5, timeout_s=20, what="the rest after the hand-over"
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    # Batch 1 was through detection and nothing else was: batch 2, taken meanwhile, waited (and
+    # counted in a checkpoint's watermark), the other three were still queued.
+    assert seen == [(1, T0 + timedelta(seconds=2), 3)]
+    assert source.acknowledged == [1, 2, 3, 4, 5]
