@@ -43,12 +43,12 @@ AUTH_REFUSALS = Counter(
 )
 STORE_SECONDS = Histogram(
     "rpm_batch_store_seconds",
-    "Time to write one batch (readings, dead letters, devices).",
+    "Time to write one batch (readings, dead letters, devices); overlaps the previous batch's detection.",
     buckets=_LATENCY_BUCKETS,
 )
 DETECT_SECONDS = Histogram(
     "rpm_detect_seconds",
-    "Time to evaluate one batch's new readings and write its alerts.",
+    "Time to evaluate one batch's new readings and write its alerts; the next batch is stored meanwhile.",
     buckets=_LATENCY_BUCKETS,
 )
 ALERT_CHANGES = Counter("rpm_alert_changes", "Alert changes written by detection.", ["kind"])

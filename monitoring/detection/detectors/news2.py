@@ -195,9 +195,22 @@ class News2(Stateful[_News2]):
                 count += 1
         return count
 
-    def score(self, state: _News2, now: datetime, scale: int) -> Score | None:
+    def total(self, state: _News2, now: datetime, scale: int) -> int | None:
+        """The score alone (None: too few inputs fresh), as ``score`` adds it up; on every reading."""
         if self.fresh_inputs(state, now) < self.rules.min_inputs:
             return None  # the common case for a patient with one wearable: nothing to add up
+        points = counted = 0
+        for series, limit in self.rules.fresh.items():
+            value = fresh_median(state, series, now - limit)
+            if value is not None:
+                counted += 1
+                points += POINTS[series](value, scale)
+        return points if counted >= self.rules.min_inputs else None
+
+    def score(self, state: _News2, now: datetime, scale: int) -> Score | None:
+        """The score with its parts, for an explanation."""
+        if self.fresh_inputs(state, now) < self.rules.min_inputs:
+            return None
         parts: dict[str, dict[str, float | int]] = {}
         missing: list[str] = []
         for series, limit in self.rules.fresh.items():
@@ -222,14 +235,17 @@ class News2(Stateful[_News2]):
         if len(state.inputs) < self.rules.min_inputs:
             return ()  # a patient with one wearable: too few inputs ever to add up a score
         scale = 2 if context.has(Condition.COPD) else 1
-        score = self.score(state, obs.at, scale)
-        if score is None:
+        total = self.total(state, obs.at, scale)
+        if total is None:
             return ()
-        step = self._episodes.step(state.episode, obs.at, score.total >= self.rules.medium)
+        step = self._episodes.step(state.episode, obs.at, total >= self.rules.medium)
         if step is None:
             return ()
         kind, started = step
-        if kind == "update" and score.total == state.reported:
+        if kind == "update" and total == state.reported:
+            return ()
+        score = self.score(state, obs.at, scale)  # the same total, with the parts that explain it
+        if score is None:
             return ()
         state.reported = score.total
         state.worst = score.total if kind == "open" else max(state.worst, score.total)

@@ -56,6 +56,9 @@ def test_the_reused_median_is_the_median_of_the_fresh_readings_whatever_the_time
     for obs in _stream(seed=3, count=3000):
         detector.observe(obs, context)
         state = detector._states(P)
+        for scale in (1, 2):
+            full = detector.score(state, obs.at, scale)
+            assert detector.total(state, obs.at, scale) == (None if full is None else full.total)
         # Other inputs' readings move "now" back and forth: ask about times either side.
         for series in INPUTS:
             for minutes in (rng.uniform(-120, 120), rng.uniform(-5, 5), 0.0):
