@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -27,6 +29,7 @@ from monitoring.observability import metrics
 from monitoring.pipeline import BatchResult, Pipeline, Stored
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # SQLSTATE classes that mean "the database is unavailable or busy", not "this data is bad".
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58")
@@ -126,8 +129,11 @@ class IngestService:
                     if after:
                         self._in_flight.append(after)
                         following = await self._store(after, behind=detecting)
-            except BaseException:
+            except asyncio.CancelledError:
                 detecting.cancel()
+                raise
+            except Exception:
+                await detecting  # the source failed: finish what was stored before giving up
                 raise
             await detecting
             stored = following
@@ -144,47 +150,46 @@ class IngestService:
             times.append(oldest)
         return min(times, default=None)
 
-    async def _store(self, batch: Sequence[Inbound], behind: asyncio.Task[None] | None) -> Stored | None:
-        """Store and acknowledge a batch, retrying while the database is away (None: handled otherwise)."""
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], *, whatever: bool = False) -> T:
+        """Run ``attempt`` again, with back-off, while the database is away (or, ``whatever``, on any error).
+
+        Any other error is raised to the caller; readiness reports the outage meanwhile.
+        """
         delay = 0.1
         while True:
             try:
-                stored = await self.pipeline.store(batch, self.source.acknowledge)
-                self._store_back()
-                return stored
+                result = await attempt()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if not is_store_outage(error):
-                    log.exception("batch of %d messages failed; isolating them", len(batch))
-                    if behind is not None:
-                        await behind  # one message at a time goes through detection too: in order
-                    await self._isolate(batch)
-                    self._done(batch)
-                    return None
+                if not (whatever or is_store_outage(error)):
+                    raise
                 self._store_down(error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_max_s)
+            else:
+                self._store_back()
+                return result
+
+    async def _store(self, batch: Sequence[Inbound], behind: asyncio.Task[None] | None) -> Stored | None:
+        """Store and acknowledge a batch (None: it failed, and was taken one message at a time)."""
+        try:
+            return await self._retrying(lambda: self.pipeline.store(batch, self.source.acknowledge))
+        except Exception:
+            log.exception("batch of %d messages failed; isolating them", len(batch))
+        if behind is not None:
+            await behind  # one message at a time goes through detection too: in order
+        await self._isolate(batch)
+        self._done(batch)
+        return None
 
     async def _evaluate(self, stored: Stored) -> None:
-        """Detect on a stored batch and write its alerts, retrying while the database is away."""
-        delay = 0.1
+        """Detect on a stored batch and write its alerts."""
         try:
-            while True:
-                try:
-                    self.stats.add(await self.pipeline.evaluate(stored))
-                    self._store_back()
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:
-                    if not is_store_outage(error):
-                        # Its readings are stored and acknowledged; what it found is written with the next.
-                        log.exception("detection failed on a batch of %d messages", len(stored.batch))
-                        return
-                    self._store_down(error)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.settings.retry_max_s)
+            self.stats.add(await self._retrying(lambda: self.pipeline.evaluate(stored)))
+        except Exception:
+            # Its readings are stored and acknowledged; what it found is written with the next.
+            log.exception("detection failed on a batch of %d messages", len(stored.batch))
         finally:
             self._done(stored.batch)
 
@@ -197,48 +202,23 @@ class IngestService:
     async def _isolate(self, batch: Sequence[Inbound]) -> None:
         """One message at a time, so that the one that fails becomes a dead letter and the rest are stored."""
         for inbound in batch:
-            error = await self._process_one(inbound)
-            if error is not None:
-                log.error("message on %s could not be processed", inbound.topic, exc_info=error)
+            try:
+                process = partial(self.pipeline.process, [inbound], self.source.acknowledge)
+                self.stats.add(await self._retrying(process))
+            except Exception as error:
+                log.exception("message on %s could not be processed", inbound.topic)
                 letter = DeadLetter.of(
                     inbound,
                     ErrorCode.PROCESSING_FAILED,
                     f"the service failed on this message: {error!r}",
                 )
-                await self._store_dead_letter(letter, inbound)
-
-    async def _process_one(self, inbound: Inbound) -> Exception | None:
-        """Store and evaluate one message, retrying while the database is away; what else failed it."""
-        delay = 0.1
-        while True:
-            try:
-                self.stats.add(await self.pipeline.process([inbound], self.source.acknowledge))
-                self._store_back()
-                return None
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if not is_store_outage(error):
-                    return error
-                self._store_down(error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.settings.retry_max_s)
+                await self._retrying(partial(self._store_dead_letter, letter, inbound), whatever=True)
 
     async def _store_dead_letter(self, letter: DeadLetter, inbound: Inbound) -> None:
-        delay = 0.1
-        while True:
-            try:
-                async with self.pipeline.db.unit_of_work() as session:
-                    await deadletters.insert_many(session=session, letters=[letter])
-                self.source.acknowledge([inbound])
-                self.stats.dead_letters += 1
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                self._store_down(error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.settings.retry_max_s)
+        async with self.pipeline.db.unit_of_work() as session:
+            await deadletters.insert_many(session=session, letters=[letter])
+        self.source.acknowledge([inbound])
+        self.stats.dead_letters += 1
 
     def _store_down(self, error: BaseException) -> None:
         if self.store_available:

@@ -12,12 +12,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from devices.contract import ErrorCode
 from monitoring.config import IngestSettings
 from monitoring.ingest.records import Inbound
 from monitoring.ingest.source import gather_batch, oldest
-from monitoring.pipeline import BatchResult, Pipeline, Stored
+from monitoring.pipeline import Acknowledge, BatchResult, Pipeline, Stored
 from monitoring.storage.db import Database
+from monitoring.storage.models import DeadLetter
 from monitoring.worker import IngestService
 from tests.e2e.support import eventually
 from tests.factories import enrol, heart_rates, readings_payload
@@ -169,3 +172,39 @@ async def test_a_hand_over_waits_for_the_batches_in_flight_and_stops_more_being_
     # counted in a checkpoint's watermark), the other three were still queued.
     assert seen == [(1, T0 + timedelta(seconds=2), 3)]
     assert source.acknowledged == [1, 2, 3, 4, 5]
+
+
+async def test_a_batch_that_fails_is_taken_one_message_at_a_time_after_the_one_before(
+    database: Database,
+) -> None:
+    """A message the service fails on (the database is not away) is dead-lettered; the rest are stored."""
+    source = QueuedSource(await _messages(database, 6))
+    pipeline = make_pipeline(database)
+    recorded = Recorded(pipeline)
+    recorded_store = pipeline.store
+
+    async def failing_on_4(batch: Sequence[Inbound], acknowledge: Acknowledge) -> Stored:
+        if any(number(m) == 4 for m in batch):
+            raise ValueError("a bug the fourth message trips")
+        return await recorded_store(batch, acknowledge)
+
+    pipeline.store = failing_on_4  # type: ignore[method-assign]
+    service = recorded.service = IngestService(source, pipeline, IngestSettings(max_batch=3, flush_ms=0))
+    task = await _running(service)
+    try:
+        await eventually(
+            lambda: len(source.acknowledged) == 6, timeout_s=20, what="every message acknowledged"
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    evaluated = [n for event, n in recorded.events if event == "evaluate ends"]
+    assert evaluated == [1, 5, 6], "batch 1-3, then 5 and 6 alone, in order; 4 never reached detection"
+    assert source.acknowledged == [1, 2, 3, 4, 5, 6], "4 once its dead letter is stored"
+    assert (service.stats.stored, service.stats.dead_letters) == (15, 1)
+    async with database.sessions() as session:
+        letters = (await session.execute(select(DeadLetter))).scalars().all()
+    assert [(d.code, "fourth message trips" in d.message) for d in letters] == [
+        (ErrorCode.PROCESSING_FAILED, True)
+    ]
+    assert service.unevaluated_since() is None
