@@ -49,6 +49,7 @@ def render(f: Figures) -> str:
         ),
         ("CPU s per 1k readings", ", ".join(f"{k} {v}" for k, v in f.cpu_s_per_1k_readings.items())),
         ("CPU share of the machine", ", ".join(f"{k} {v:.0%}" for k, v in f.cpu_share.items())),
+        ("cores used with no load", ", ".join(f"{k} {v}" for k, v in f.idle_cores.items())),
         (
             "ingest RSS",
             f"{f.worker_rss_mib} MiB; {f.worker_rss_kib_per_patient} KiB per patient over empty workers, "
@@ -108,6 +109,9 @@ def main() -> int:
         help="realistic cohort: messages per second of the warm-up phase (default: --rate); on a NATS "
         "cluster JetStream keeps a backlog, a single Mosquitto may drop one past its queue limits",
     )
+    parser.add_argument(
+        "--idle", type=float, default=10.0, help="seconds to measure the CPU used with no load, before it"
+    )
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     if not 1 <= args.duration <= 3600 or not 0 < args.rate <= 200_000:
@@ -128,6 +132,7 @@ def main() -> int:
         nats_partitions=args.nats_cluster,
         cohort=args.cohort,
         warm_rate=args.warm_rate,
+        idle_s=max(0.0, min(args.idle, 600.0)),
     )
     figures = run(options)
     print(render(figures))  # noqa: T201 - the figures are the command's output

@@ -25,6 +25,15 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def cores_used(groups: dict[str, list[int]], seconds: float) -> dict[str, float]:
+    """How many cores each group of processes used over the next ``seconds`` (none measured: 0 s)."""
+    if seconds <= 0:
+        return {}
+    before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    time.sleep(seconds)
+    return {name: round((cpu_seconds(pids) - before[name]) / seconds, 3) for name, pids in groups.items()}
+
+
 def resident_mib(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

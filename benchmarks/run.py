@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from benchmarks import realistic as realistic_cohort
 from benchmarks.cohort import Cohort, prepare, stored_and_refused, trend_latencies
 from benchmarks.nats_cluster import NatsCluster
-from benchmarks.procstat import cpu_seconds, resident_mib
+from benchmarks.procstat import cores_used, cpu_seconds, resident_mib
 from benchmarks.publisher import HeartRatePublishers, Job, Tally
 from benchmarks.workers import BenchWorker, process_groups, wait_held
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
@@ -58,6 +58,7 @@ class Options:
     # simulator's patients and devices, detectors warm from a previous phase (benchmarks.realistic).
     cohort: str = "heart_rate"
     warm_rate: float = 0.0  # messages per second of the realistic cohort's warm-up phase; 0: ``rate``
+    idle_s: float = 10.0  # CPU used with no load, measured just before it (a worker's fixed cost)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Figures:
     latency_samples: int = 0
     cpu_s_per_1k_readings: dict[str, float] = field(default_factory=dict)
     cpu_share: dict[str, float] = field(default_factory=dict)
+    idle_cores: dict[str, float] = field(default_factory=dict)  # cores used with no load, just before it
     worker_rss_mib: list[float] = field(default_factory=list)
     worker_rss_growth_kib_per_patient: float = 0.0  # ready -> end of load: mostly detector state
     worker_rss_kib_per_patient: float = 0.0  # end of load against the same workers started empty
@@ -191,6 +193,7 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
 
         await listener.add_listener("alert_events", heard)
         groups = process_groups(workers, options.broker_process, cluster)
+        figures.idle_cores = await asyncio.to_thread(cores_used, groups, options.idle_s)
         rss_ready = sum(resident_mib(w.pid) for w in workers)
         cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         stored_before = sum(w.stored() for w in workers)

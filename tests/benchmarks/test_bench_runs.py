@@ -29,6 +29,7 @@ def test_a_short_benchmark_stores_everything_and_times_every_probe() -> None:
             publishers=1,
             database_url=DATABASE_URL,
             broker=broker,
+            idle_s=1.0,
         )
     )
     print(render(figures))  # noqa: T201
@@ -37,6 +38,8 @@ def test_a_short_benchmark_stores_everything_and_times_every_probe() -> None:
     assert figures.stored_readings == figures.published_readings
     assert figures.latency_samples == 10
     assert set(figures.cpu_s_per_1k_readings) == {"broker", "ingest", "postgresql", "load generator"}
+    assert set(figures.idle_cores) == {"broker", "ingest", "postgresql"}
+    assert 0 <= figures.idle_cores["ingest"] < 1.0, "a worker waiting for messages uses less than a core"
     assert figures.trend_query_ms["p95"] > 0
     assert figures.detector_state_bytes_per_patient > 0
 
@@ -72,6 +75,7 @@ def test_the_realistic_cohort_warms_the_detectors_then_loses_nothing() -> None:
             database_url=DATABASE_URL,
             broker=MQTT_URL.removeprefix("mqtt://"),
             cohort="realistic",
+            idle_s=1.0,
         )
     )
     print(render(figures))  # noqa: T201
