@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -112,21 +113,33 @@ async def _messages(database: Database, count: int) -> list[Inbound]:
     return messages
 
 
-async def _running(service: IngestService) -> asyncio.Task[None]:
-    return asyncio.create_task(service.run())
-
-
-async def test_the_next_batch_is_stored_while_the_one_before_is_in_detection(database: Database) -> None:
-    source = QueuedSource(await _messages(database, 3))
+async def _set_up(
+    database: Database, messages: int, max_batch: int
+) -> tuple[QueuedSource, Pipeline, Recorded, IngestService]:
+    """``messages`` queued, one patient's heart rates each; batches of at most ``max_batch``."""
+    source = QueuedSource(await _messages(database, messages))
     pipeline = make_pipeline(database)
     recorded = Recorded(pipeline)
-    service = recorded.service = IngestService(source, pipeline, IngestSettings(max_batch=1, flush_ms=0))
-    task = await _running(service)
+    settings = IngestSettings(max_batch=max_batch, flush_ms=0)
+    service = recorded.service = IngestService(source, pipeline, settings)
+    return source, pipeline, recorded, service
+
+
+@asynccontextmanager
+async def _running(service: IngestService) -> AsyncIterator[None]:
+    """The ingestion loop runs until the block ends."""
+    task = asyncio.create_task(service.run())
     try:
-        await eventually(lambda: service.stats.batches == 3, timeout_s=20, what="three batches through")
+        yield
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_next_batch_is_stored_while_the_one_before_is_in_detection(database: Database) -> None:
+    source, _, recorded, service = await _set_up(database, messages=3, max_batch=1)
+    async with _running(service):
+        await eventually(lambda: service.stats.batches == 3, timeout_s=20, what="three batches through")
     at = recorded.at
     for n in (1, 2):
         assert at("store begins", n + 1) < at("evaluate ends", n), "stored while the one before is evaluated"
@@ -143,19 +156,15 @@ async def test_the_next_batch_is_stored_while_the_one_before_is_in_detection(dat
 async def test_a_hand_over_waits_for_the_batches_in_flight_and_stops_more_being_taken(
     database: Database,
 ) -> None:
-    source = QueuedSource(await _messages(database, 5))
-    pipeline = make_pipeline(database)
-    recorded = Recorded(pipeline)
+    source, _, recorded, service = await _set_up(database, messages=5, max_batch=1)
     recorded.first_store_may_end.clear()
-    service = recorded.service = IngestService(source, pipeline, IngestSettings(max_batch=1, flush_ms=0))
-    task = await _running(service)
     seen: list[tuple[int, datetime | None, int]] = []
 
     async def hand_over() -> None:
         async with service.between_batches():
             seen.append((service.stats.batches, service.unevaluated_since(), len(source.pending)))
 
-    try:
+    async with _running(service):
         await eventually(lambda: ("store begins", 1) in recorded.events, timeout_s=20, what="the first store")
         handing_over = asyncio.create_task(hand_over())
         await asyncio.sleep(0.05)
@@ -165,9 +174,6 @@ async def test_a_hand_over_waits_for_the_batches_in_flight_and_stops_more_being_
         await eventually(
             lambda: service.stats.batches == 5, timeout_s=20, what="the rest after the hand-over"
         )
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     # Batch 1 was through detection and nothing else was: batch 2, taken meanwhile, waited (and
     # counted in a checkpoint's watermark), the other three were still queued.
     assert seen == [(1, T0 + timedelta(seconds=2), 3)]
@@ -178,9 +184,7 @@ async def test_a_batch_that_fails_is_taken_one_message_at_a_time_after_the_one_b
     database: Database,
 ) -> None:
     """A message the service fails on (the database is not away) is dead-lettered; the rest are stored."""
-    source = QueuedSource(await _messages(database, 6))
-    pipeline = make_pipeline(database)
-    recorded = Recorded(pipeline)
+    source, pipeline, recorded, service = await _set_up(database, messages=6, max_batch=3)
     recorded_store = pipeline.store
 
     async def failing_on_4(batch: Sequence[Inbound], acknowledge: Acknowledge) -> Stored:
@@ -189,15 +193,8 @@ async def test_a_batch_that_fails_is_taken_one_message_at_a_time_after_the_one_b
         return await recorded_store(batch, acknowledge)
 
     pipeline.store = failing_on_4  # type: ignore[method-assign]
-    service = recorded.service = IngestService(source, pipeline, IngestSettings(max_batch=3, flush_ms=0))
-    task = await _running(service)
-    try:
-        await eventually(
-            lambda: len(source.acknowledged) == 6, timeout_s=20, what="every message acknowledged"
-        )
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async with _running(service):
+        await eventually(lambda: len(source.acknowledged) == 6, timeout_s=20, what="all acknowledged")
     evaluated = [n for event, n in recorded.events if event == "evaluate ends"]
     assert evaluated == [1, 5, 6], "batch 1-3, then 5 and 6 alone, in order; 4 never reached detection"
     assert source.acknowledged == [1, 2, 3, 4, 5, 6], "4 once its dead letter is stored"
