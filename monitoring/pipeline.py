@@ -210,7 +210,7 @@ class Pipeline:
             for start in range(0, len(ordered), EVALUATE_STEP):
                 if start:
                     await asyncio.sleep(0)
-                self._unwritten.extend(self.engine.evaluate(ordered[start : start + EVALUATE_STEP]))
+                self._unwritten.extend(self.engine.evaluate_ordered(ordered[start : start + EVALUATE_STEP]))
         finally:
             self._evaluating = False
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -91,8 +92,12 @@ class DetectionEngine:
         readings in order); it only goes through the rules that need nothing
         but the reading itself, and what it raises is marked late.
         """
+        return self.evaluate_ordered(sorted(readings, key=attrgetter("measured_at")))
+
+    def evaluate_ordered(self, readings: Sequence[StandardReading]) -> list[Finding]:
+        """``evaluate`` for readings already in measurement order (a batch fed a step at a time)."""
         findings: list[Finding] = []
-        for reading in sorted(readings, key=lambda r: r.measured_at):
+        for reading in readings:
             found = self.observe(Observation.of(reading))
             delay = reading.received_at - reading.measured_at
             if found and delay > self.late_after:

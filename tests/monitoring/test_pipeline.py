@@ -61,9 +61,9 @@ class RecordingEngine(DetectionEngine):
         super().__init__([ThresholdDetector()])
         self.evaluated: list[list[float]] = []
 
-    def evaluate(self, readings: Sequence[StandardReading]) -> list[Finding]:
+    def evaluate_ordered(self, readings: Sequence[StandardReading]) -> list[Finding]:
         self.evaluated.append([r.value for r in readings])
-        return super().evaluate(readings)
+        return super().evaluate_ordered(readings)
 
 
 async def test_only_the_new_readings_of_a_partly_stored_batch_reach_the_detectors(database: Database) -> None:
