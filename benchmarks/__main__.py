@@ -14,7 +14,8 @@ import json
 import sys
 from dataclasses import asdict
 
-from benchmarks.run import Figures, Options, run
+from benchmarks.figures import Figures
+from benchmarks.run import Options, run
 
 
 def render(f: Figures) -> str:
@@ -49,6 +50,10 @@ def render(f: Figures) -> str:
         ),
         ("CPU s per 1k readings", ", ".join(f"{k} {v}" for k, v in f.cpu_s_per_1k_readings.items())),
         ("CPU share of the machine", ", ".join(f"{k} {v:.0%}" for k, v in f.cpu_share.items())),
+        (
+            "batches stored",
+            f"{f.batches_per_s:,.1f} per s, {f.messages_per_batch} messages each (all workers)",
+        ),
         ("cores used with no load", ", ".join(f"{k} {v}" for k, v in f.idle_cores.items())),
         (
             "ingest RSS",

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks import realistic as realistic_cohort
 from benchmarks.cohort import Cohort, prepare, stored_and_refused, trend_latencies
+from benchmarks.figures import Figures, batch_counts, batching, counts, ms, pct, throughput
 from benchmarks.nats_cluster import NatsCluster
 from benchmarks.procstat import cores_used, cpu_seconds, resident_mib
 from benchmarks.publisher import HeartRatePublishers, Job, Tally
@@ -59,35 +59,6 @@ class Options:
     cohort: str = "heart_rate"
     warm_rate: float = 0.0  # messages per second of the realistic cohort's warm-up phase; 0: ``rate``
     idle_s: float = 10.0  # CPU used with no load, measured just before it (a worker's fixed cost)
-
-
-@dataclass
-class Figures:
-    options: dict[str, object]
-    offered_msgs_per_s: float = 0.0
-    published_msgs: int = 0
-    published_readings: int = 0
-    stored_readings: int = 0
-    refused_readings: int = 0  # into dead letters (the realistic cohort's artefacts): not lost
-    lost: int = 0
-    duplicates_stored: int = 0
-    redeliveries_absorbed: int = 0
-    warm_redeliveries_absorbed: int = 0  # by the workers of the warm-up phase (realistic cohort)
-    steady_readings_per_s: float = 0.0
-    steady_msgs_per_s: float = 0.0
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    latency_samples: int = 0
-    cpu_s_per_1k_readings: dict[str, float] = field(default_factory=dict)
-    cpu_share: dict[str, float] = field(default_factory=dict)
-    idle_cores: dict[str, float] = field(default_factory=dict)  # cores used with no load, just before it
-    worker_rss_mib: list[float] = field(default_factory=list)
-    worker_rss_growth_kib_per_patient: float = 0.0  # ready -> end of load: mostly detector state
-    worker_rss_kib_per_patient: float = 0.0  # end of load against the same workers started empty
-    readings_per_message: float = 0.0
-    warm_readings: int = 0  # sent, stored and evaluated before the measured part (realistic cohort)
-    detector_state_bytes_per_patient: float = 0.0
-    detector_state_total_mib: float = 0.0
-    trend_query_ms: dict[str, float] = field(default_factory=dict)
 
 
 def run(options: Options) -> Figures:
@@ -197,20 +168,24 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         rss_ready = sum(resident_mib(w.pid) for w in workers)
         cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
         stored_before = sum(w.stored() for w in workers)
+        batches_before = await asyncio.to_thread(batch_counts, workers)
         began = time.monotonic()
         tallies, series, probes_sent = await _load(options, cohort, host, ports, workers, publishers)
         stored_at_end = await _drain(workers, stored_before, tallies, len(probes_sent), options)
         elapsed = time.monotonic() - began
+        batching(figures, batches_before, await asyncio.to_thread(batch_counts, workers), elapsed)
         cpu_after = {
             name: cpu_seconds(pids)
             for name, pids in process_groups(workers, options.broker_process, cluster).items()
         }
         await asyncio.sleep(1.0)
         await listener.close()
-        _throughput(figures, options, series, tallies)
+        throughput(figures, options.warmup_s, series, tallies)
         rows, refused = await stored_and_refused(cohort.url)
         evaluated = stored_at_end - stored_before
-        _counts(figures, [*warm, *tallies], evaluated, (rows, refused), workers, options, len(probes_sent))
+        counts(
+            figures, [*warm, *tallies], evaluated, (rows, refused), workers, options.rate, len(probes_sent)
+        )
         await _latency(figures, cohort, probes_sent, opened)
         processed = max(1, stored_at_end - stored_before)
         cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
@@ -228,7 +203,7 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         await asyncio.gather(*(asyncio.to_thread(worker.stop) for worker in workers))
     await _state(figures, cohort)
     took = sorted(await trend_latencies(cohort.url, cohort.trend_patient))
-    figures.trend_query_ms = {"p50": _ms(_pct(took, 50)), "p95": _ms(_pct(took, 95)), "max": _ms(took[-1])}
+    figures.trend_query_ms = {"p50": ms(pct(took, 50)), "p95": ms(pct(took, 95)), "max": ms(took[-1])}
     return figures
 
 
@@ -310,48 +285,6 @@ async def _drain(
     return sum(await asyncio.gather(*(asyncio.to_thread(w.stored) for w in workers)))
 
 
-def _throughput(
-    figures: Figures, options: Options, series: list[tuple[float, int]], tallies: list[Tally]
-) -> None:
-    # A worker whose metrics read failed under load counts 0: the stored count only ever grows.
-    grown = [(t, max(m for _, m in series[: i + 1])) for i, (t, _) in enumerate(series)]
-    steady = [(t, n) for t, n in grown if t >= options.warmup_s]
-    figures.readings_per_message = round(
-        sum(t.readings for t in tallies) / max(1, sum(t.acknowledged for t in tallies)), 2
-    )
-    if len(steady) >= 2:
-        (t0, n0), (t1, n1) = steady[0], steady[-1]
-        figures.steady_readings_per_s = round((n1 - n0) / (t1 - t0), 1)
-        figures.steady_msgs_per_s = round(
-            figures.steady_readings_per_s / max(1, figures.readings_per_message), 1
-        )
-
-
-def _counts(
-    figures: Figures,
-    tallies: list[Tally],
-    evaluated: int,
-    stored: tuple[int, int],
-    workers: list[BenchWorker],
-    options: Options,
-    probes: int,
-) -> None:
-    """Published (acknowledged by the broker) against rows in the database and readings evaluated.
-
-    ``stored`` is (rows, readings refused into dead letters): a simulated artefact (a heart rate of 17)
-    is refused as implausible, which is not a loss."""
-    rows, refused = stored
-    figures.offered_msgs_per_s = options.rate
-    figures.published_msgs = sum(t.acknowledged for t in tallies)
-    figures.published_readings = sum(t.readings for t in tallies) + probes
-    figures.stored_readings = rows
-    figures.refused_readings = refused
-    figures.lost = max(0, figures.published_readings - rows - refused)
-    # More rows than published, or a reading counted as new (and evaluated) twice.
-    figures.duplicates_stored = max(0, rows + refused - figures.published_readings) + max(0, evaluated - rows)
-    figures.redeliveries_absorbed = int(sum(w.metric("rpm_readings_duplicate_total") for w in workers))
-
-
 async def _latency(
     figures: Figures, cohort: Cohort, sent: dict[str, float], opened: dict[str, float]
 ) -> None:
@@ -371,8 +304,8 @@ async def _latency(
     )
     figures.latency_samples = len(delays)
     if delays:
-        figures.latency_ms = {p: _ms(_pct(delays, int(p[1:]))) for p in ("p50", "p95", "p99")}
-        figures.latency_ms["max"] = _ms(delays[-1])
+        figures.latency_ms = {p: ms(pct(delays, int(p[1:]))) for p in ("p50", "p95", "p99")}
+        figures.latency_ms["max"] = ms(delays[-1])
 
 
 async def _state(figures: Figures, cohort: Cohort) -> None:
@@ -387,13 +320,3 @@ async def _state(figures: Figures, cohort: Cohort) -> None:
     assert row is not None
     figures.detector_state_bytes_per_patient = round(float(row["mean"] or 0), 1)
     figures.detector_state_total_mib = round(float(row["total"] or 0) / 2**20, 2)
-
-
-def _pct(values: list[float], p: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)

@@ -40,6 +40,8 @@ def test_a_short_benchmark_stores_everything_and_times_every_probe() -> None:
     assert set(figures.cpu_s_per_1k_readings) == {"broker", "ingest", "postgresql", "load generator"}
     assert set(figures.idle_cores) == {"broker", "ingest", "postgresql"}
     assert 0 <= figures.idle_cores["ingest"] < 1.0, "a worker waiting for messages uses less than a core"
+    assert figures.batches_per_s > 0
+    assert 1 <= figures.messages_per_batch <= 2000, "a batch holds at least one message, at most max_batch"
     assert figures.trend_query_ms["p95"] > 0
     assert figures.detector_state_bytes_per_patient > 0
 
