@@ -14,6 +14,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from benchmarks.cohort import DatabaseInUse
 from benchmarks.figures import Figures
 from benchmarks.run import Options, run
 
@@ -139,7 +140,11 @@ def main() -> int:
         warm_rate=args.warm_rate,
         idle_s=max(0.0, min(args.idle, 600.0)),
     )
-    figures = run(options)
+    try:
+        figures = run(options)
+    except DatabaseInUse as error:
+        print(f"python -m benchmarks: {error}", file=sys.stderr)  # noqa: T201
+        return 2
     print(render(figures))  # noqa: T201 - the figures are the command's output
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:

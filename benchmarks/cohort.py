@@ -8,6 +8,8 @@ over generate_series, which is how a long history would be bulk-loaded.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
@@ -42,6 +44,29 @@ class Cohort:
 def database_url(admin_url: str, name: str = BENCH_DATABASE) -> str:
     parts = urlsplit(admin_url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+class DatabaseInUse(RuntimeError):
+    pass
+
+
+@asynccontextmanager
+async def sole_user(admin_url: str, name: str) -> AsyncIterator[None]:
+    """Hold the server's advisory lock for ``name`` while a run uses that database.
+
+    Each run drops and recreates its database (``fresh_database``, WITH FORCE): a second run
+    started before the first has finished would swap the database under the first one's
+    workers, which then write to (and fail on) the new one, and both runs' figures are wrong.
+    """
+    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
+    try:
+        if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name):
+            raise DatabaseInUse(
+                f"another benchmark run is using database {name} on this server; wait until it has finished"
+            )
+        yield  # the lock is released when the connection closes
+    finally:
+        await connection.close()
 
 
 async def fresh_database(admin_url: str, name: str) -> str:

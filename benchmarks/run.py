@@ -24,7 +24,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from benchmarks import realistic as realistic_cohort
-from benchmarks.cohort import Cohort, prepare, stored_and_refused, trend_latencies
+from benchmarks.cohort import BENCH_DATABASE, Cohort, prepare, sole_user, stored_and_refused, trend_latencies
 from benchmarks.figures import Figures, batch_counts, batching, counts, ms, pct, throughput
 from benchmarks.nats_cluster import NatsCluster
 from benchmarks.procstat import cores_used, cpu_seconds, resident_mib
@@ -66,6 +66,11 @@ def run(options: Options) -> Figures:
 
 
 async def _run(options: Options) -> Figures:
+    async with sole_user(options.database_url, BENCH_DATABASE):
+        return await _run_with_broker(options)
+
+
+async def _run_with_broker(options: Options) -> Figures:
     if not options.nats_partitions:
         return await _run_on(options, None)
     with tempfile.TemporaryDirectory(prefix="rpm-bench-nats-") as folder:

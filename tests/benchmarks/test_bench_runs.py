@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
+import asyncpg
 import pytest
 
 from benchmarks.__main__ import render
+from benchmarks.cohort import BENCH_DATABASE, DatabaseInUse, sole_user
 from benchmarks.run import Options, run
 from tests.services import DATABASE_URL, MQTT_URL, require_mosquitto, require_postgres
 
@@ -90,3 +93,28 @@ def test_the_realistic_cohort_warms_the_detectors_then_loses_nothing() -> None:
     assert figures.published_readings > figures.warm_readings
     assert figures.latency_samples == 5
     assert figures.detector_state_bytes_per_patient > 0
+
+
+@pytest.mark.timeout(60)
+async def test_a_second_run_on_the_same_server_is_refused_and_leaves_the_first_alone() -> None:
+    """Each run drops and recreates its database: a second one would pull it from under the first."""
+    require_postgres()
+
+    async def identity() -> int | None:  # a database dropped and created again has a new oid
+        connection = await asyncpg.connect(DATABASE_URL.replace("+asyncpg", ""))
+        try:
+            oid: int | None = await connection.fetchval(
+                "SELECT oid FROM pg_database WHERE datname = $1", BENCH_DATABASE
+            )
+            return oid
+        finally:
+            await connection.close()
+
+    async with sole_user(DATABASE_URL, BENCH_DATABASE):  # as a run in progress holds it
+        before = await identity()
+        with pytest.raises(DatabaseInUse, match="another benchmark run is using database rpm_bench"):
+            await asyncio.to_thread(run, Options(patients=5, rate=1, duration_s=1, database_url=DATABASE_URL))
+        assert await identity() == before, "refused before touching the database the first run uses"
+    # Released with the first run: the next one may start.
+    async with sole_user(DATABASE_URL, BENCH_DATABASE):
+        pass
