@@ -58,6 +58,8 @@ class Checkpointer:
                 saved += await repository.save_checkpoints(session=session, states=chunk, at=now)
         if saved:
             log.info("checkpointed detector state of %d patients", saved)
+        if saved < len(patients):
+            log.warning("detector state of %d patients not saved: not enrolled here", len(patients) - saved)
         return saved
 
     async def restore(self, owns: Callable[[UUID], bool] | None = None) -> int:

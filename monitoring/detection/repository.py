@@ -20,9 +20,19 @@ from monitoring.storage.models import Alert, DetectorCheckpoint, Device, Patient
 async def save_checkpoints(
     *, session: AsyncSession, states: Mapping[UUID, dict[str, Any]], at: datetime
 ) -> int:
+    """Save the state of the patients in ``states`` that are enrolled; return how many were saved.
+
+    The state of a patient the database does not know (readings of a patient
+    enrolled elsewhere, a database restored from an older backup) is left out:
+    one such state would otherwise fail every checkpoint and every partition
+    hand-over of the worker that holds it.
+    """
     if not states:
         return 0
-    rows = [{"patient_id": p, "state": s, "saved_at": at} for p, s in states.items()]
+    known = set(await session.scalars(select(Patient.id).where(Patient.id.in_(list(states)))))
+    rows = [{"patient_id": p, "state": s, "saved_at": at} for p, s in states.items() if p in known]
+    if not rows:
+        return 0
     statement = insert(DetectorCheckpoint).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=[DetectorCheckpoint.patient_id],

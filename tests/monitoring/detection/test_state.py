@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
@@ -74,3 +74,22 @@ async def test_checkpoints_round_trip_through_postgresql(database: Database) -> 
     assert await Checkpointer(restarted, database).restore() == 1
     assert models(restarted).warm(patient.patient_id, Series.HEART_RATE)
     assert feed(restarted, stream[HALF:]) == feed(running, stream[HALF:])
+
+
+async def test_the_state_of_a_patient_not_enrolled_is_left_out_and_the_others_are_saved(
+    database: Database,
+) -> None:
+    """One stray state (a patient the database does not know) must not fail every checkpoint."""
+    patient = await enrol(database, conditions=list(CONDITIONS))
+    stray = uuid4()
+    engine = engine_for(patient.patient_id)
+    engine.set_care_plan(stray, CarePlan(CONDITIONS, tuple(default_thresholds(CONDITIONS).values())))
+    feed(engine, [msgspec.structs.replace(obs, patient_id=patient.patient_id) for obs in STREAM[:HALF]])
+    feed(engine, [msgspec.structs.replace(obs, patient_id=stray) for obs in STREAM[:HALF]])
+    assert set(engine.patients()) == {patient.patient_id, stray}
+    assert await Checkpointer(engine, database).save(everyone=True) == 1
+    restarted = engine_for(patient.patient_id)
+    assert (
+        await Checkpointer(restarted, database).restore(owns=lambda p: p in {patient.patient_id, stray}) == 1
+    )
+    assert models(restarted).warm(patient.patient_id, Series.HEART_RATE)
