@@ -3,12 +3,13 @@
 Writes go through one multi-row ``INSERT ... SELECT unnest(...)`` per batch:
 one round trip, idempotent on the reading's identity (device, series, measured
 time), and telling which rows were new, so redelivered messages never reach
-the detectors twice.
+the detectors twice. The devices that sent them are marked seen by the same
+statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -25,7 +26,8 @@ _COLUMNS = (
 )
 # One statement per batch. When every row is new (the usual case) it answers NULL;
 # otherwise the 1-based positions of the rows it stored (the first of any repeated
-# identity), so the client never receives the rows themselves back.
+# identity), so the client never receives the rows themselves back. The same statement
+# moves each sending device's last-seen time and highest sequence forward.
 _INSERT = text(
     f"WITH batch AS (SELECT * FROM unnest(CAST(:device_id AS uuid[]), CAST(:series AS smallint[]), "
     "CAST(:measured_at AS timestamptz[]), CAST(:patient_id AS uuid[]), CAST(:value AS float8[]), "
@@ -33,17 +35,31 @@ _INSERT = text(
     "CAST(:original_unit AS varchar[]), CAST(:sqi AS float8[])) "
     f"WITH ORDINALITY AS b({_COLUMNS}, position)), "
     f"stored AS (INSERT INTO readings ({_COLUMNS}) SELECT {_COLUMNS} FROM batch "
-    "ON CONFLICT DO NOTHING RETURNING device_id, series, measured_at) "
+    "ON CONFLICT DO NOTHING RETURNING device_id, series, measured_at), "
+    "touched AS (UPDATE devices AS d SET last_seen_at = GREATEST(d.last_seen_at, u.seen_at), "
+    "last_seq = GREATEST(d.last_seq, u.seq) FROM unnest(CAST(:seen_id AS uuid[]), "
+    "CAST(:seen_at AS timestamptz[]), CAST(:seen_seq AS bigint[])) AS u(id, seen_at, seq) WHERE d.id = u.id) "
     "SELECT CASE WHEN (SELECT count(*) FROM stored) = cardinality(CAST(:device_id AS uuid[])) THEN NULL "
     "ELSE ARRAY(SELECT min(b.position) FROM batch b JOIN stored USING (device_id, series, measured_at) "
     "GROUP BY device_id, series, measured_at ORDER BY 1) END"
 )
 
 
-async def insert_new(*, session: AsyncSession, rows: Sequence[StandardReading]) -> list[StandardReading]:
-    """Store the rows not stored before; return exactly those (a repeat within ``rows`` counts once)."""
-    if not rows:
+async def insert_new(
+    *,
+    session: AsyncSession,
+    rows: Sequence[StandardReading],
+    seen: Mapping[UUID, tuple[datetime, int]] | None = None,
+) -> list[StandardReading]:
+    """Store the rows not stored before; return exactly those (a repeat within ``rows`` counts once).
+
+    ``seen`` (device -> when it was last heard from, its highest message sequence) is
+    recorded in the same statement: one round trip for a batch.
+    """
+    seen = seen or {}
+    if not rows and not seen:
         return []
+    devices = list(seen)
     params = {
         "device_id": [r.device_id for r in rows],
         "series": [int(r.series) for r in rows],
@@ -55,6 +71,9 @@ async def insert_new(*, session: AsyncSession, rows: Sequence[StandardReading]) 
         "original_value": [r.original_value for r in rows],
         "original_unit": [r.original_unit for r in rows],
         "sqi": [r.sqi for r in rows],
+        "seen_id": devices,
+        "seen_at": [seen[d][0] for d in devices],
+        "seen_seq": [seen[d][1] for d in devices],
     }
     positions: list[int] | None = (await session.execute(_INSERT, params)).scalar_one()
     if positions is None:

@@ -195,22 +195,6 @@ async def devices_of(*, session: AsyncSession, patient_id: UUID) -> Sequence[Dev
     return result.scalars().all()
 
 
-async def touch_devices(*, session: AsyncSession, seen: dict[UUID, tuple[datetime, int]]) -> None:
-    """Record when each device was last heard from and its highest message sequence."""
-    if not seen:
-        return
-    ids = list(seen)
-    await session.execute(
-        text(
-            "UPDATE devices AS d SET last_seen_at = GREATEST(d.last_seen_at, u.seen_at), "
-            "last_seq = GREATEST(d.last_seq, u.seq) "
-            "FROM unnest(CAST(:ids AS uuid[]), CAST(:seen AS timestamptz[]), CAST(:seqs AS bigint[])) "
-            "AS u(id, seen_at, seq) WHERE d.id = u.id"
-        ),
-        {"ids": ids, "seen": [seen[i][0] for i in ids], "seqs": [seen[i][1] for i in ids]},
-    )
-
-
 async def count_unstored(*, session: AsyncSession, by_serial: dict[str, int]) -> None:
     """Add refused messages that were over the dead-letter bound to their devices' counts."""
     if not by_serial:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from devices.contract import ErrorCode
 from monitoring.catalogue import Series
@@ -13,10 +13,11 @@ from monitoring.detection.detectors.thresholds import ThresholdDetector
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding
 from monitoring.domain import Condition
+from monitoring.ingest.directory import DeviceDirectory
 from monitoring.pipeline import EVALUATE_STEP
 from monitoring.readings.records import StandardReading
 from monitoring.storage.db import Database
-from monitoring.storage.models import Alert, AlertEvent, DeadLetter, Reading
+from monitoring.storage.models import Alert, AlertEvent, DeadLetter, Device, Reading
 from tests.factories import enrol, heart_rates, readings_payload
 from tests.pipeline_support import Acks, inbound, make_pipeline
 
@@ -37,6 +38,44 @@ async def test_a_batch_is_stored_then_acknowledged(database: Database) -> None:
     assert (result.stored, result.duplicates, result.dead_letters) == (3, 0, 0)
     assert acks.acknowledged == batch
     assert await count(database, Reading) == 3
+
+
+async def test_a_batch_of_readings_is_one_statement_that_also_marks_its_devices_seen(
+    database: Database,
+) -> None:
+    """Readings alone are stored, and their devices' last seen time and sequence moved on: one round trip."""
+    first, second = await enrol(database), await enrol(database)
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    batch = [
+        inbound(first.serial, readings_payload(first.serial, 7, heart_rates([70, 71], start=start))),
+        inbound(second.serial, readings_payload(second.serial, 3, heart_rates([80], start=start))),
+        inbound(
+            first.serial,
+            readings_payload(first.serial, 5, heart_rates([72], start=start + timedelta(minutes=10))),
+        ),
+    ]
+    pipeline = make_pipeline(database)
+    pipeline.directory = DeviceDirectory(database, ttl_s=600)  # as a worker's: it remembers devices
+    await pipeline.directory.lookup({first.serial, second.serial})  # its query is not the store's
+    statements: list[str] = []
+
+    def executed(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", executed)
+    try:
+        stored = await pipeline.store(batch, Acks())
+    finally:
+        event.remove(Engine, "before_cursor_execute", executed)
+    assert len(stored.new) == 4
+    assert len(statements) == 1, statements
+    async with database.sessions() as session:
+        rows = await session.execute(select(Device.serial, Device.last_seq))
+        seen = {row[0]: row[1] for row in rows}
+        last = await session.scalar(select(Device.last_seen_at).where(Device.serial == first.serial))
+    assert (seen[first.serial], seen[second.serial]) == (7, 3), "the highest sequence of each device"
+    assert last is not None
+    assert last >= batch[0].received_at - timedelta(seconds=1)
 
 
 async def test_redelivery_stores_nothing_twice_and_raises_no_second_alert(database: Database) -> None:
