@@ -48,7 +48,8 @@ MESSAGES = "rpm_ingest_messages_total"
 
 def batch_counts(workers: list[BenchWorker]) -> tuple[float, float]:
     """Batches stored and messages taken so far, all workers together."""
-    return sum(w.metric(BATCHES) for w in workers), sum(w.metric(MESSAGES) for w in workers)
+    read = [w.metrics(BATCHES, MESSAGES) for w in workers]
+    return sum(batches for batches, _ in read), sum(messages for _, messages in read)
 
 
 def batching(

@@ -65,15 +65,21 @@ class BenchWorker:
         raise RuntimeError("an ingestion worker did not become ready")
 
     def metric(self, name: str) -> float:
+        return self.metrics(name)[0]
+
+    def metrics(self, *names: str) -> list[float]:
+        """These counters or gauges from one read of ``/metrics`` (0 for any the read did not get)."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as reply:  # noqa: S310
                 text = reply.read().decode()
         except OSError:
-            return 0.0
+            return [0.0] * len(names)
+        found: dict[str, float] = {}
         for line in text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        return 0.0
+            name, _, value = line.partition(" ")
+            if name in names:
+                found[name] = float(value.split()[0])
+        return [found.get(name, 0.0) for name in names]
 
     def partitions_held(self) -> int:
         return int(self.metric("rpm_ingest_partitions_held"))

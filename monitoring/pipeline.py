@@ -111,9 +111,9 @@ class Pipeline:
         intake = attribute(decoded, devices)
         # A device keeps at most so many dead letters an hour; the rest are counted.
         refused = self.dead_letter_bound.admit(intake.dead_letters)
-        # 3. Store everything in one transaction; only readings not stored before come back.
-        # Readings alone (and the devices they mark seen) are one statement, which commits by
-        # itself: no BEGIN and COMMIT round trips.
+        # 3. Store everything at once; only readings not stored before come back. Readings alone
+        # (and the devices they mark seen) are one statement that commits by itself; with dead
+        # letters or device status too, one transaction.
         started = time.perf_counter()
         alone = not (refused.letters or refused.unstored or intake.statuses)
         async with self.db.single_statement() if alone else self.db.unit_of_work() as session:

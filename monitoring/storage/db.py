@@ -36,8 +36,8 @@ class Database:
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Ingestion's hot path: one statement per batch, committed on its own. No BEGIN, COMMIT or
-        # liveness ping: three to six round trips fewer per batch, each a system call or two on
-        # both sides. A connection that died meanwhile fails the statement; its caller retries
+        # liveness ping: one round trip per batch where there were seven, each a system call or
+        # two on both sides. A connection that died meanwhile fails the statement; its caller retries
         # (monitoring.worker), and the pool replaces the connection. Connects on first use only.
         self._direct: AsyncEngine = create_async_engine(
             url, pool_size=2, max_overflow=2, isolation_level="AUTOCOMMIT", **options
