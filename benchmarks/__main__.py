@@ -51,6 +51,7 @@ def render(f: Figures) -> str:
         ),
         ("CPU s per 1k readings", ", ".join(f"{k} {v}" for k, v in f.cpu_s_per_1k_readings.items())),
         ("CPU share of the machine", ", ".join(f"{k} {v:.0%}" for k, v in f.cpu_share.items())),
+        ("of which system time", ", ".join(f"{k} {v:.0%}" for k, v in f.system_share.items())),
         (
             "batches stored",
             f"{f.batches_per_s:,.1f} per s, {f.messages_per_batch} messages each (all workers)",

@@ -27,6 +27,8 @@ class Figures:
     latency_samples: int = 0
     cpu_s_per_1k_readings: dict[str, float] = field(default_factory=dict)
     cpu_share: dict[str, float] = field(default_factory=dict)
+    # Of each component's CPU in the load, the part the kernel spent for it (system time).
+    system_share: dict[str, float] = field(default_factory=dict)
     idle_cores: dict[str, float] = field(default_factory=dict)  # cores used with no load, just before it
     # Batches the workers stored during the load, all workers together, and the messages in each on
     # average: every batch pays the same round trips, so smaller batches cost more per reading.

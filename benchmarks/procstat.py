@@ -15,14 +15,21 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pids: list[int]) -> float:
     """User plus system CPU time of these processes (those that have exited count 0)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        total += (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
-    return total
+    return sum(user + system for user, system in map(_times, pids))
+
+
+def system_seconds(pids: list[int]) -> float:
+    """System CPU time alone: what the kernel did for them (network, disk, waking them up)."""
+    return sum(system for _, system in map(_times, pids))
+
+
+def _times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process (0, 0 once it has exited)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0, 0.0
+    return int(fields[11]) / _TICKS, int(fields[12]) / _TICKS  # utime, stime
 
 
 def cores_used(groups: dict[str, list[int]], seconds: float) -> dict[str, float]:

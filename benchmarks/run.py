@@ -27,7 +27,7 @@ from benchmarks import realistic as realistic_cohort
 from benchmarks.cohort import BENCH_DATABASE, Cohort, prepare, sole_user, stored_and_refused, trend_latencies
 from benchmarks.figures import Figures, batch_counts, batching, counts, ms, pct, throughput
 from benchmarks.nats_cluster import NatsCluster
-from benchmarks.procstat import cores_used, cpu_seconds, resident_mib
+from benchmarks.procstat import cores_used, cpu_seconds, resident_mib, system_seconds
 from benchmarks.publisher import HeartRatePublishers, Job, Tally
 from benchmarks.workers import BenchWorker, process_groups, wait_held
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
@@ -172,6 +172,7 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         figures.idle_cores = await asyncio.to_thread(cores_used, groups, options.idle_s)
         rss_ready = sum(resident_mib(w.pid) for w in workers)
         cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+        system_before = {name: system_seconds(pids) for name, pids in groups.items()}
         stored_before = sum(w.stored() for w in workers)
         batches_before = await asyncio.to_thread(batch_counts, workers)
         began = time.monotonic()
@@ -179,10 +180,9 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         stored_at_end = await _drain(workers, stored_before, tallies, len(probes_sent), options)
         elapsed = time.monotonic() - began
         batching(figures, batches_before, await asyncio.to_thread(batch_counts, workers), elapsed)
-        cpu_after = {
-            name: cpu_seconds(pids)
-            for name, pids in process_groups(workers, options.broker_process, cluster).items()
-        }
+        groups = process_groups(workers, options.broker_process, cluster)
+        cpu_after = {name: cpu_seconds(pids) for name, pids in groups.items()}
+        system_after = {name: system_seconds(pids) for name, pids in groups.items()}
         await asyncio.sleep(1.0)
         await listener.close()
         throughput(figures, options.warmup_s, series, tallies)
@@ -194,6 +194,11 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         await _latency(figures, cohort, probes_sent, opened)
         processed = max(1, stored_at_end - stored_before)
         cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+        figures.system_share = {
+            name: round((system_after[name] - system_before.get(name, 0.0)) / cpu[name], 3)
+            for name in cpu
+            if cpu[name] > 0
+        }
         cpu["load generator"] = sum(t.cpu_s for t in tallies)
         figures.cpu_s_per_1k_readings = {k: round(v / processed * 1000, 4) for k, v in cpu.items()}
         figures.cpu_share = {k: round(v / elapsed / (os.cpu_count() or 1), 3) for k, v in cpu.items()}

@@ -42,6 +42,9 @@ def test_a_short_benchmark_stores_everything_and_times_every_probe() -> None:
     assert figures.latency_samples == 10
     assert set(figures.cpu_s_per_1k_readings) == {"broker", "ingest", "postgresql", "load generator"}
     assert set(figures.idle_cores) == {"broker", "ingest", "postgresql"}
+    # A worker reads and writes sockets: some of its CPU is the kernel's, never all of it.
+    assert set(figures.system_share) <= {"broker", "ingest", "postgresql"}
+    assert 0 < figures.system_share["ingest"] < 1
     assert 0 <= figures.idle_cores["ingest"] < 1.0, "a worker waiting for messages uses less than a core"
     assert figures.batches_per_s > 0
     assert 1 <= figures.messages_per_batch <= 2000, "a batch holds at least one message, at most max_batch"
