@@ -15,12 +15,13 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pids: list[int]) -> float:
     """User plus system CPU time of these processes (those that have exited count 0)."""
-    return sum(user + system for user, system in map(_times, pids))
+    return cpu_and_system_seconds(pids)[0]
 
 
-def system_seconds(pids: list[int]) -> float:
-    """System CPU time alone: what the kernel did for them (network, disk, waking them up)."""
-    return sum(system for _, system in map(_times, pids))
+def cpu_and_system_seconds(pids: list[int]) -> tuple[float, float]:
+    """User plus system CPU time, and system time alone (the kernel's work for them: sockets, disk)."""
+    times = [_times(pid) for pid in pids]
+    return sum(user + system for user, system in times), sum(system for _, system in times)
 
 
 def _times(pid: int) -> tuple[float, float]:

@@ -27,7 +27,7 @@ from benchmarks import realistic as realistic_cohort
 from benchmarks.cohort import BENCH_DATABASE, Cohort, prepare, sole_user, stored_and_refused, trend_latencies
 from benchmarks.figures import Figures, batch_counts, batching, counts, ms, pct, throughput
 from benchmarks.nats_cluster import NatsCluster
-from benchmarks.procstat import cores_used, cpu_seconds, resident_mib, system_seconds
+from benchmarks.procstat import cores_used, cpu_and_system_seconds, resident_mib
 from benchmarks.publisher import HeartRatePublishers, Job, Tally
 from benchmarks.workers import BenchWorker, process_groups, wait_held
 from devices.contract import Reading, ReadingsMessage, encode, readings_topic
@@ -171,8 +171,7 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         groups = process_groups(workers, options.broker_process, cluster)
         figures.idle_cores = await asyncio.to_thread(cores_used, groups, options.idle_s)
         rss_ready = sum(resident_mib(w.pid) for w in workers)
-        cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
-        system_before = {name: system_seconds(pids) for name, pids in groups.items()}
+        before = {name: cpu_and_system_seconds(pids) for name, pids in groups.items()}
         stored_before = sum(w.stored() for w in workers)
         batches_before = await asyncio.to_thread(batch_counts, workers)
         began = time.monotonic()
@@ -180,9 +179,10 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         stored_at_end = await _drain(workers, stored_before, tallies, len(probes_sent), options)
         elapsed = time.monotonic() - began
         batching(figures, batches_before, await asyncio.to_thread(batch_counts, workers), elapsed)
-        groups = process_groups(workers, options.broker_process, cluster)
-        cpu_after = {name: cpu_seconds(pids) for name, pids in groups.items()}
-        system_after = {name: system_seconds(pids) for name, pids in groups.items()}
+        after = {
+            name: cpu_and_system_seconds(pids)
+            for name, pids in process_groups(workers, options.broker_process, cluster).items()
+        }
         await asyncio.sleep(1.0)
         await listener.close()
         throughput(figures, options.warmup_s, series, tallies)
@@ -193,9 +193,9 @@ async def _run_on(options: Options, cluster: NatsCluster | None) -> Figures:
         )
         await _latency(figures, cohort, probes_sent, opened)
         processed = max(1, stored_at_end - stored_before)
-        cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+        cpu = {name: after[name][0] - before.get(name, (0.0, 0.0))[0] for name in after}
         figures.system_share = {
-            name: round((system_after[name] - system_before.get(name, 0.0)) / cpu[name], 3)
+            name: round((after[name][1] - before.get(name, (0.0, 0.0))[1]) / cpu[name], 3)
             for name in cpu
             if cpu[name] > 0
         }

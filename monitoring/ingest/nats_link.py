@@ -251,9 +251,9 @@ class NatsLink:
     async def _ensure_consumer(self, stream: str, config: ConsumerConfig) -> None:
         try:
             await _patiently(lambda: self.js.add_consumer(stream, config))
+        except ServiceUnavailableError:  # still no leader after JETSTREAM_WAIT_S
+            raise
         except APIError as error:  # exists with a configuration that cannot change: keep it, say so
-            if isinstance(error, _NOT_YET):
-                raise
             log.error(
                 "consumer %s on %s exists with another configuration, kept as it is "
                 "(delete it to have it made again): %s",

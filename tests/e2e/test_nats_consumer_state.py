@@ -32,8 +32,8 @@ async def _link(cluster: NatsCluster) -> NatsLink:
     )
 
 
-async def _take(link: NatsLink, count: int, *, acknowledge: bool, within_s: float = 60) -> list[int]:
-    """The next ``count`` messages of partition 0 (their numbers), acknowledged or left pending."""
+async def _take(link: NatsLink, count: int, *, within_s: float = 60) -> list[int]:
+    """The next ``count`` messages of partition 0 (their numbers), each acknowledged once taken."""
     puller = await Puller.bind(link.js, link.partition_consumer(0), link.eval_stream, "partition 0")
     taken: list[int] = []
     deadline = asyncio.get_running_loop().time() + within_s
@@ -41,19 +41,10 @@ async def _take(link: NatsLink, count: int, *, acknowledge: bool, within_s: floa
         while len(taken) < count and asyncio.get_running_loop().time() < deadline:
             for message in await puller.next(count - len(taken)):
                 taken.append(int(message.data))
-                if acknowledge:
-                    await message.ack_sync()
+                await message.ack_sync()
     finally:
         await puller.close()
     return taken
-
-
-async def _nothing_more(link: NatsLink) -> list[int]:
-    puller = await Puller.bind(link.js, link.partition_consumer(0), link.eval_stream, "partition 0")
-    try:
-        return [int(message.data) for message in await puller.next(10)]
-    finally:
-        await puller.close()
 
 
 @pytest.mark.timeout(240)
@@ -76,7 +67,7 @@ async def test_consumer_state_survives_a_node_restart_and_a_whole_cluster_restar
 
         for number in range(100):
             await link.js.publish(link.partition_subject(0), str(number).encode())
-        assert await _take(link, 30, acknowledge=True) == list(range(30))
+        assert await _take(link, 30) == list(range(30))
 
         # One node at a time, killed and started again: the others keep the state.
         acknowledged = 30
@@ -86,7 +77,7 @@ async def test_consumer_state_survives_a_node_restart_and_a_whole_cluster_restar
             await asyncio.to_thread(node.start)
             link = await _link(cluster)
             # Nothing acknowledged comes again, nothing is skipped.
-            assert await _take(link, 10, acknowledge=True) == list(range(acknowledged, acknowledged + 10))
+            assert await _take(link, 10) == list(range(acknowledged, acknowledged + 10))
             acknowledged += 10
 
         # Every node killed at once: the state is gone, and what comes is what the stream kept.
@@ -96,9 +87,9 @@ async def test_consumer_state_survives_a_node_restart_and_a_whole_cluster_restar
         for node in cluster.nodes:
             await asyncio.to_thread(node.start)
         link = await _link(cluster)
-        rest = await _take(link, 100 - acknowledged, acknowledge=True)
+        rest = await _take(link, 100 - acknowledged)
         assert sorted(rest) == list(range(acknowledged, 100))
-        assert await _nothing_more(link) == []
+        assert await _take(link, 10, within_s=3) == []  # nothing more
     finally:
         await link.close()
         await asyncio.to_thread(cluster.stop)
