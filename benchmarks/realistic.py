@@ -52,23 +52,33 @@ def start_of_data() -> datetime:
     return (datetime.now(UTC) - timedelta(days=28)).replace(microsecond=0)
 
 
+def sends(of: Cohort, index: int, count: int, start: datetime, end: datetime) -> Iterator[Send]:
+    """Slice ``index`` of ``count`` of the patients: what their devices send from ``start`` to ``end``, in
+    time order (the simulator's own resends and presence messages left out)."""
+    runs = [DeviceRun(p, d, of.seed).items(start, end) for p in of.patients[index::count] for d in p.devices]
+    for item in heapq.merge(*runs, key=lambda item: item.at):
+        if isinstance(item, Send) and not item.duplicate:
+            yield item
+
+
+def wire_message(item: Send) -> ReadingsMessage:
+    """A send as its device puts it on the wire; the sequence follows the device's clock, so it keeps
+    rising from one phase to the next."""
+    return ReadingsMessage(
+        device_id=item.serial, seq=int(item.at.timestamp()), sent_at=item.at, readings=list(item.readings)
+    )
+
+
 def messages(
     of: Cohort, root: str, index: int, count: int, start: datetime, end: datetime
 ) -> Iterator[Message]:
     """Slice ``index`` of ``count`` of the patients: their devices' messages from ``start`` to ``end``."""
-    runs = [DeviceRun(p, d, of.seed).items(start, end) for p in of.patients[index::count] for d in p.devices]
     topics: dict[str, bytes] = {}
-    for item in heapq.merge(*runs, key=lambda item: item.at):
-        if not isinstance(item, Send) or item.duplicate:  # presence, and the simulator's own resends
-            continue
+    for item in sends(of, index, count, start, end):
         if item.serial not in topics:
             topics[item.serial] = readings_topic(item.serial, root).encode()
-        # The sequence follows the device's clock, so it keeps rising from one phase to the next.
-        message = ReadingsMessage(
-            device_id=item.serial, seq=int(item.at.timestamp()), sent_at=item.at, readings=list(item.readings)
-        )
         stored = sum(len(SERIES_OF_METRIC[Metric(reading.metric)]) for reading in item.readings)
-        yield topics[item.serial], encode(message), stored
+        yield topics[item.serial], encode(wire_message(item)), stored
 
 
 @dataclass(frozen=True)

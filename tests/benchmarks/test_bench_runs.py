@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 
@@ -65,6 +66,31 @@ def test_the_stage_benchmark_prints_every_step() -> None:
         line = next(line for line in done.stdout.splitlines() if line.strip().startswith(step))
         assert line.endswith("us/reading")
     assert "detector state:" in done.stdout
+
+
+@pytest.mark.timeout(240)
+def test_the_stage_benchmark_on_the_realistic_cohort_finds_the_same_each_run() -> None:
+    # Its digest is what shows an optimisation changed nothing but the time, so it must not drift.
+    command = [sys.executable, "-m", "benchmarks.stages", "--cohort", "realistic", "--patients", "12"]
+    outputs = []
+    for extra in ([], ["--by-detector"]):
+        done = subprocess.run(
+            [*command, "--hours", "48", "--no-store", *extra], capture_output=True, text=True, timeout=110
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    findings = [next(line for line in out.splitlines() if "findings:" in line) for out in outputs]
+    assert findings[0] == findings[1], "the timers must not change what the detectors find"
+    count = re.search(r"findings: ([\d,]+), digest [0-9a-f]{16}$", findings[0])
+    assert count is not None, findings[0]
+    assert int(count[1].replace(",", "")) > 0, findings[0]
+    warmed = re.search(r"^warmed 12 patients with ([\d,]+) readings$", outputs[0], re.MULTILINE)
+    assert warmed is not None, outputs[0]
+    assert int(warmed[1].replace(",", "")) > 100_000, "two days of every device"
+    parts = outputs[1].split("detect, by part")[1]
+    for part in ("signal gate", "personal_model", "news2", "care_plan_threshold"):
+        assert part in parts
+    assert "KiB per patient as checkpointed" in outputs[0]
 
 
 @pytest.mark.timeout(420)
