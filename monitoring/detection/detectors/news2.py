@@ -16,9 +16,9 @@ with COPD and a prescribed SpO2 target of 88-92 % are scored on scale 2.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitoring.catalogue import Series
@@ -88,7 +88,7 @@ def temperature_points(celsius: float) -> int:
 
 
 # NEWS2 rounds vital signs to whole numbers (temperature to one decimal) before scoring.
-POINTS = {
+POINTS: dict[Series, Callable[[float, int], int]] = {
     Series.RESPIRATORY_RATE: lambda v, scale: respiration_points(round(v)),
     Series.SPO2: lambda v, scale: spo2_points(round(v), scale=scale),
     Series.BP_SYSTOLIC: lambda v, scale: systolic_points(round(v)),
@@ -121,9 +121,8 @@ class _News2:
     episode: EpisodeState = field(default_factory=EpisodeState)
     worst: int = 0
     reported: int = 0  # the score last reported; an open alert is refreshed only when it changes
-    # Not saved: per input, the median of its fresh readings, with the newest reading it was
-    # taken at and the index of the oldest one it includes (valid while both still hold).
-    medians: dict[Series, tuple[tuple[datetime, float], int, float]] = field(default_factory=dict)
+    # Not saved: per input, its fresh window as last worked out (``Window``).
+    medians: dict[Series, Window] = field(default_factory=dict)
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -143,31 +142,57 @@ class _News2:
         return state
 
 
-def fresh_median(state: _News2, series: Series, since: datetime) -> float | None:
-    """The median of an input's readings taken at or after ``since`` (None: it has none).
+# An input's fresh window as last worked out: the newest reading it saw, the span of "now" over
+# which the same readings are the fresh ones (after, until], their median and its points on
+# scales 1 and 2 (None: no fresh reading).
+Window = tuple[tuple[datetime, float], datetime, datetime, float | None, tuple[int, int]]
+_EVER = datetime.min.replace(tzinfo=UTC)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+_NO_POINTS = (0, 0)
+
+
+def fresh_window(state: _News2, series: Series, now: datetime, limit: timedelta) -> Window | None:
+    """The readings of an input taken within ``limit`` before ``now``, as a ``Window`` (None: never read).
 
     An input's queue is in time order, so its fresh readings are its newest
-    ones. The last median is reused while the queue has had nothing added and
-    the same readings are still the fresh ones: most readings change one input
-    of a score, and none of the others.
+    ones. The last window is reused while the queue has had nothing added and
+    ``now`` is still in its span: most readings change one input of a score, and
+    none of the others, and the span needs no arithmetic to check.
     """
     queue = state.inputs.get(series)
-    if not queue or queue[-1][0] < since:
+    if not queue:
         return None
     newest = queue[-1]
     cached = state.medians.get(series)
-    if cached is not None:
-        taken_at, first, value = cached
-        if taken_at is newest and queue[first][0] >= since and (first == 0 or queue[first - 1][0] < since):
-            return value
-    first = len(queue) - 1
-    while first and queue[first - 1][0] >= since:
-        first -= 1
-    fresh = sorted([queue[i][1] for i in range(first, len(queue))])
-    middle = len(fresh) // 2  # the median (statistics.median sorts the same way, more slowly)
-    value = fresh[middle] if len(fresh) % 2 else (fresh[middle - 1] + fresh[middle]) / 2
-    state.medians[series] = (newest, first, value)
-    return value
+    if cached is not None and cached[0] is newest and cached[1] < now <= cached[2]:
+        return cached
+    since = now - limit
+    window: Window
+    if newest[0] < since:  # stale until a reading is added
+        window = (newest, newest[0] + limit, _NEVER, None, _NO_POINTS)
+    else:
+        first = len(queue) - 1
+        while first and queue[first - 1][0] >= since:
+            first -= 1
+        fresh = sorted([queue[i][1] for i in range(first, len(queue))])
+        middle = len(fresh) // 2  # the median (statistics.median sorts the same way, more slowly)
+        value = fresh[middle] if len(fresh) % 2 else (fresh[middle - 1] + fresh[middle]) / 2
+        points = POINTS[series]
+        window = (
+            newest,
+            queue[first - 1][0] + limit if first else _EVER,  # the one before goes stale after this
+            queue[first][0] + limit,  # the oldest fresh one stays fresh until this
+            value,
+            (points(value, 1), points(value, 2)),
+        )
+    state.medians[series] = window
+    return window
+
+
+def fresh_median(state: _News2, series: Series, now: datetime, limit: timedelta) -> float | None:
+    """The median of an input's readings taken at or after ``now - limit`` (None: it has none)."""
+    window = fresh_window(state, series, now, limit)
+    return None if window is None else window[3]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,39 +211,28 @@ class News2(Stateful[_News2]):
         self._episodes = Persistence(start_after=self.rules.persist, end_after=self.rules.end_after)
         self._states = PatientStates(_News2, _News2.load)
         self.series = frozenset(self.rules.fresh)
-
-    def fresh_inputs(self, state: _News2, now: datetime) -> int:
-        """How many inputs have a fresh reading (each queue is in time order: its last is its newest)."""
-        count = 0
-        for series, queue in state.inputs.items():
-            if queue and now - queue[-1][0] <= self.rules.fresh[series]:
-                count += 1
-        return count
+        self._limits = tuple(self.rules.fresh.items())
 
     def total(self, state: _News2, now: datetime, scale: int) -> int | None:
         """The score alone (None: too few inputs fresh), as ``score`` adds it up; on every reading."""
-        if self.fresh_inputs(state, now) < self.rules.min_inputs:
-            return None  # the common case for a patient with one wearable: nothing to add up
         points = counted = 0
-        for series, limit in self.rules.fresh.items():
-            value = fresh_median(state, series, now - limit)
-            if value is not None:
+        for series, limit in self._limits:
+            window = fresh_window(state, series, now, limit)
+            if window is not None and window[3] is not None:
                 counted += 1
-                points += POINTS[series](value, scale)
+                points += window[4][scale - 1]
         return points if counted >= self.rules.min_inputs else None
 
     def score(self, state: _News2, now: datetime, scale: int) -> Score | None:
         """The score with its parts, for an explanation."""
-        if self.fresh_inputs(state, now) < self.rules.min_inputs:
-            return None
         parts: dict[str, dict[str, float | int]] = {}
         missing: list[str] = []
-        for series, limit in self.rules.fresh.items():
-            value = fresh_median(state, series, now - limit)
-            if value is None:
+        for series, limit in self._limits:
+            window = fresh_window(state, series, now, limit)
+            if window is None or window[3] is None:
                 missing.append(series.key)
                 continue
-            parts[series.key] = {"value": round(value, 1), "points": POINTS[series](value, scale)}
+            parts[series.key] = {"value": round(window[3], 1), "points": window[4][scale - 1]}
         if len(parts) < self.rules.min_inputs:
             return None
         return Score(sum(int(p["points"]) for p in parts.values()), parts, scale, tuple(missing))

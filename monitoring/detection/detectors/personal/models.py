@@ -144,6 +144,15 @@ class _Patient:
 
 
 _GENERIC = SeriesModel()
+# What the hot path reads of each series' model, in seconds: its level's memory, and for the
+# inputs of the trend score, (unit, sign, freshness).
+_LEVEL_TAU_S = {series: spec.level_tau.total_seconds() for series, spec in MODELS.items()}
+_GENERIC_TAU_S = _GENERIC.level_tau.total_seconds()
+_TREND = {
+    series: (spec.trend_unit, spec.trend_sign, spec.fresh.total_seconds())
+    for series, spec in MODELS.items()
+    if spec.trend_unit is not None
+}
 
 
 def new_model(series: Series) -> PersonalBaseline:
@@ -216,22 +225,21 @@ class PersonalModels(Stateful[_Patient]):
         state.zs[series] = z
         found: list[Finding] = []
         if usual is not None:
-            spec = MODELS.get(series, _GENERIC)
             level = state.levels.get(series)
             if level is None:
                 level = state.levels[series] = _Level()
-            level.update(value - usual[0], now, spec.level_tau.total_seconds(), self._short_tau_s)
+            level.update(value - usual[0], now, _LEVEL_TAU_S.get(series, _GENERIC_TAU_S), self._short_tau_s)
             if series is Series.SPO2:
                 found += self._spo2_drop(state, obs, usual[0])
-            if spec.trend_unit is not None:
-                found += self._deterioration(state, obs)
-            if series in FEVER_INPUTS:
-                found += self._fever.step(
-                    state.fever,
-                    obs,
-                    self._departure(state, Series.SKIN_TEMPERATURE, now),
-                    self._departure(state, Series.HEART_RATE, now),
+            if series in _TREND:
+                found += self._deterioration(state, obs, now)
+            if series in FEVER_INPUTS:  # this input's departure is known; the other one's is looked up
+                own = Departure(series, level.short, usual[0], level.at)
+                skin_now = series is Series.SKIN_TEMPERATURE
+                other = self._departure(
+                    state, Series.HEART_RATE if skin_now else Series.SKIN_TEMPERATURE, now
                 )
+                found += self._fever.step(state.fever, obs, *((own, other) if skin_now else (other, own)))
         learnable = (
             (z is None or abs(z) < r.learn_below_z)
             and not context.is_flagged(series)
@@ -299,17 +307,17 @@ class PersonalModels(Stateful[_Patient]):
     def _contributions(self, state: _Patient, now: float) -> list[tuple[Series, float, float]]:
         """(series, departure, contribution) of each fresh input pulling away from usual, the
         contribution capped and rounded to the hundredth the explanation shows (and the score adds)."""
-        r = self.rules
+        cap, fever = self.rules.trend_cap, state.fever.active
         found: list[tuple[Series, float, float]] = []
         for series, level in state.levels.items():
-            spec = MODELS.get(series)
-            if spec is None or spec.trend_unit is None or now - level.at > spec.fresh.total_seconds():
+            trend = _TREND.get(series)
+            if trend is None or now - level.at > trend[2]:
                 continue
-            if state.fever.active and series in FEVER_INPUTS:
+            if fever and series in FEVER_INPUTS:
                 continue  # explained by the open febrile pattern: only the other inputs vote
-            contribution = min(max(spec.trend_sign * level.value / spec.trend_unit, 0.0), r.trend_cap)
+            contribution = trend[1] * level.value / trend[0]
             if contribution > 0:
-                found.append((series, level.value, round(contribution, 2)))
+                found.append((series, level.value, round(contribution if contribution < cap else cap, 2)))
         return found
 
     @staticmethod
@@ -332,14 +340,15 @@ class PersonalModels(Stateful[_Patient]):
         drivers.sort(key=lambda d: -float(d["contribution"]))
         return drivers
 
-    def _deterioration(self, state: _Patient, obs: Observation) -> list[Finding]:
+    def _deterioration(self, state: _Patient, obs: Observation, now: float) -> list[Finding]:
         # On every reading only the score; the drivers' explanation only when an episode opens or closes.
         r = self.rules
-        contributions = self._contributions(state, obs.at.timestamp())
+        contributions = self._contributions(state, now)
         # Added largest first, as the explanation lists them (the same float, to the last bit).
-        score = sum(sorted((contribution for _, _, contribution in contributions), reverse=True))
+        ranked = sorted([contribution for _, _, contribution in contributions], reverse=True)
+        score = sum(ranked)
         state.trend_score = score
-        voting = sum(1 for _, _, contribution in contributions if contribution >= 1.0)
+        voting = len([contribution for contribution in ranked if contribution >= 1.0])
         if score >= r.trend_score and voting >= r.trend_inputs:
             step = self._trend.step(state.trend, obs.at, True)
         elif score < r.trend_clear:
