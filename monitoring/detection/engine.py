@@ -110,13 +110,14 @@ class DetectionEngine:
 
         What they explain gives its times in the patient's zone.
         """
-        token = WRITING_ZONE.set(self.context(obs.patient_id).zone)
+        context = self.context(obs.patient_id)
+        token = WRITING_ZONE.set(context.zone)
         try:
-            return self._observe(obs)
+            return self._observe(obs, context)
         finally:
             WRITING_ZONE.reset(token)
 
-    def _observe(self, obs: Observation) -> list[Finding]:
+    def _observe(self, obs: Observation, context: PatientContext) -> list[Finding]:
         pid = obs.patient_id
         key = pid.int
         latest = self._last_at.get(key)
@@ -129,8 +130,8 @@ class DetectionEngine:
         latest[obs.series] = obs.at
         self._dirty[key] = pid
         verdict, findings = self.gate.assess(obs)
-        context = self.context(obs.patient_id)
-        self._flag(context, findings)
+        if findings:
+            self._flag(context, findings)
         if verdict is not Verdict.OK:
             return findings
         for held in self.gate.take_released():

@@ -80,13 +80,15 @@ class PersonalBaseline(AnomalyDetector):
 
     def usual_at(self, now: float) -> tuple[float, float, int] | None:
         """``usual`` for a time in epoch seconds (the detectors' hot path has it already)."""
-        i = self._bin(now)
-        count = int(self.stats[i])
-        if count < self.warmup_count or self.first_at is None:
+        if self.first_at is None or now - self.first_at < self._warmup_s:
             return None
-        if now - self.first_at < self._warmup_s:
+        stats, bins = self.stats, self.bins
+        i = int(now % _DAY * bins / _DAY) % bins * _FIELDS  # _bin, inline: this runs for every reading
+        count = int(stats[i])
+        if count < self.warmup_count:
             return None
-        return self.stats[i + 1], max(math.sqrt(self.stats[i + 2]), self.floor_sd), count
+        sd = math.sqrt(stats[i + 2])
+        return stats[i + 1], sd if sd > self.floor_sd else self.floor_sd, count
 
     @property
     def warm(self) -> bool:
@@ -118,7 +120,8 @@ class PersonalBaseline(AnomalyDetector):
         """``learn_one`` for a value at a time in epoch seconds."""
         if self.first_at is None:
             self.first_at = now
-        s, i = self.stats, self._bin(now)
+        s, bins = self.stats, self.bins
+        i = int(now % _DAY * bins / _DAY) % bins * _FIELDS  # _bin, inline
         count = s[i]
         if count == 0:
             s[i], s[i + 1], s[i + 2], s[i + 3] = 1.0, value, 0.0, now

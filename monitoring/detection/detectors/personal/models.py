@@ -197,6 +197,7 @@ class PersonalModels(Stateful[_Patient]):
         self._trend = Persistence(start_after=r.trend_persist, end_after=r.trend_end)
         self._fever = FebrilePattern(fever, detector=self.name)
         self._short_tau_s = r.short_tau.total_seconds()
+        self._freeze_score = r.freeze_at * r.trend_score
         self._states = PatientStates(_Patient, _Patient.load)
 
     def last_score(self, patient_id: UUID, series: Series) -> float:
@@ -242,9 +243,9 @@ class PersonalModels(Stateful[_Patient]):
                 found += self._fever.step(state.fever, obs, *((own, other) if skin_now else (other, own)))
         learnable = (
             (z is None or abs(z) < r.learn_below_z)
-            and not context.is_flagged(series)
+            and not context.flagged.get(series)  # ``is_flagged``, inline: this runs for every reading
             and not state.trend.active
-            and state.trend_score < r.freeze_at * r.trend_score
+            and state.trend_score < self._freeze_score
             and not state.drop.active
             and not state.fever.active
         )
