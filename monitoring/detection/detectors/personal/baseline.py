@@ -34,6 +34,11 @@ _SQRT2 = math.sqrt(2.0)
 _DAY = 86400.0
 
 
+def bin_start(now: float, bins: int) -> int:
+    """Where the time-of-day bin of ``now`` (epoch seconds, UTC) starts in a model's ``stats``."""
+    return int(now % _DAY * bins / _DAY) % bins * _FIELDS
+
+
 def two_sided(z: float) -> float:
     """Probability mass within |z| of a normal distribution's mean: 0 at the mean, -> 1 far away."""
     return math.erf(abs(z) / _SQRT2)
@@ -70,10 +75,6 @@ class PersonalBaseline(AnomalyDetector):
         self.first_at: float | None = None
         self.stats = array("d", [0.0] * (bins * _FIELDS))
 
-    def _bin(self, now: float) -> int:
-        """Where the time-of-day bin of ``now`` (epoch seconds, UTC) starts in ``stats``."""
-        return int(now % _DAY * self.bins / _DAY) % self.bins * _FIELDS
-
     def usual(self, at: datetime) -> tuple[float, float, int] | None:
         """(mean, sd, readings) of the bin ``at`` falls in, once warm; else None."""
         return self.usual_at(at.timestamp())
@@ -82,8 +83,8 @@ class PersonalBaseline(AnomalyDetector):
         """``usual`` for a time in epoch seconds (the detectors' hot path has it already)."""
         if self.first_at is None or now - self.first_at < self._warmup_s:
             return None
-        stats, bins = self.stats, self.bins
-        i = int(now % _DAY * bins / _DAY) % bins * _FIELDS  # _bin, inline: this runs for every reading
+        stats = self.stats
+        i = bin_start(now, self.bins)
         count = int(stats[i])
         if count < self.warmup_count:
             return None
@@ -120,8 +121,7 @@ class PersonalBaseline(AnomalyDetector):
         """``learn_one`` for a value at a time in epoch seconds."""
         if self.first_at is None:
             self.first_at = now
-        s, bins = self.stats, self.bins
-        i = int(now % _DAY * bins / _DAY) % bins * _FIELDS  # _bin, inline
+        s, i = self.stats, bin_start(now, self.bins)
         count = s[i]
         if count == 0:
             s[i], s[i + 1], s[i + 2], s[i + 3] = 1.0, value, 0.0, now
