@@ -1,11 +1,12 @@
 """The pipeline against the real PostgreSQL, without a broker."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 
 from devices.contract import ErrorCode
 from monitoring.catalogue import Series
@@ -14,10 +15,11 @@ from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding
 from monitoring.domain import Condition
 from monitoring.ingest.directory import DeviceDirectory
-from monitoring.pipeline import EVALUATE_STEP
+from monitoring.pipeline import COPY_FROM_ROWS, EVALUATE_STEP
 from monitoring.readings.records import StandardReading
 from monitoring.storage.db import Database
 from monitoring.storage.models import Alert, AlertEvent, DeadLetter, Device, Reading
+from monitoring.worker import is_store_outage
 from tests.factories import enrol, heart_rates, readings_payload
 from tests.pipeline_support import Acks, inbound, make_pipeline
 
@@ -27,6 +29,21 @@ pytestmark = pytest.mark.integration
 async def count(database: Database, model: type[object]) -> int:
     async with database.sessions() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """The SQL statements the application runs meanwhile (a COPY is not one of them)."""
+    statements: list[str] = []
+
+    def executed(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", executed)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", executed)
 
 
 async def test_a_batch_is_stored_then_acknowledged(database: Database) -> None:
@@ -57,16 +74,8 @@ async def test_a_batch_of_readings_is_one_statement_that_also_marks_its_devices_
     pipeline = make_pipeline(database)
     pipeline.directory = DeviceDirectory(database, ttl_s=600)  # as a worker's: it remembers devices
     await pipeline.directory.lookup({first.serial, second.serial})  # its query is not the store's
-    statements: list[str] = []
-
-    def executed(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", executed)
-    try:
+    with statements_run() as statements:
         stored = await pipeline.store(batch, Acks())
-    finally:
-        event.remove(Engine, "before_cursor_execute", executed)
     assert len(stored.new) == 4
     assert len(statements) == 1, statements
     async with database.sessions() as session:
@@ -118,6 +127,56 @@ async def test_only_the_new_readings_of_a_partly_stored_batch_reach_the_detector
     assert (result.stored, result.duplicates) == (2, 5)
     assert engine.evaluated == [[70.0, 71.0, 72.0], [73.0, 74.0]]
     assert await count(database, Reading) == 5
+
+
+async def test_a_large_batch_is_copied_and_its_devices_marked_seen(database: Database) -> None:
+    """Under load a batch is stored with COPY: every reading, once, and the devices' progress recorded."""
+    first, second = await enrol(database), await enrol(database)
+    start = datetime.now(UTC) - timedelta(hours=12)
+    values = [60.0 + i % 40 for i in range(COPY_FROM_ROWS)]
+    batch = [
+        inbound(first.serial, readings_payload(first.serial, 9, heart_rates(values, start=start))),
+        inbound(second.serial, readings_payload(second.serial, 4, heart_rates(values[:10], start=start))),
+    ]
+    pipeline = make_pipeline(database)
+    pipeline.engine = engine = RecordingEngine()
+    with statements_run() as statements:
+        result = await pipeline.process(batch, Acks())
+    assert (result.stored, result.duplicates) == (COPY_FROM_ROWS + 10, 0)
+    assert not [s for s in statements if "INSERT INTO readings" in s], "the batch went by COPY"
+    async with database.sessions() as session:
+        stored = (await session.execute(select(Reading.device_id, Reading.measured_at, Reading.value))).all()
+        seqs = {row[0]: row[1] for row in await session.execute(select(Device.serial, Device.last_seq))}
+    expected = {(first.device_id, r.at, r.value) for r in heart_rates(values, start=start)}
+    expected |= {(second.device_id, r.at, r.value) for r in heart_rates(values[:10], start=start)}
+    assert set(stored) == expected
+    assert len(stored) == len(expected)
+    assert (seqs[first.serial], seqs[second.serial]) == (9, 4)
+    assert sorted(value for step in engine.evaluated for value in step) == sorted(values + values[:10])
+
+
+async def test_a_large_batch_that_meets_stored_readings_stores_and_evaluates_only_the_new_ones(
+    database: Database,
+) -> None:
+    """A COPY that meets a reading stored before stores nothing; the batch then goes the idempotent way."""
+    patient = await enrol(database)
+    start = datetime.now(UTC) - timedelta(hours=12)
+    values = [60.0 + i % 40 for i in range(COPY_FROM_ROWS + 20)]
+    old = readings_payload(patient.serial, 1, heart_rates(values[:20], start=start))
+    pipeline = make_pipeline(database)
+    pipeline.engine = engine = RecordingEngine()
+    await pipeline.process([inbound(patient.serial, old)], Acks())
+    large = readings_payload(patient.serial, 2, heart_rates(values, start=start))
+    # Redelivered: the old message, and the large one twice in the same batch.
+    result = await pipeline.process([inbound(patient.serial, p) for p in (large, old, large)], Acks())
+    assert (result.stored, result.duplicates) == (COPY_FROM_ROWS, 20 + 20 + len(values))
+    assert engine.evaluated == [values[:20], values[20:]], "each reading through the detectors once"
+    assert await count(database, Reading) == len(values)
+    # Redeliveries come in runs: for a while the next large batch goes the idempotent way at once.
+    with statements_run() as statements:
+        again = await pipeline.process([inbound(patient.serial, large)], Acks())
+    assert (again.stored, again.duplicates) == (0, len(values))
+    assert [s for s in statements if "INSERT INTO readings" in s]
 
 
 async def test_a_malformed_message_is_dead_lettered_and_its_neighbours_stored(database: Database) -> None:
@@ -254,3 +313,35 @@ async def test_a_large_batch_gives_the_event_loop_back_between_steps_of_detectio
         "other work ran between every two steps, and a checkpoint would have waited"
     )
     assert not pipeline.has_unwritten
+
+
+async def test_a_copy_cut_off_with_its_connection_is_an_outage_to_retry(database: Database) -> None:
+    """The worker retries a batch whose COPY lost its connection, on a fresh one; nothing is lost."""
+    patient = await enrol(database)
+    start = datetime.now(UTC) - timedelta(hours=12)
+    values = [60.0 + i % 40 for i in range(COPY_FROM_ROWS)]
+    pipeline = make_pipeline(database)
+    small = readings_payload(patient.serial, 1, heart_rates([70.0], start=start - timedelta(hours=1)))
+    await pipeline.process([inbound(patient.serial, small)], Acks())  # the pool holds a connection now
+    async with database.sessions() as session:
+        ended = await session.scalar(
+            text(
+                "WITH others AS MATERIALIZED (SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()) "
+                "SELECT array_agg(pid) FROM others WHERE pg_terminate_backend(pid)"
+            )
+        )
+        for _ in range(100):  # until the server has closed them (a terminate only signals)
+            alive = await session.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:ended)"), {"ended": ended}
+            )
+            if not alive:
+                break
+            await asyncio.sleep(0.05)
+    large = [inbound(patient.serial, readings_payload(patient.serial, 2, heart_rates(values, start=start)))]
+    with pytest.raises(Exception) as cut:  # noqa: PT011
+        await pipeline.store(large, Acks())
+    assert is_store_outage(cut.value), repr(cut.value)
+    retried = await pipeline.store(large, Acks())
+    assert len(retried.new) == COPY_FROM_ROWS
+    assert await count(database, Reading) == COPY_FROM_ROWS + 1
