@@ -41,7 +41,7 @@ from monitoring.domain import Condition, DeviceState
 from monitoring.ingest.intake import attribute, decode
 from monitoring.ingest.records import Inbound
 from monitoring.pipeline import COPY_FROM_ROWS, EVALUATE_STEP
-from monitoring.readings import repository as readings
+from monitoring.readings import store_repository as writes
 from monitoring.readings.records import StandardReading
 from monitoring.registry.careplans import CarePlan, default_thresholds
 from monitoring.registry.records import DeviceRef
@@ -106,9 +106,9 @@ async def store(rows: list[StandardReading], admin_url: str, batch: int) -> floa
             chunk = rows[start : start + batch]
             async with database.single_statement() as session:
                 if len(chunk) >= COPY_FROM_ROWS:
-                    assert await readings.copy_new(session=session, rows=chunk)
+                    assert await writes.copy_new(session=session, rows=chunk)
                 else:
-                    assert len(await readings.insert_new(session=session, rows=chunk)) == len(chunk)
+                    assert len(await writes.insert_new(session=session, rows=chunk)) == len(chunk)
         return time.process_time() - started
     finally:
         await database.dispose()
