@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from contextvars import Token
+from datetime import datetime, timedelta, tzinfo
 from operator import attrgetter
 from typing import Any
 from uuid import UUID
@@ -97,12 +98,25 @@ class DetectionEngine:
     def evaluate_ordered(self, readings: Sequence[StandardReading]) -> list[Finding]:
         """``evaluate`` for readings already in measurement order (a batch fed a step at a time)."""
         findings: list[Finding] = []
-        for reading in readings:
-            found = self.observe(Observation.of(reading))
-            delay = reading.received_at - reading.measured_at
-            if found and delay > self.late_after:
-                found = [finding.arrived_late(delay) for finding in found]
-            findings.extend(found)
+        late_after, zone = self.late_after, WRITING_ZONE.get()
+        first: Token[tzinfo] | None = None  # set the zone only when the patient's differs (a batch)
+        try:
+            for reading in readings:
+                obs = Observation.of(reading)
+                context = self.context(obs.patient_id)
+                if context.zone is not zone:
+                    zone = context.zone
+                    token = WRITING_ZONE.set(zone)
+                    first = first or token
+                found = self._observe(obs, context)
+                if found:
+                    delay = reading.received_at - reading.measured_at
+                    if delay > late_after:
+                        found = [finding.arrived_late(delay) for finding in found]
+                    findings.extend(found)
+        finally:
+            if first is not None:
+                WRITING_ZONE.reset(first)
         return findings
 
     def observe(self, obs: Observation) -> list[Finding]:

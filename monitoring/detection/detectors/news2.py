@@ -15,10 +15,13 @@ with COPD and a prescribed SpO2 target of 88-92 % are scored on scale 2.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from monitoring.catalogue import Series
@@ -121,8 +124,18 @@ class _News2:
     episode: EpisodeState = field(default_factory=EpisodeState)
     worst: int = 0
     reported: int = 0  # the score last reported; an open alert is refreshed only when it changes
-    # Not saved: per input, its fresh window as last worked out (``Window``).
+    # Not saved: per input, its fresh window as last worked out (``Window``), and its readings'
+    # values alone, beside ``inputs`` (a median sorts them without unpacking a tuple each).
     medians: dict[Series, Window] = field(default_factory=dict)
+    values: dict[Series, deque[float]] = field(default_factory=dict)
+
+    def add(self, series: Series, at: datetime, value: float) -> None:
+        queue = self.inputs.get(series)
+        if queue is None:
+            queue = self.inputs[series] = deque(maxlen=_KEPT)
+            self.values[series] = deque(maxlen=_KEPT)
+        queue.append((at, value))
+        self.values[series].append(value)
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -138,8 +151,12 @@ class _News2:
             episode=EpisodeState.load(data["episode"]), worst=data["worst"], reported=data["reported"]
         )
         for key, rows in data["inputs"].items():
-            state.inputs[Series(int(key))] = deque(load_points(rows), maxlen=15)
+            for at, value in load_points(rows):
+                state.add(Series(int(key)), at, value)
         return state
+
+
+_KEPT = 15  # readings kept per input: more than any input's freshness limit holds
 
 
 # An input's fresh window as last worked out: the newest reading it saw, the span of "now" over
@@ -149,6 +166,7 @@ Window = tuple[tuple[datetime, float], datetime, datetime, float | None, tuple[i
 _EVER = datetime.min.replace(tzinfo=UTC)
 _NEVER = datetime.max.replace(tzinfo=UTC)
 _NO_POINTS = (0, 0)
+_AT = itemgetter(0)
 
 
 def fresh_window(state: _News2, series: Series, now: datetime, limit: timedelta) -> Window | None:
@@ -171,10 +189,8 @@ def fresh_window(state: _News2, series: Series, now: datetime, limit: timedelta)
     if newest[0] < since:  # stale until a reading is added
         window = (newest, newest[0] + limit, _NEVER, None, _NO_POINTS)
     else:
-        first = len(queue) - 1
-        while first and queue[first - 1][0] >= since:
-            first -= 1
-        fresh = sorted([queue[i][1] for i in range(first, len(queue))])
+        first = bisect_left(queue, since, key=_AT)  # readings come in time order
+        fresh = sorted(islice(state.values[series], first, None))
         middle = len(fresh) // 2  # the median (statistics.median sorts the same way, more slowly)
         value = fresh[middle] if len(fresh) % 2 else (fresh[middle - 1] + fresh[middle]) / 2
         points = POINTS[series]
@@ -216,11 +232,19 @@ class News2(Stateful[_News2]):
     def total(self, state: _News2, now: datetime, scale: int) -> int | None:
         """The score alone (None: too few inputs fresh), as ``score`` adds it up; on every reading."""
         points = counted = 0
+        inputs, medians, index = state.inputs, state.medians, scale - 1
         for series, limit in self._limits:
-            window = fresh_window(state, series, now, limit)
-            if window is not None and window[3] is not None:
+            queue = inputs.get(series)
+            if not queue:
+                continue
+            # ``fresh_window``'s reuse test, inline: most inputs of most readings pass it.
+            window = medians.get(series)
+            if window is None or window[0] is not queue[-1] or not window[1] < now <= window[2]:
+                window = fresh_window(state, series, now, limit)
+                assert window is not None  # the input has readings
+            if window[3] is not None:
                 counted += 1
-                points += window[4][scale - 1]
+                points += window[4][index]
         return points if counted >= self.rules.min_inputs else None
 
     def score(self, state: _News2, now: datetime, scale: int) -> Score | None:
@@ -242,10 +266,7 @@ class News2(Stateful[_News2]):
         if obs.series not in self.rules.fresh:
             return ()
         state = self._states(obs.patient_id)
-        queue = state.inputs.get(obs.series)
-        if queue is None:
-            queue = state.inputs[obs.series] = deque(maxlen=15)
-        queue.append((obs.at, obs.value))
+        state.add(obs.series, obs.at, obs.value)
         if len(state.inputs) < self.rules.min_inputs:
             return ()  # a patient with one wearable: too few inputs ever to add up a score
         scale = 2 if context.has(Condition.COPD) else 1

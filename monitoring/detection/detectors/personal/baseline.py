@@ -81,10 +81,13 @@ class PersonalBaseline(AnomalyDetector):
 
     def usual_at(self, now: float) -> tuple[float, float, int] | None:
         """``usual`` for a time in epoch seconds (the detectors' hot path has it already)."""
+        return self.usual_in(bin_start(now, self.bins), now)
+
+    def usual_in(self, i: int, now: float) -> tuple[float, float, int] | None:
+        """``usual_at`` with the bin ``now`` falls in (``bin_start``) already worked out."""
         if self.first_at is None or now - self.first_at < self._warmup_s:
             return None
         stats = self.stats
-        i = bin_start(now, self.bins)
         count = int(stats[i])
         if count < self.warmup_count:
             return None
@@ -119,9 +122,13 @@ class PersonalBaseline(AnomalyDetector):
 
     def learn(self, value: float, now: float) -> None:
         """``learn_one`` for a value at a time in epoch seconds."""
+        self.learn_in(bin_start(now, self.bins), value, now)
+
+    def learn_in(self, i: int, value: float, now: float) -> None:
+        """``learn`` with the bin ``now`` falls in (``bin_start``) already worked out."""
         if self.first_at is None:
             self.first_at = now
-        s, i = self.stats, bin_start(now, self.bins)
+        s = self.stats
         count = s[i]
         if count == 0:
             s[i], s[i + 1], s[i + 2], s[i + 3] = 1.0, value, 0.0, now

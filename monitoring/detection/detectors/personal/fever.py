@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitoring.catalogue import Series
 from monitoring.detection.explain import Explanation, finding, fmt, when
@@ -36,9 +36,11 @@ class FeverRules:
     fresh: timedelta = timedelta(minutes=30)  # both inputs measured this recently
 
 
-@dataclass(frozen=True, slots=True)
-class Departure:
-    """One input's one-hour departure from the patient's usual, and when it was last updated."""
+class Departure(NamedTuple):
+    """One input's one-hour departure from the patient's usual, and when it was last updated.
+
+    A named tuple: two are made for every heart-rate and skin-temperature reading.
+    """
 
     series: Series
     departure: float
@@ -70,14 +72,23 @@ class FebrilePattern:
         self.rules = rules or FeverRules()
         self.detector = detector  # the name of the detector whose levels it reads
         self._episodes = Persistence(start_after=self.rules.persist, end_after=self.rules.end_after)
+        self._fresh_s = self.rules.fresh.total_seconds()
 
     def step(
-        self, episode: EpisodeState, obs: Observation, skin: Departure | None, heart: Departure | None
+        self,
+        episode: EpisodeState,
+        obs: Observation,
+        skin: Departure | None,
+        heart: Departure | None,
+        now: float | None = None,
     ) -> list[Finding]:
+        """``now``: ``obs.at`` in epoch seconds, when the caller has it already."""
         r = self.rules
         if skin is None or heart is None:
             return []
-        now, limit = obs.at.timestamp(), r.fresh.total_seconds()
+        limit = self._fresh_s
+        if now is None:
+            now = obs.at.timestamp()
         if now - skin.at_s > limit or now - heart.at_s > limit:
             return []  # one of them has not been measured lately: not "together"
         if skin.departure >= r.skin_rise and heart.departure >= r.heart_rise:

@@ -30,7 +30,7 @@ from uuid import UUID
 
 from monitoring.catalogue import SERIES, Series
 from monitoring.detection.base import PatientContext
-from monitoring.detection.detectors.personal.baseline import PersonalBaseline, two_sided
+from monitoring.detection.detectors.personal.baseline import PersonalBaseline, bin_start, two_sided
 from monitoring.detection.detectors.personal.fever import INPUTS as FEVER_INPUTS
 from monitoring.detection.detectors.personal.fever import Departure, FebrilePattern, FeverRules
 from monitoring.detection.explain import Explanation, finding, fmt, when
@@ -153,6 +153,7 @@ _TREND = {
     for series, spec in MODELS.items()
     if spec.trend_unit is not None
 }
+_TREND_ITEMS = tuple((series, *trend) for series, trend in _TREND.items())
 
 
 def new_model(series: Series) -> PersonalBaseline:
@@ -221,7 +222,8 @@ class PersonalModels(Stateful[_Patient]):
         model = state.models.get(series)
         if model is None:
             model = state.models[series] = new_model(series)
-        usual = model.usual_at(now)
+        start = bin_start(now, model.bins)  # the time-of-day bin, for scoring and learning
+        usual = model.usual_in(start, now)
         z = None if usual is None else (value - usual[0]) / usual[1]
         state.zs[series] = z
         found: list[Finding] = []
@@ -240,19 +242,20 @@ class PersonalModels(Stateful[_Patient]):
                 other = self._departure(
                     state, Series.HEART_RATE if skin_now else Series.SKIN_TEMPERATURE, now
                 )
-                found += self._fever.step(state.fever, obs, *((own, other) if skin_now else (other, own)))
+                skin, heart = (own, other) if skin_now else (other, own)
+                found += self._fever.step(state.fever, obs, skin, heart, now)
         learnable = (
             (z is None or abs(z) < r.learn_below_z)
             and not context.flagged.get(series)  # ``is_flagged``, inline: this runs for every reading
-            and not state.trend.active
+            and state.trend.active_since is None  # ``active``, inline
             and state.trend_score < self._freeze_score
-            and not state.drop.active
-            and not state.fever.active
+            and state.drop.active_since is None
+            and state.fever.active_since is None
         )
         if learnable:
             if usual is not None:  # a robust update: at most clip_z from usual
                 value = min(max(value, usual[0] - r.clip_z * usual[1]), usual[0] + r.clip_z * usual[1])
-            model.learn(value, now)
+            model.learn_in(start, value, now)
         return found
 
     @staticmethod
@@ -321,6 +324,20 @@ class PersonalModels(Stateful[_Patient]):
                 found.append((series, level.value, round(contribution if contribution < cap else cap, 2)))
         return found
 
+    def _scores(self, state: _Patient, now: float) -> list[float]:
+        """The contributions ``_contributions`` gives, alone: what every reading of a trend input
+        needs (the series and departures only when an episode opens or closes)."""
+        cap, fever, levels = self.rules.trend_cap, state.fever.active, state.levels
+        found: list[float] = []
+        for series, unit, sign, fresh in _TREND_ITEMS:
+            level = levels.get(series)
+            if level is None or now - level.at > fresh or (fever and series in FEVER_INPUTS):
+                continue
+            contribution = sign * level.value / unit
+            if contribution > 0:
+                found.append(round(contribution if contribution < cap else cap, 2))
+        return found
+
     @staticmethod
     def _drivers(
         state: _Patient, obs: Observation, contributions: list[tuple[Series, float, float]]
@@ -344,9 +361,8 @@ class PersonalModels(Stateful[_Patient]):
     def _deterioration(self, state: _Patient, obs: Observation, now: float) -> list[Finding]:
         # On every reading only the score; the drivers' explanation only when an episode opens or closes.
         r = self.rules
-        contributions = self._contributions(state, now)
         # Added largest first, as the explanation lists them (the same float, to the last bit).
-        ranked = sorted([contribution for _, _, contribution in contributions], reverse=True)
+        ranked = sorted(self._scores(state, now), reverse=True)
         score = sum(ranked)
         state.trend_score = score
         voting = len([contribution for contribution in ranked if contribution >= 1.0])
@@ -359,7 +375,7 @@ class PersonalModels(Stateful[_Patient]):
         if step is None or step[0] == "update":
             return []
         kind, started = step
-        drivers = self._drivers(state, obs, contributions)
+        drivers = self._drivers(state, obs, self._contributions(state, now))
         named = ", ".join(
             f"{d['series'].replace('_', ' ')} {'+' if d['departure'] >= 0 else ''}"
             f"{fmt(d['departure'])} {d['unit']}"
