@@ -25,9 +25,11 @@ from monitoring.detection.detectors.news2 import (
 from monitoring.detection.detectors.pressure import BloodPressure, home_category
 from monitoring.detection.detectors.rhythm import detrended_rmssd
 from monitoring.detection.engine import DetectionEngine
+from monitoring.detection.explain import WRITING_ZONE
 from monitoring.detection.findings import Finding, FindingKind, Observation
 from monitoring.detection.quality import SignalGate, Verdict
 from monitoring.domain import Condition
+from monitoring.readings.records import StandardReading
 from monitoring.registry.careplans import CarePlan
 from tests.monitoring.detection.support import naive_forecast
 
@@ -280,3 +282,21 @@ def test_explanations_give_times_in_the_patients_zone() -> None:
         summaries[zone] = opened.summary
     assert "since 2026-03-02 17:00 Asia/Tokyo," in summaries["Asia/Tokyo"]
     assert "since 2026-03-02 08:00 UTC," in summaries["UTC"]
+
+
+def test_one_batch_of_two_patients_in_different_zones_explains_each_in_its_own() -> None:
+    """``evaluate`` sets the zone only when the next patient's differs: interleaved, each keeps theirs."""
+    tokyo, utc = UUID(int=11), UUID(int=12)
+    engine = DetectionEngine([GlucoseEpisodes()])
+    engine.set_care_plan(tokyo, CarePlan(frozenset(), (), ZoneInfo("Asia/Tokyo")))
+    engine.set_care_plan(utc, CarePlan(frozenset(), (), UTC))
+    batch = [
+        StandardReading(patient, D, Series.GLUCOSE_CGM, T0 + timedelta(minutes=5 * i), value, i, T0)
+        for i, value in enumerate([60.0, 58.0, 55.0, 56.0])
+        for patient in (tokyo, utc)
+    ]
+    found = engine.evaluate(batch)
+    opened = {f.patient_id: f.summary for f in found if f.kind is FindingKind.OPEN}
+    assert "since 2026-03-02 17:00 Asia/Tokyo," in opened[tokyo]
+    assert "since 2026-03-02 08:00 UTC," in opened[utc]
+    assert WRITING_ZONE.get() is UTC, "the zone is put back after the batch"

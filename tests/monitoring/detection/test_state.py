@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import random
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import msgspec
 
 from monitoring.catalogue import Series
 from monitoring.detection.checkpoints import Checkpointer
-from monitoring.detection.detectors.personal.models import PersonalModels
+from monitoring.detection.detectors.personal.models import PersonalModels, _Level, _Patient
 from monitoring.detection.engine import DetectionEngine
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.lineup import default_detectors
@@ -93,3 +95,22 @@ async def test_the_state_of_a_patient_not_enrolled_is_left_out_and_the_others_ar
         await Checkpointer(restarted, database).restore(owns=lambda p: p in {patient.patient_id, stray}) == 1
     )
     assert models(restarted).warm(patient.patient_id, Series.HEART_RATE)
+
+
+def test_the_trend_score_adds_up_exactly_what_its_explanation_lists() -> None:
+    """Every reading scores the trend from contributions alone; an alert's drivers are worked out
+    separately. Over random levels, freshness and an open febrile pattern, both hold the same values."""
+    models, rng = PersonalModels(), random.Random(5)
+    now = datetime(2026, 3, 2, tzinfo=UTC).timestamp()
+    every = list(Series)
+    compared = 0
+    for _ in range(2000):
+        state = _Patient()
+        for series in rng.sample(every, rng.randint(0, len(every))):
+            state.levels[series] = _Level(rng.uniform(-12, 12), now - rng.uniform(0, 48 * 3600), 0.0)
+        if rng.random() < 0.3:
+            state.fever.active_since = datetime(2026, 3, 1, tzinfo=UTC)
+        listed = [contribution for _, _, contribution in models._contributions(state, now)]
+        assert sorted(models._scores(state, now)) == sorted(listed)
+        compared += bool(listed)
+    assert compared > 300, "most random states have some input pulling away"
