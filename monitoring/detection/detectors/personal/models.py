@@ -21,58 +21,24 @@ patient and series.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from monitoring.catalogue import SERIES, Series
+from monitoring.catalogue import Series
 from monitoring.detection.base import PatientContext
 from monitoring.detection.detectors.personal.baseline import PersonalBaseline, bin_start, two_sided
 from monitoring.detection.detectors.personal.fever import INPUTS as FEVER_INPUTS
 from monitoring.detection.detectors.personal.fever import Departure, FebrilePattern, FeverRules
+from monitoring.detection.detectors.personal.series import Level, level_tau_s, new_model
+from monitoring.detection.detectors.personal.trend import TREND_SERIES, contributions, drivers
 from monitoring.detection.explain import Explanation, finding, fmt, when
 from monitoring.detection.findings import Finding, Observation
 from monitoring.detection.perpatient import PatientStates, Stateful
 from monitoring.detection.tracker import EpisodeState, Persistence
 from monitoring.domain import Severity
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesModel:
-    bins: int = 6
-    floor_sd: float = 1.0
-    warmup_count: int = 30
-    warmup_span: timedelta = timedelta(days=2)
-    level_tau: timedelta = timedelta(hours=12)
-    fresh: timedelta = timedelta(hours=3)  # a level older than this does not vote
-    trend_unit: float | None = None  # departure worth one point of trend score ...
-    trend_sign: int = 1  # ... in this direction (+1: up is bad)
-
-
-MODELS: dict[Series, SeriesModel] = {
-    Series.HEART_RATE: SeriesModel(floor_sd=3.0, trend_unit=4.0, warmup_span=timedelta(days=1)),
-    Series.RESPIRATORY_RATE: SeriesModel(floor_sd=1.0, trend_unit=1.5),
-    Series.SPO2: SeriesModel(floor_sd=1.0, trend_unit=1.0, trend_sign=-1),
-    Series.SKIN_TEMPERATURE: SeriesModel(floor_sd=0.3, trend_unit=0.4, warmup_span=timedelta(days=1)),
-    Series.BODY_WEIGHT: SeriesModel(
-        bins=1,
-        floor_sd=0.5,
-        warmup_count=5,
-        warmup_span=timedelta(days=4),
-        level_tau=timedelta(days=1.5),
-        fresh=timedelta(hours=36),
-        trend_unit=0.8,
-    ),
-    Series.BODY_TEMPERATURE: SeriesModel(bins=1, floor_sd=0.2, warmup_count=6),
-    Series.BP_SYSTOLIC: SeriesModel(bins=2, floor_sd=5.0, warmup_count=6, warmup_span=timedelta(days=3)),
-    Series.BP_DIASTOLIC: SeriesModel(bins=2, floor_sd=4.0, warmup_count=6, warmup_span=timedelta(days=3)),
-    Series.GLUCOSE_CGM: SeriesModel(floor_sd=10.0),
-    Series.GLUCOSE_METER: SeriesModel(bins=1, floor_sd=10.0, warmup_count=8),
-    Series.STEPS: SeriesModel(bins=1, floor_sd=500.0, warmup_count=5, warmup_span=timedelta(days=5)),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,25 +59,9 @@ class ModelRules:
 
 
 @dataclass(slots=True)
-class _Level:
-    value: float = 0.0
-    at: float = 0.0  # epoch seconds
-    short: float = 0.0  # faster level (SpO2 drop, febrile pattern)
-
-    def update(self, departure: float, at: float, tau: float, short_tau: float) -> None:
-        if self.at == 0.0:
-            self.value = self.short = departure
-        else:
-            dt = max(at - self.at, 0.0)
-            self.value += (1 - math.exp(-dt / tau)) * (departure - self.value)
-            self.short += (1 - math.exp(-dt / short_tau)) * (departure - self.short)
-        self.at = at
-
-
-@dataclass(slots=True)
 class _Patient:
     models: dict[Series, PersonalBaseline] = field(default_factory=dict)
-    levels: dict[Series, _Level] = field(default_factory=dict)
+    levels: dict[Series, Level] = field(default_factory=dict)
     zs: dict[Series, float | None] = field(default_factory=dict)  # the last reading's z, per series
     drop: EpisodeState = field(default_factory=EpisodeState)
     trend: EpisodeState = field(default_factory=EpisodeState)
@@ -138,32 +88,9 @@ class _Patient:
             state.models[series] = new_model(series)
             state.models[series].load(dumped)
         for key, (value, at, short) in data["levels"].items():
-            state.levels[Series(int(key))] = _Level(value, at, short)
+            state.levels[Series(int(key))] = Level(value, at, short)
         state.trend_score = data["trend_score"]
         return state
-
-
-_GENERIC = SeriesModel()
-# What the hot path reads of each series' model, in seconds: its level's memory, and for the
-# inputs of the trend score, (unit, sign, freshness).
-_LEVEL_TAU_S = {series: spec.level_tau.total_seconds() for series, spec in MODELS.items()}
-_GENERIC_TAU_S = _GENERIC.level_tau.total_seconds()
-_TREND = {
-    series: (spec.trend_unit, spec.trend_sign, spec.fresh.total_seconds())
-    for series, spec in MODELS.items()
-    if spec.trend_unit is not None
-}
-_TREND_ITEMS = tuple((series, *trend) for series, trend in _TREND.items())
-
-
-def new_model(series: Series) -> PersonalBaseline:
-    spec = MODELS.get(series, _GENERIC)
-    return PersonalBaseline(
-        bins=spec.bins,
-        floor_sd=spec.floor_sd,
-        warmup_count=spec.warmup_count,
-        warmup_span=spec.warmup_span,
-    )
 
 
 class PersonalModels(Stateful[_Patient]):
@@ -230,11 +157,11 @@ class PersonalModels(Stateful[_Patient]):
         if usual is not None:
             level = state.levels.get(series)
             if level is None:
-                level = state.levels[series] = _Level()
-            level.update(value - usual[0], now, _LEVEL_TAU_S.get(series, _GENERIC_TAU_S), self._short_tau_s)
+                level = state.levels[series] = Level()
+            level.update(value - usual[0], now, level_tau_s(series), self._short_tau_s)
             if series is Series.SPO2:
                 found += self._spo2_drop(state, obs, usual[0])
-            if series in _TREND:
+            if series in TREND_SERIES:
                 found += self._deterioration(state, obs, now)
             if series in FEVER_INPUTS:  # this input's departure is known; the other one's is looked up
                 own = Departure(series, level.short, usual[0], level.at)
@@ -308,61 +235,13 @@ class PersonalModels(Stateful[_Patient]):
             )
         ]
 
-    def _contributions(self, state: _Patient, now: float) -> list[tuple[Series, float, float]]:
-        """(series, departure, contribution) of each fresh input pulling away from usual, the
-        contribution capped and rounded to the hundredth the explanation shows (and the score adds)."""
-        cap, fever = self.rules.trend_cap, state.fever.active
-        found: list[tuple[Series, float, float]] = []
-        for series, level in state.levels.items():
-            trend = _TREND.get(series)
-            if trend is None or now - level.at > trend[2]:
-                continue
-            if fever and series in FEVER_INPUTS:
-                continue  # explained by the open febrile pattern: only the other inputs vote
-            contribution = trend[1] * level.value / trend[0]
-            if contribution > 0:
-                found.append((series, level.value, round(contribution if contribution < cap else cap, 2)))
-        return found
-
-    def _scores(self, state: _Patient, now: float) -> list[float]:
-        """The contributions ``_contributions`` gives, alone: what every reading of a trend input
-        needs (the series and departures only when an episode opens or closes)."""
-        cap, fever, levels = self.rules.trend_cap, state.fever.active, state.levels
-        found: list[float] = []
-        for series, unit, sign, fresh in _TREND_ITEMS:
-            level = levels.get(series)
-            if level is None or now - level.at > fresh or (fever and series in FEVER_INPUTS):
-                continue
-            contribution = sign * level.value / unit
-            if contribution > 0:
-                found.append(round(contribution if contribution < cap else cap, 2))
-        return found
-
-    @staticmethod
-    def _drivers(
-        state: _Patient, obs: Observation, contributions: list[tuple[Series, float, float]]
-    ) -> list[dict[str, Any]]:
-        """The contributions as the explanation lists them, largest first, each with the usual it left."""
-        drivers: list[dict[str, Any]] = []
-        for series, departure, contribution in contributions:
-            usual = state.models[series].usual(obs.at)
-            drivers.append(
-                {
-                    "series": series.key,
-                    "departure": round(departure, 2),
-                    "unit": SERIES[series].unit,
-                    "usual": None if usual is None else round(usual[0], 2),
-                    "contribution": contribution,
-                }
-            )
-        drivers.sort(key=lambda d: -float(d["contribution"]))
-        return drivers
-
     def _deterioration(self, state: _Patient, obs: Observation, now: float) -> list[Finding]:
         # On every reading only the score; the drivers' explanation only when an episode opens or closes.
         r = self.rules
+        # An open febrile pattern explains its inputs' departures: only the other inputs vote.
+        found = contributions(state.levels, now, r.trend_cap, FEVER_INPUTS if state.fever.active else ())
         # Added largest first, as the explanation lists them (the same float, to the last bit).
-        ranked = sorted(self._scores(state, now), reverse=True)
+        ranked = sorted([contribution for _, _, contribution in found], reverse=True)
         score = sum(ranked)
         state.trend_score = score
         voting = len([contribution for contribution in ranked if contribution >= 1.0])
@@ -375,11 +254,11 @@ class PersonalModels(Stateful[_Patient]):
         if step is None or step[0] == "update":
             return []
         kind, started = step
-        drivers = self._drivers(state, obs, self._contributions(state, now))
+        listed = drivers(found, state.models, obs.at)
         named = ", ".join(
             f"{d['series'].replace('_', ' ')} {'+' if d['departure'] >= 0 else ''}"
             f"{fmt(d['departure'])} {d['unit']}"
-            for d in drivers[:4]
+            for d in listed[:4]
         )
         summary = (
             f"Vital signs trending away from this patient's usual together since {when(started)}: {named} "
@@ -404,8 +283,8 @@ class PersonalModels(Stateful[_Patient]):
                     observed=[{"at": obs.at.isoformat(), "series": obs.series.key, "value": obs.value}],
                     threshold={"score": r.trend_score, "inputs": r.trend_inputs},
                     score=round(score, 2),
-                    baseline={d["series"]: d["usual"] for d in drivers},
-                    drivers=drivers,
+                    baseline={d["series"]: d["usual"] for d in listed},
+                    drivers=listed,
                     details={
                         "model": "per-patient time-of-day baseline (river AnomalyDetector) "
                         "+ smoothed departures",
